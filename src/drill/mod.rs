@@ -1,0 +1,24 @@
+//! The drill file format: spec types ([`spec`]), durations ([`duration`]), loading with
+//! diagnostics ([`load`]) and semantic validation ([`validate`]).
+//!
+//! Nothing here simulates; the engine reads a validated [`spec::Drill`].
+
+pub mod duration;
+pub mod spec;
+
+pub use duration::{ClockTime, Duration};
+pub use spec::Drill;
+
+/// RON options every drill is read with: `implicit_some` is on by default.
+#[must_use]
+pub fn ron_options() -> ron::Options {
+    ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+}
+
+/// Parses a drill's text without the full diagnostics (used for embedded drills and tests).
+///
+/// # Errors
+/// ron's first error, with its position.
+pub fn parse_str(text: &str) -> Result<Drill, ron::error::SpannedError> {
+    ron_options().from_str(text)
+}

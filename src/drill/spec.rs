@@ -1,0 +1,482 @@
+//! The drill file's types, exactly as serde reads them from RON.
+//!
+//! These are *spec* types: plain data that mirrors what an author writes, with names, strings
+//! and durations. They hold no simulation state and know nothing of the engine; the one
+//! function that turns a spec into a running world is [`crate::sim::Sim::new`]. Every struct
+//! and enum denies unknown fields, so a typo is reported where it is.
+//!
+//! Semantic rules (a pool that exists, a positive size, ...) are not enforced here but in
+//! [`crate::drill::validate`], so that every problem can be reported at once.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+pub use super::duration::{ClockTime, Duration};
+
+/// A whole drill: the system, the failure, the team's roles and how they are scored.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Drill {
+    /// Short identifier, used in file names and reports (`monday-rush`).
+    pub name: String,
+    /// One-line title shown to the team.
+    pub title: String,
+    /// What the team is told at the start.
+    #[serde(default)]
+    pub briefing: String,
+    /// Wall-clock time of day at simulated time zero, for display (`"08:45"`).
+    #[serde(default)]
+    pub clock_start: Option<ClockTime>,
+    /// How long the drill runs in simulated time.
+    pub duration: Duration,
+    /// Seed for every random stream; `--seed` overrides it.
+    #[serde(default)]
+    pub seed: u64,
+    /// How metrics are bucketed and alerts evaluated.
+    #[serde(default)]
+    pub telemetry: Telemetry,
+    pub traffic: Traffic,
+    #[serde(default)]
+    pub pools: Vec<Pool>,
+    pub service: Service,
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    #[serde(default)]
+    pub alerts: Vec<Alert>,
+    #[serde(default)]
+    pub injects: Vec<Inject>,
+    #[serde(default)]
+    pub actions: Vec<Action>,
+    #[serde(default)]
+    pub root_cause: Option<RootCause>,
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    #[serde(default)]
+    pub objectives: Option<Objectives>,
+    /// A scripted response that the drill's author considers good; scored like a team.
+    #[serde(default)]
+    pub reference: Vec<Say>,
+    /// Questions for the retrospective.
+    #[serde(default)]
+    pub debrief: Vec<String>,
+}
+
+/// Metric buckets, alert evaluation and the request log.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Telemetry {
+    /// Width of one metric bucket; alerts are evaluated at the end of each bucket.
+    pub bucket: Duration,
+    /// The look-back window of alert conditions and dashboard rates (like `rate(x[1m])`).
+    pub window: Duration,
+    /// Fraction of successful requests written to the request log (errors are always kept,
+    /// up to `log_limit` lines a bucket).
+    pub log_sample: f64,
+    /// Most request-log lines kept per bucket and level.
+    pub log_limit: u32,
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        Telemetry {
+            bucket: Duration::from_secs(10),
+            window: Duration::from_secs(60),
+            log_sample: 0.001,
+            log_limit: 20,
+        }
+    }
+}
+
+/// Open-model arrivals: a piecewise-linear rate curve, k6-style.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Traffic {
+    #[serde(default)]
+    pub arrivals: Arrivals,
+    /// Rate at time zero, in requests per second.
+    pub start_rps: f64,
+    /// Each stage moves the rate linearly to `to_rps` over `over`; the last rate then holds.
+    #[serde(default)]
+    pub stages: Vec<Stage>,
+}
+
+/// How arrival times are drawn from the rate curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub enum Arrivals {
+    /// A (non-homogeneous) Poisson process, drawn by thinning.
+    #[default]
+    Poisson,
+    /// Deterministic, evenly spaced at the current rate.
+    Even,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    pub over: Duration,
+    pub to_rps: f64,
+}
+
+/// A counting semaphore with a FIFO wait queue, like a HikariCP connection pool.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pool {
+    pub name: String,
+    /// Connections; must be at least 1.
+    pub size: i64,
+    /// How long a request waits for a connection before giving up.
+    #[serde(default = "default_acquire_timeout")]
+    pub acquire_timeout: Duration,
+}
+
+fn default_acquire_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+/// The service every request passes through, step by step.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub name: String,
+    /// Requests beyond this many in flight are rejected at once; none means unlimited.
+    #[serde(default)]
+    pub max_in_flight: Option<i64>,
+    pub steps: Vec<Step>,
+}
+
+/// One step of a request: optionally holds a pool connection for its sampled time.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub name: String,
+    /// The pool to hold a connection from while the step runs.
+    #[serde(default)]
+    pub pool: Option<String>,
+    pub time: TimeDist,
+    /// What happens when the pool's acquire timeout expires.
+    #[serde(default)]
+    pub on_timeout: OnTimeout,
+    /// Probability that the step fails on its own (before any fault).
+    #[serde(default)]
+    pub error_rate: f64,
+}
+
+/// A distribution of step times.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub enum TimeDist {
+    Constant(Duration),
+    Exponential { mean: Duration },
+    /// Log-normal given by its median and 99th percentile (p99 ≥ median).
+    LogNormal { median: Duration, p99: Duration },
+    Uniform { min: Duration, max: Duration },
+}
+
+/// What a request does when it cannot get a connection in time.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub enum OnTimeout {
+    /// The request fails with an error.
+    #[default]
+    Fail,
+    /// The request goes on without this step; its answer is wrong with this probability.
+    Degrade { wrong_answer_rate: f64 },
+}
+
+/// A failure injected by the script.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    pub name: String,
+    /// When the fault begins, from the start of the drill.
+    pub at: Duration,
+    /// The effect grows linearly to full strength over this long.
+    #[serde(default)]
+    pub ramp: Duration,
+    /// The fault ends by itself after this long; none means it lasts until the drill ends.
+    #[serde(default)]
+    pub lasts: Option<Duration>,
+    pub effect: Effect,
+}
+
+/// A change to the system's parameters. Faults and team actions apply the same effects.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub enum Effect {
+    /// Multiplies the arrival rate.
+    TrafficMultiplier(Value),
+    /// Admits at most `rps` new requests per second (token bucket, one second of burst);
+    /// the rest are rejected.
+    AdmissionLimit { rps: Value },
+    /// Sets the most requests in flight; beyond it arrivals are rejected.
+    MaxInFlight { limit: Value },
+    /// Sets a pool's size.
+    PoolSize { pool: String, size: Value },
+    /// Multiplies a step's sampled time.
+    StepTimeMultiplier { step: String, factor: Value },
+    /// Makes a step fail with this probability (added to its own error rate).
+    StepErrorRate { step: String, rate: Value },
+    /// Each connection released to the pool is lost with this probability.
+    ConnectionLeak { pool: String, fraction: Value },
+}
+
+/// A number in an effect: a literal, or `Param("name")` filled in from the team's command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Literal(f64),
+    Param(String),
+}
+
+impl Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Literal(x) => serializer.serialize_f64(*x),
+            Value::Param(name) => {
+                serializer.serialize_newtype_variant("Value", 0, "Param", name.as_str())
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ValueVisitor;
+        impl<'de> Visitor<'de> for ValueVisitor {
+            type Value = Value;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number, or Param(\"name\") for an action's parameter")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+                Ok(Value::Literal(v))
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+                Ok(Value::Literal(v as f64))
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+                Ok(Value::Literal(v as f64))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+                // RON hands `Param("rps")` to a self-describing visitor as a one-element tuple.
+                let name: String = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::custom("Param needs a name: Param(\"rps\")"))?;
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::custom("Param takes one name: Param(\"rps\")"));
+                }
+                Ok(Value::Param(name))
+            }
+        }
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+/// An alert rule with Prometheus semantics: inactive → pending for `for` → firing → resolved.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alert {
+    pub name: String,
+    pub when: Condition,
+    /// How long the condition must hold before the alert fires.
+    #[serde(rename = "for", default)]
+    pub hold: Duration,
+    #[serde(default)]
+    pub severity: Severity,
+    #[serde(default)]
+    pub summary: String,
+    /// A link or path to the runbook, shown with the alert.
+    #[serde(default)]
+    pub runbook: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub enum Condition {
+    Above { metric: Metric, threshold: f64 },
+    Below { metric: Metric, threshold: f64 },
+}
+
+impl Condition {
+    #[must_use]
+    pub fn metric(&self) -> &Metric {
+        match self {
+            Condition::Above { metric, .. } | Condition::Below { metric, .. } => metric,
+        }
+    }
+}
+
+/// A signal an alert can watch, measured over the telemetry window.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub enum Metric {
+    /// Requests arriving per second (before admission).
+    ArrivalRate,
+    /// Requests completing per second.
+    Throughput,
+    /// Requests failing per second.
+    ErrorRate,
+    /// Failed and rejected requests over requests finished.
+    ErrorRatio,
+    /// Requests rejected per second (admission limit or max in flight).
+    RejectedRate,
+    /// Degraded answers over completed requests.
+    DegradedRatio,
+    /// Wrong answers over completed requests.
+    WrongAnswerRatio,
+    /// Latency quantiles of requests completing in the window, in seconds.
+    LatencyP50,
+    LatencyP95,
+    LatencyP99,
+    /// Requests in flight, time-averaged.
+    InFlight,
+    /// Connections in use over pool size, time-averaged.
+    PoolUtilization(String),
+    /// Requests waiting for a connection, time-averaged.
+    PoolWaiting(String),
+    /// Acquire timeouts per second.
+    PoolTimeoutRate(String),
+}
+
+impl Metric {
+    /// The pool this metric is about, if any.
+    #[must_use]
+    pub fn pool(&self) -> Option<&str> {
+        match self {
+            Metric::PoolUtilization(p) | Metric::PoolWaiting(p) | Metric::PoolTimeoutRate(p) => {
+                Some(p)
+            }
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub enum Severity {
+    /// Wakes someone: counts for `FirstPage` and `Recovered`.
+    #[default]
+    Page,
+    Ticket,
+}
+
+/// A time anchored on something that happens in the run.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub enum Anchor {
+    /// From the start of the drill.
+    At(Duration),
+    /// This long after an event; the anchor never resolves if the event never happens.
+    After(Event, Duration),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub enum Event {
+    /// The first time any `Page` alert fires.
+    FirstPage,
+    /// The first command of this name accepted from the team.
+    Command(String),
+    FaultStart(String),
+    AlertFires(String),
+    /// The first moment after the first page at which no page alert has been pending or
+    /// firing for five minutes.
+    Recovered,
+}
+
+/// A message that reaches the team during the drill.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inject {
+    pub at: Anchor,
+    pub from: String,
+    pub message: String,
+}
+
+/// Something the team can do to the system: `throttle rps=150`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    pub name: String,
+    #[serde(default)]
+    pub help: String,
+    /// Parameter names the command takes as `key=value`.
+    #[serde(default)]
+    pub params: Vec<String>,
+    /// Time from the command until the effect applies.
+    #[serde(default)]
+    pub delay: Duration,
+    pub effect: Effect,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RootCause {
+    pub id: String,
+    /// Diagnoses accepted as correct (case-insensitive).
+    #[serde(default)]
+    pub accept: Vec<String>,
+    #[serde(default)]
+    pub explanation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub checklist: Vec<Task>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    pub id: String,
+    pub text: String,
+    pub done_by: Done,
+    pub due: Anchor,
+    #[serde(default = "default_points")]
+    pub points: i64,
+}
+
+fn default_points() -> i64 {
+    1
+}
+
+/// What completes a checklist task.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub enum Done {
+    /// A command of this name (`ack`, `declare`, or a drill action).
+    Command(String),
+    /// Any of the drill's actions.
+    AnyAction,
+    /// A correct `diagnose`.
+    Diagnosis,
+    /// The inner criterion met this many times.
+    Count(Box<Done>, u32),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Objectives {
+    /// From the fault's start to the first acknowledgement.
+    #[serde(default)]
+    pub detect_within: Option<Duration>,
+    /// From the fault's start to recovery.
+    #[serde(default)]
+    pub mitigate_within: Option<Duration>,
+}
+
+/// One line of a scripted response: `role` types `input` at `at`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Say {
+    pub at: Anchor,
+    pub role: String,
+    pub input: String,
+}

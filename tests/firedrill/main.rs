@@ -1,0 +1,1 @@
+//! The one integration-test binary: every module is a family of data-driven checks.
