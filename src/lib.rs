@@ -1,4 +1,10 @@
 //! firedrill: game days for teams that run AI agents in production.
-#![forbid(unsafe_code)]
+//!
+//! [`drill`] reads and checks drill files; [`sim`] plays the system they describe;
+//! [`telemetry`] is what the team can see of it.
 
+pub mod app;
+pub mod cli;
 pub mod drill;
+pub mod sim;
+pub mod telemetry;

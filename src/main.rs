@@ -1,9 +1,18 @@
-fn main() {
-    for f in std::env::args().skip(1) {
-        let t = std::fs::read_to_string(&f).unwrap();
-        match firedrill::drill::parse_str(&t) {
-            Ok(d) => println!("{:#?}", d.actions),
-            Err(e) => println!("{e}"),
+//! The `firedrill` binary: parse the command line, run it, map the outcome to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use firedrill::app;
+use firedrill::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match app::run(cli) {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            eprintln!("firedrill: {e}");
+            e.exit().into()
         }
     }
 }

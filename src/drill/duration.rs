@@ -6,6 +6,7 @@
 //! [`crate::sim::SimTime`], which a [`Duration`] converts into without loss.
 
 use std::fmt;
+use std::fmt::Write as _;
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::{Serialize, Serializer};
@@ -183,9 +184,9 @@ impl fmt::Display for Duration {
         let s = ns / 1_000_000_000;
         let sub = ns % 1_000_000_000;
         if sub != 0 && s < 60 {
-            return if sub % 1_000_000 == 0 && s == 0 {
+            return if sub.is_multiple_of(1_000_000) && s == 0 {
                 write!(f, "{}ms", sub / 1_000_000)
-            } else if s == 0 && sub % 1_000 == 0 {
+            } else if s == 0 && sub.is_multiple_of(1_000) {
                 write!(f, "{}us", sub / 1_000)
             } else if s == 0 {
                 write!(f, "{sub}ns")
@@ -197,17 +198,17 @@ impl fmt::Display for Duration {
         let (h, m, sec) = (s / 3600, (s / 60) % 60, s % 60);
         let mut out = String::new();
         if h > 0 {
-            out.push_str(&format!("{h}h"));
+            let _ = write!(out, "{h}h");
         }
         if m > 0 {
-            out.push_str(&format!("{m}m"));
+            let _ = write!(out, "{m}m");
         }
         if sec > 0 || sub > 0 {
             if sub > 0 {
                 let frac = format!("{sub:09}");
-                out.push_str(&format!("{sec}.{}s", frac.trim_end_matches('0')));
+                let _ = write!(out, "{sec}.{}s", frac.trim_end_matches('0'));
             } else {
-                out.push_str(&format!("{sec}s"));
+                let _ = write!(out, "{sec}s");
             }
         }
         f.write_str(&out)
@@ -261,7 +262,8 @@ impl ClockTime {
     /// A message naming the expected form.
     pub fn parse(text: &str) -> Result<Self, String> {
         let parts: Vec<&str> = text.trim().split(':').collect();
-        let bad = || format!("invalid clock time \"{text}\": expected HH:MM or HH:MM:SS, e.g. \"08:45\"");
+        let bad =
+            || format!("invalid clock time \"{text}\": expected HH:MM or HH:MM:SS, e.g. \"08:45\"");
         if !(2..=3).contains(&parts.len()) {
             return Err(bad());
         }
@@ -293,7 +295,7 @@ impl ClockTime {
 impl fmt::Display for ClockTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.seconds_since_midnight;
-        if s % 60 == 0 {
+        if s.is_multiple_of(60) {
             write!(f, "{:02}:{:02}", s / 3600, (s / 60) % 60)
         } else {
             write!(f, "{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
@@ -350,16 +352,33 @@ mod tests {
     fn rejects_with_reasons() {
         assert_eq!(Duration::parse(""), Err(DurationError::Empty));
         assert_eq!(Duration::parse("-5s"), Err(DurationError::Negative));
-        assert_eq!(Duration::parse("90"), Err(DurationError::MissingUnit("90".into())));
-        assert_eq!(Duration::parse("5 minutes"), Err(DurationError::UnknownUnit("minutes".into())));
-        assert_eq!(Duration::parse("ms"), Err(DurationError::MissingNumber("ms".into())));
-        assert_eq!(Duration::parse("1.2.3s"), Err(DurationError::BadNumber("1.2.3".into())));
-        assert_eq!(Duration::parse("99999999999h"), Err(DurationError::Overflow));
+        assert_eq!(
+            Duration::parse("90"),
+            Err(DurationError::MissingUnit("90".into()))
+        );
+        assert_eq!(
+            Duration::parse("5 minutes"),
+            Err(DurationError::UnknownUnit("minutes".into()))
+        );
+        assert_eq!(
+            Duration::parse("ms"),
+            Err(DurationError::MissingNumber("ms".into()))
+        );
+        assert_eq!(
+            Duration::parse("1.2.3s"),
+            Err(DurationError::BadNumber("1.2.3".into()))
+        );
+        assert_eq!(
+            Duration::parse("99999999999h"),
+            Err(DurationError::Overflow)
+        );
     }
 
     #[test]
     fn display_round_trips() {
-        for text in ["250ms", "1.5s", "1h30m", "0s", "2h", "45s", "1m30.25s", "100us"] {
+        for text in [
+            "250ms", "1.5s", "1h30m", "0s", "2h", "45s", "1m30.25s", "100us",
+        ] {
             let d = Duration::parse(text).unwrap();
             assert_eq!(d.to_string(), text);
             assert_eq!(Duration::parse(&d.to_string()).unwrap(), d);

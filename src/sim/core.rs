@@ -1,0 +1,936 @@
+//! The engine's hot state and its per-request event handlers: the agenda (events ordered by
+//! time, then sequence number), in-flight requests in a slab with generation indices, pools
+//! with FIFO wait queues, step samplers, admission, and the counters of the current metric
+//! bucket.
+//!
+//! Everything a request touches lives in this one resource so that the inner loop runs
+//! without going through the ECS at all; long-lived parts and periodic work (alerts, faults,
+//! bucket closing) live in the [`bevy_ecs::world::World`] around it (see [`super::world`]).
+//! A pool's waiters share one acquire timeout and queue in arrival order, so their deadlines
+//! are in queue order too: each pool keeps a single timer in the agenda, armed for its head
+//! waiter, instead of one event per waiting request. Stale events (a re-armed timer, a
+//! finished request) are recognised by their generation when they fire, and skipped.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+
+use bevy_ecs::resource::Resource;
+use rand::RngExt;
+use rand::rngs::ChaCha8Rng;
+
+use super::SimTime;
+use super::effects::{ActiveEffect, Params};
+use super::rng::Seed;
+use super::sampler::Sampler;
+use super::traffic::{ArrivalProcess, TokenBucket};
+use crate::drill::spec::OnTimeout;
+use crate::telemetry::histogram::Histogram;
+use crate::telemetry::log::{Level, LogKind, LogLine};
+use crate::telemetry::series::PoolBucket;
+
+/// What an agenda entry asks the engine to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A planned candidate arrival; stale when `plan` differs from the current plan.
+    Arrival {
+        plan: u32,
+    },
+    /// A request finishes its current step.
+    StepDone {
+        slot: u32,
+        generation: u32,
+    },
+    /// Pool `pool`'s timer: waiters at the head of its queue whose acquire timeout has
+    /// passed give up. Stale when the pool's timer was re-armed since.
+    AcquireTimeout {
+        pool: u16,
+        timer: u32,
+    },
+    /// The end of a metric bucket: periodic work runs.
+    Tick,
+    /// A fault begins or ends.
+    FaultStart(u16),
+    FaultEnd(u16),
+    /// A team action's effect lands.
+    ActionLands(u32),
+}
+
+impl Kind {
+    /// Whether the ECS world (not just this resource) must handle it.
+    fn is_world_level(self) -> bool {
+        matches!(
+            self,
+            Kind::Tick | Kind::FaultStart(_) | Kind::FaultEnd(_) | Kind::ActionLands(_)
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    /// Time in the high 64 bits, sequence number in the low: one comparison orders by time,
+    /// then by the order events were scheduled.
+    key: u128,
+    kind: Kind,
+}
+
+impl Entry {
+    fn time(&self) -> SimTime {
+        SimTime::from_nanos((self.key >> 64) as u64)
+    }
+}
+
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // BinaryHeap is a max-heap: reverse for the earliest first.
+        other.key.cmp(&self.key)
+    }
+}
+
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// A time-weighted level (connections busy, requests waiting, in flight): integrates the
+/// level over the current bucket and over the measured period (after warm-up).
+#[derive(Debug, Clone, Default)]
+pub struct Gauge {
+    pub value: u64,
+    last: SimTime,
+    bucket: u128,
+    total: u128,
+}
+
+impl Gauge {
+    fn flush(&mut self, now: SimTime, warmup: SimTime) {
+        let dt = now.since(self.last).as_nanos();
+        self.bucket += u128::from(self.value) * u128::from(dt);
+        let from = self.last.max(warmup);
+        if now > from {
+            self.total += u128::from(self.value) * u128::from(now.since(from).as_nanos());
+        }
+        self.last = now;
+    }
+
+    fn set(&mut self, value: u64, now: SimTime, warmup: SimTime) {
+        self.flush(now, warmup);
+        self.value = value;
+    }
+
+    /// Mean over the bucket that began at `start`, then starts the next bucket.
+    fn take_bucket_mean(&mut self, start: SimTime, now: SimTime, warmup: SimTime) -> f64 {
+        self.flush(now, warmup);
+        let width = now.since(start).as_nanos();
+        let mean = if width == 0 {
+            0.0
+        } else {
+            self.bucket as f64 / width as f64
+        };
+        self.bucket = 0;
+        mean
+    }
+
+    /// Mean over the measured period [warmup, now].
+    #[must_use]
+    pub fn total_mean(&self, warmup: SimTime, now: SimTime) -> f64 {
+        let width = now.since(warmup).as_nanos();
+        if width == 0 {
+            0.0
+        } else {
+            self.total as f64 / width as f64
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Request {
+    id: u64,
+    arrived: SimTime,
+    step: u16,
+    /// Counted in the run's statistics (arrived after the warm-up).
+    counted: bool,
+    degraded: bool,
+    /// Probability the answer is still right, given the steps it went without.
+    right: f64,
+    /// Time spent waiting for connections so far.
+    waited: SimTime,
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    generation: u32,
+    request: Option<Request>,
+}
+
+/// In-flight requests by slot, reused through a free list; a slot's generation changes each
+/// time it is reused, so stale handles are recognised.
+#[derive(Debug, Default)]
+struct Slab {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+}
+
+impl Slab {
+    fn insert(&mut self, request: Request) -> (u32, u32) {
+        if let Some(slot) = self.free.pop() {
+            let s = &mut self.slots[slot as usize];
+            s.generation = s.generation.wrapping_add(1);
+            s.request = Some(request);
+            (slot, s.generation)
+        } else {
+            self.slots.push(Slot {
+                generation: 0,
+                request: Some(request),
+            });
+            ((self.slots.len() - 1) as u32, 0)
+        }
+    }
+
+    fn get_mut(&mut self, slot: u32, generation: u32) -> Option<&mut Request> {
+        let s = self.slots.get_mut(slot as usize)?;
+        if s.generation == generation {
+            s.request.as_mut()
+        } else {
+            None
+        }
+    }
+
+    fn remove(&mut self, slot: u32) -> Option<Request> {
+        let request = self.slots[slot as usize].request.take();
+        if request.is_some() {
+            self.free.push(slot);
+        }
+        request
+    }
+}
+
+/// One step of the service.
+#[derive(Debug)]
+pub struct StepState {
+    pub name: String,
+    pub pool: Option<usize>,
+    sampler: Sampler,
+    on_timeout: OnTimeout,
+    time_rng: ChaCha8Rng,
+    error_rng: ChaCha8Rng,
+    /// The step's own error rate plus any effect's.
+    pub error_rate: f64,
+    pub time_factor: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Waiter {
+    slot: u32,
+    generation: u32,
+    since: SimTime,
+}
+
+/// Statistics of counted requests at a pool.
+#[derive(Debug, Clone, Default)]
+pub struct PoolTotals {
+    pub acquired: u64,
+    pub waited: u64,
+    pub timed_out: u64,
+    pub wait_sum_nanos: u128,
+}
+
+/// A connection pool: a counting semaphore with a FIFO queue and an acquire timeout.
+#[derive(Debug)]
+pub struct PoolState {
+    pub name: String,
+    pub size: u32,
+    pub acquire_timeout: crate::drill::Duration,
+    /// Connections held by requests.
+    pub in_use: u32,
+    /// Connections lost to leaks: unavailable until a restart.
+    pub leaked: u32,
+    queue: VecDeque<Waiter>,
+    /// Generation of the pool's armed timer, if one is armed.
+    timer: Option<u32>,
+    timer_generation: u32,
+    pub leak_fraction: f64,
+    leak_rng: ChaCha8Rng,
+    /// Connections busy (in use or leaked), time-weighted.
+    pub busy: Gauge,
+    /// Requests waiting, time-weighted; `waiting.value` is the live count.
+    pub waiting: Gauge,
+    pub totals: PoolTotals,
+    bucket_acquired: u64,
+    bucket_timeouts: u64,
+}
+
+impl PoolState {
+    fn has_free_connection(&self) -> bool {
+        self.in_use + self.leaked < self.size
+    }
+}
+
+/// Counts of counted requests (those arriving after the warm-up).
+#[derive(Debug, Clone, Default)]
+pub struct Totals {
+    pub arrived: u64,
+    pub admitted: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    pub degraded: u64,
+    pub wrong_answers: u64,
+    pub latency: Histogram,
+}
+
+/// Counts for the current metric bucket (all requests, warm-up included).
+#[derive(Debug, Clone, Default)]
+pub struct BucketCounts {
+    pub arrived: u64,
+    pub admitted: u64,
+    pub rejected: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub degraded: u64,
+    pub wrong_answers: u64,
+    pub latency: Histogram,
+    pub in_flight: f64,
+    pub pools: Vec<PoolBucket>,
+}
+
+/// Request-log settings and this bucket's budget.
+#[derive(Debug)]
+struct LogState {
+    /// An info line is kept when the hash of its request id is below this.
+    info_threshold: u64,
+    limit: u32,
+    used: [u32; 3],
+    lines: Vec<LogLine>,
+}
+
+/// The engine's hot state: one resource, touched by every request event.
+#[derive(Resource)]
+pub struct Core {
+    pub now: SimTime,
+    pub end: SimTime,
+    pub warmup: SimTime,
+    seq: u64,
+    agenda: BinaryHeap<Entry>,
+    /// Events handled so far.
+    pub events: u64,
+    requests: Slab,
+    next_request_id: u64,
+    pub in_flight: Gauge,
+    pub arrivals: ArrivalProcess,
+    arrival_plan: u32,
+    admission: Option<TokenBucket>,
+    pub max_in_flight: Option<u32>,
+    pub steps: Vec<StepState>,
+    pub pools: Vec<PoolState>,
+    quality_rng: ChaCha8Rng,
+    seed: Seed,
+    pub totals: Totals,
+    pub bucket: BucketCounts,
+    bucket_start: SimTime,
+    log: LogState,
+    /// The drill's parameters before any effect.
+    pub baseline: Params,
+    /// Effects in force, in the order they began.
+    pub effects: Vec<ActiveEffect>,
+}
+
+/// Everything [`Core::new`] needs, already resolved from the drill.
+pub struct CoreSpec {
+    pub end: SimTime,
+    pub warmup: SimTime,
+    pub seed: Seed,
+    pub arrivals: ArrivalProcess,
+    pub steps: Vec<(String, Option<usize>, Sampler, OnTimeout, f64)>,
+    pub pools: Vec<(String, u32, crate::drill::Duration)>,
+    pub max_in_flight: Option<u32>,
+    pub log_sample: f64,
+    pub log_limit: u32,
+}
+
+impl Core {
+    #[must_use]
+    pub fn new(spec: CoreSpec) -> Self {
+        let seed = spec.seed;
+        let steps: Vec<StepState> = spec
+            .steps
+            .into_iter()
+            .map(|(name, pool, sampler, on_timeout, error_rate)| StepState {
+                time_rng: seed.stream(&format!("step/{name}/time")),
+                error_rng: seed.stream(&format!("step/{name}/errors")),
+                name,
+                pool,
+                sampler,
+                on_timeout,
+                error_rate,
+                time_factor: 1.0,
+            })
+            .collect();
+        let pools: Vec<PoolState> = spec
+            .pools
+            .into_iter()
+            .map(|(name, size, acquire_timeout)| PoolState {
+                leak_rng: seed.stream(&format!("pool/{name}/leaks")),
+                name,
+                size,
+                acquire_timeout,
+                in_use: 0,
+                leaked: 0,
+                queue: VecDeque::new(),
+                timer: None,
+                timer_generation: 0,
+                leak_fraction: 0.0,
+                busy: Gauge::default(),
+                waiting: Gauge::default(),
+                totals: PoolTotals::default(),
+                bucket_acquired: 0,
+                bucket_timeouts: 0,
+            })
+            .collect();
+        let baseline = Params {
+            traffic_multiplier: 1.0,
+            admission_limit: None,
+            max_in_flight: spec.max_in_flight,
+            pool_size: pools.iter().map(|p| p.size).collect(),
+            step_time: vec![1.0; steps.len()],
+            step_error: steps.iter().map(|s| s.error_rate).collect(),
+            leak: vec![0.0; pools.len()],
+        };
+        let mut core = Core {
+            now: SimTime::ZERO,
+            end: spec.end,
+            warmup: spec.warmup,
+            seq: 0,
+            agenda: BinaryHeap::new(),
+            events: 0,
+            requests: Slab::default(),
+            next_request_id: 0,
+            in_flight: Gauge::default(),
+            arrivals: spec.arrivals,
+            arrival_plan: 0,
+            admission: None,
+            max_in_flight: spec.max_in_flight,
+            steps,
+            pools,
+            quality_rng: seed.stream("quality"),
+            seed,
+            totals: Totals::default(),
+            bucket: BucketCounts::default(),
+            bucket_start: SimTime::ZERO,
+            log: LogState {
+                info_threshold: (spec.log_sample.clamp(0.0, 1.0) * 18_446_744_073_709_551_615.0)
+                    as u64,
+                limit: spec.log_limit,
+                used: [0; 3],
+                lines: Vec::new(),
+            },
+            baseline,
+            effects: Vec::new(),
+        };
+        core.replan_arrivals();
+        core
+    }
+
+    pub fn schedule(&mut self, time: SimTime, kind: Kind) {
+        self.seq += 1;
+        let key = (u128::from(time.nanos()) << 64) | u128::from(self.seq);
+        self.agenda.push(Entry { key, kind });
+    }
+
+    /// The time of the next event, if any.
+    #[must_use]
+    pub fn next_event_time(&self) -> Option<SimTime> {
+        self.agenda.peek().map(Entry::time)
+    }
+
+    /// Handles request events up to and including `limit`; returns the first world-level
+    /// event due by then (already removed from the agenda), or `None` when none is left
+    /// before `limit`.
+    pub fn run_hot(&mut self, limit: SimTime) -> Option<(SimTime, Kind)> {
+        while let Some(top) = self.agenda.peek() {
+            if top.time() > limit {
+                return None;
+            }
+            let entry = self.agenda.pop().expect("peeked");
+            let (time, kind) = (entry.time(), entry.kind);
+            self.now = time;
+            self.events += 1;
+            match kind {
+                Kind::Arrival { plan } => self.on_arrival(plan),
+                Kind::StepDone { slot, generation } => self.on_step_done(slot, generation),
+                Kind::AcquireTimeout { pool, timer } => self.on_pool_timer(pool as usize, timer),
+                world => {
+                    debug_assert!(world.is_world_level());
+                    return Some((time, world));
+                }
+            }
+        }
+        None
+    }
+
+    /// Throws away the pending arrival and plans a new one from now (after the rate changed;
+    /// valid for Poisson arrivals because they are memoryless).
+    pub fn replan_arrivals(&mut self) {
+        self.arrival_plan = self.arrival_plan.wrapping_add(1);
+        if let Some(c) = self.arrivals.plan(self.now, self.end) {
+            let plan = self.arrival_plan;
+            self.schedule(c.at, Kind::Arrival { plan });
+        }
+    }
+
+    fn on_arrival(&mut self, plan: u32) {
+        if plan != self.arrival_plan {
+            return;
+        }
+        let now = self.now;
+        if self.arrivals.accept(now) {
+            self.admit_new_request();
+        }
+        if let Some(c) = self.arrivals.plan(now, self.end) {
+            self.schedule(c.at, Kind::Arrival { plan });
+        }
+    }
+
+    fn admit_new_request(&mut self) {
+        let now = self.now;
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        let counted = now >= self.warmup;
+        self.bucket.arrived += 1;
+        if counted {
+            self.totals.arrived += 1;
+        }
+        let over_rate = self.admission.as_mut().is_some_and(|b| !b.admit(now));
+        let over_limit = self
+            .max_in_flight
+            .is_some_and(|limit| self.in_flight.value >= u64::from(limit));
+        if over_rate || over_limit {
+            self.bucket.rejected += 1;
+            if counted {
+                self.totals.rejected += 1;
+            }
+            self.log_line(
+                Level::Warn,
+                id,
+                LogKind::Rejected,
+                None,
+                SimTime::ZERO,
+                SimTime::ZERO,
+            );
+            return;
+        }
+        self.bucket.admitted += 1;
+        if counted {
+            self.totals.admitted += 1;
+        }
+        let (warmup, value) = (self.warmup, self.in_flight.value + 1);
+        self.in_flight.set(value, now, warmup);
+        let (slot, generation) = self.requests.insert(Request {
+            id,
+            arrived: now,
+            step: 0,
+            counted,
+            degraded: false,
+            right: 1.0,
+            waited: SimTime::ZERO,
+        });
+        self.advance(slot, generation);
+    }
+
+    /// Starts the request's current step, skipping to completion when no step is left.
+    fn advance(&mut self, slot: u32, generation: u32) {
+        let now = self.now;
+        let Some(request) = self.requests.get_mut(slot, generation) else {
+            return;
+        };
+        let step = request.step as usize;
+        if step >= self.steps.len() {
+            self.complete(slot);
+            return;
+        }
+        match self.steps[step].pool {
+            None => {
+                self.start_running(slot, generation, step);
+            }
+            Some(p) => {
+                let pool = &mut self.pools[p];
+                if pool.waiting.value == 0 && pool.has_free_connection() {
+                    let counted = request.counted;
+                    Self::take_connection(pool, now, self.warmup, counted, SimTime::ZERO);
+                    self.start_running(slot, generation, step);
+                } else {
+                    pool.queue.push_back(Waiter {
+                        slot,
+                        generation,
+                        since: now,
+                    });
+                    let waiting = pool.waiting.value + 1;
+                    pool.waiting.set(waiting, now, self.warmup);
+                    if pool.timer.is_none() {
+                        self.arm_timer(p);
+                    }
+                }
+            }
+        }
+    }
+
+    fn take_connection(
+        pool: &mut PoolState,
+        now: SimTime,
+        warmup: SimTime,
+        counted: bool,
+        wait: SimTime,
+    ) {
+        pool.in_use += 1;
+        let busy = u64::from(pool.in_use + pool.leaked);
+        pool.busy.set(busy, now, warmup);
+        pool.bucket_acquired += 1;
+        if counted {
+            pool.totals.acquired += 1;
+            if wait > SimTime::ZERO {
+                pool.totals.waited += 1;
+            }
+            pool.totals.wait_sum_nanos += u128::from(wait.nanos());
+        }
+    }
+
+    fn start_running(&mut self, slot: u32, generation: u32, step: usize) {
+        let s = &mut self.steps[step];
+        // Truncating `x + 0.5` rounds a non-negative draw to the nearest nanosecond.
+        let nanos = (s.sampler.sample(&mut s.time_rng) * s.time_factor + 0.5) as u64;
+        let done = SimTime::from_nanos(self.now.nanos().saturating_add(nanos));
+        self.schedule(done, Kind::StepDone { slot, generation });
+    }
+
+    fn on_step_done(&mut self, slot: u32, generation: u32) {
+        let Some(request) = self.requests.get_mut(slot, generation) else {
+            return;
+        };
+        let step = request.step as usize;
+        if let Some(p) = self.steps[step].pool {
+            self.release(p);
+        }
+        let s = &mut self.steps[step];
+        if s.error_rate > 0.0 && s.error_rng.random::<f64>() < s.error_rate {
+            self.fail(slot, step, LogKind::StepError, None);
+            return;
+        }
+        if let Some(request) = self.requests.get_mut(slot, generation) {
+            request.step += 1;
+        }
+        self.advance(slot, generation);
+    }
+
+    /// A connection comes back to pool `p` (or leaks), and waiting requests are served.
+    fn release(&mut self, p: usize) {
+        let (now, warmup) = (self.now, self.warmup);
+        let pool = &mut self.pools[p];
+        pool.in_use -= 1;
+        if pool.leak_fraction > 0.0 && pool.leak_rng.random::<f64>() < pool.leak_fraction {
+            pool.leaked += 1;
+        }
+        let busy = u64::from(pool.in_use + pool.leaked);
+        pool.busy.set(busy, now, warmup);
+        self.serve_waiters(p);
+    }
+
+    /// Hands free connections of pool `p` to waiting requests, first come first served.
+    pub fn serve_waiters(&mut self, p: usize) {
+        let (now, warmup) = (self.now, self.warmup);
+        while self.pools[p].has_free_connection() {
+            let Some(w) = self.pools[p].queue.pop_front() else {
+                break;
+            };
+            let Some(request) = self.requests.get_mut(w.slot, w.generation) else {
+                continue;
+            };
+            let wait = now.since(w.since);
+            request.waited = request.waited.after(wait);
+            let (counted, step) = (request.counted, request.step as usize);
+            let pool = &mut self.pools[p];
+            let waiting = pool.waiting.value - 1;
+            pool.waiting.set(waiting, now, warmup);
+            Self::take_connection(pool, now, warmup, counted, SimTime::from(wait));
+            self.start_running(w.slot, w.generation, step);
+        }
+    }
+
+    /// Arms pool `p`'s timer for its head waiter (or disarms it when nobody waits).
+    fn arm_timer(&mut self, p: usize) {
+        let pool = &mut self.pools[p];
+        pool.timer_generation = pool.timer_generation.wrapping_add(1);
+        match pool.queue.front() {
+            Some(head) => {
+                let (deadline, timer) = (
+                    head.since.after(pool.acquire_timeout),
+                    pool.timer_generation,
+                );
+                pool.timer = Some(timer);
+                self.schedule(
+                    deadline,
+                    Kind::AcquireTimeout {
+                        pool: p as u16,
+                        timer,
+                    },
+                );
+            }
+            None => pool.timer = None,
+        }
+    }
+
+    /// Pool `p`'s timer fired: every head waiter whose deadline has come gives up.
+    fn on_pool_timer(&mut self, p: usize, timer: u32) {
+        if self.pools[p].timer != Some(timer) {
+            return;
+        }
+        let now = self.now;
+        while let Some(&head) = self.pools[p].queue.front() {
+            if head.since.after(self.pools[p].acquire_timeout) > now {
+                break;
+            }
+            self.pools[p].queue.pop_front();
+            self.give_up(p, head);
+        }
+        self.arm_timer(p);
+    }
+
+    fn give_up(&mut self, p: usize, w: Waiter) {
+        let (now, warmup) = (self.now, self.warmup);
+        let Some(request) = self.requests.get_mut(w.slot, w.generation) else {
+            return;
+        };
+        let wait = now.since(w.since);
+        request.waited = request.waited.after(wait);
+        let (counted, s) = (request.counted, request.step as usize);
+        let pool = &mut self.pools[p];
+        let waiting = pool.waiting.value - 1;
+        pool.waiting.set(waiting, now, warmup);
+        pool.bucket_timeouts += 1;
+        if counted {
+            pool.totals.timed_out += 1;
+            if wait > crate::drill::Duration::ZERO {
+                pool.totals.waited += 1;
+            }
+        }
+        match self.steps[s].on_timeout {
+            OnTimeout::Fail => self.fail(w.slot, s, LogKind::AcquireTimeout, Some(p)),
+            OnTimeout::Degrade { wrong_answer_rate } => {
+                let request = self
+                    .requests
+                    .get_mut(w.slot, w.generation)
+                    .expect("checked above");
+                request.degraded = true;
+                request.right *= 1.0 - wrong_answer_rate.clamp(0.0, 1.0);
+                request.step += 1;
+                let (id, arrived, waited) = (request.id, request.arrived, request.waited);
+                self.log_request(
+                    Level::Warn,
+                    id,
+                    LogKind::Degraded,
+                    Some(s),
+                    Some(p),
+                    arrived,
+                    waited,
+                );
+                self.advance(w.slot, w.generation);
+            }
+        }
+    }
+
+    fn complete(&mut self, slot: u32) {
+        let now = self.now;
+        let request = self
+            .requests
+            .remove(slot)
+            .expect("completing a live request");
+        let latency = now.since(request.arrived).as_nanos();
+        let wrong = request.degraded
+            && request.right < 1.0
+            && self.quality_rng.random::<f64>() >= request.right;
+        self.bucket.completed += 1;
+        self.bucket.latency.record(latency);
+        if request.degraded {
+            self.bucket.degraded += 1;
+        }
+        if wrong {
+            self.bucket.wrong_answers += 1;
+        }
+        if request.counted {
+            self.totals.completed += 1;
+            self.totals.latency.record(latency);
+            if request.degraded {
+                self.totals.degraded += 1;
+            }
+            if wrong {
+                self.totals.wrong_answers += 1;
+            }
+        }
+        self.leave(&request);
+        if !request.degraded {
+            self.log_request(
+                Level::Info,
+                request.id,
+                LogKind::Completed,
+                None,
+                None,
+                request.arrived,
+                request.waited,
+            );
+        }
+    }
+
+    fn fail(&mut self, slot: u32, step: usize, kind: LogKind, pool: Option<usize>) {
+        let request = self.requests.remove(slot).expect("failing a live request");
+        self.bucket.failed += 1;
+        if request.counted {
+            self.totals.failed += 1;
+        }
+        self.leave(&request);
+        self.log_request(
+            Level::Error,
+            request.id,
+            kind,
+            Some(step),
+            pool,
+            request.arrived,
+            request.waited,
+        );
+    }
+
+    fn leave(&mut self, _request: &Request) {
+        let value = self.in_flight.value - 1;
+        let (now, warmup) = (self.now, self.warmup);
+        self.in_flight.set(value, now, warmup);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn log_request(
+        &mut self,
+        level: Level,
+        id: u64,
+        kind: LogKind,
+        step: Option<usize>,
+        pool: Option<usize>,
+        arrived: SimTime,
+        waited: SimTime,
+    ) {
+        let latency = self.now.since(arrived);
+        self.log_line(
+            level,
+            id,
+            kind,
+            step.map(|s| (s, pool)),
+            latency.into(),
+            waited,
+        );
+    }
+
+    fn log_line(
+        &mut self,
+        level: Level,
+        id: u64,
+        kind: LogKind,
+        at: Option<(usize, Option<usize>)>,
+        latency: SimTime,
+        waited: SimTime,
+    ) {
+        let i = level as usize;
+        if self.log.used[i] >= self.log.limit {
+            return;
+        }
+        if level == Level::Info && self.seed.hash(id) >= self.log.info_threshold {
+            return;
+        }
+        self.log.used[i] += 1;
+        let (step, pool) = match at {
+            Some((s, p)) => (
+                Some(self.steps[s].name.clone()),
+                p.or(self.steps[s].pool).map(|p| self.pools[p].name.clone()),
+            ),
+            None => (None, None),
+        };
+        self.log.lines.push(LogLine {
+            at_nanos: self.now.nanos(),
+            level,
+            request: id,
+            kind,
+            step,
+            pool,
+            latency_seconds: latency.as_secs_f64(),
+            wait_seconds: waited.as_secs_f64(),
+        });
+    }
+
+    /// Moves the request-log lines written since the last call out.
+    pub fn take_log(&mut self) -> Vec<LogLine> {
+        std::mem::take(&mut self.log.lines)
+    }
+
+    /// Closes the current bucket at `now`: returns its counts and starts the next.
+    pub fn close_bucket(&mut self) -> (SimTime, BucketCounts) {
+        let (start, now, warmup) = (self.bucket_start, self.now, self.warmup);
+        let mut counts = std::mem::take(&mut self.bucket);
+        counts.in_flight = self.in_flight.take_bucket_mean(start, now, warmup);
+        counts.pools = self
+            .pools
+            .iter_mut()
+            .map(|p| PoolBucket {
+                size: u64::from(p.size),
+                in_use: p.busy.take_bucket_mean(start, now, warmup),
+                waiting: p.waiting.take_bucket_mean(start, now, warmup),
+                acquired: std::mem::take(&mut p.bucket_acquired),
+                timeouts: std::mem::take(&mut p.bucket_timeouts),
+                leaked: u64::from(p.leaked),
+            })
+            .collect();
+        self.bucket_start = now;
+        self.log.used = [0; 3];
+        (start, counts)
+    }
+
+    /// Brings every time-weighted level up to `now` (for end-of-run statistics).
+    pub fn flush_levels(&mut self) {
+        let (now, warmup) = (self.now, self.warmup);
+        self.in_flight.flush(now, warmup);
+        for p in &mut self.pools {
+            p.busy.flush(now, warmup);
+            p.waiting.flush(now, warmup);
+        }
+    }
+
+    /// Applies effect-derived parameters to the running system.
+    pub fn apply_params(&mut self, params: &Params) {
+        let now = self.now;
+        if (params.traffic_multiplier - self.arrivals.multiplier).abs() > 0.0 {
+            self.arrivals.multiplier = params.traffic_multiplier;
+            self.replan_arrivals();
+        }
+        match (
+            params.admission_limit,
+            self.admission.as_ref().map(TokenBucket::rate),
+        ) {
+            (None, _) => self.admission = None,
+            (Some(rate), Some(old)) if (rate - old).abs() == 0.0 => {}
+            (Some(rate), _) => self.admission = Some(TokenBucket::new(rate, now)),
+        }
+        self.max_in_flight = params.max_in_flight;
+        for (s, step) in self.steps.iter_mut().enumerate() {
+            step.time_factor = params.step_time[s];
+            step.error_rate = params.step_error[s];
+        }
+        for p in 0..self.pools.len() {
+            let pool = &mut self.pools[p];
+            pool.leak_fraction = params.leak[p];
+            if pool.size != params.pool_size[p] {
+                pool.size = params.pool_size[p];
+                self.serve_waiters(p);
+            }
+        }
+    }
+
+    /// Recomputes parameters from the baseline and the effects in force, and applies them.
+    pub fn refresh_effects(&mut self) {
+        let params = self.baseline.with_effects(&self.effects, self.now);
+        self.apply_params(&params);
+    }
+}

@@ -1,0 +1,159 @@
+//! Effects: the one mechanism by which faults (from the script) and actions (from the team)
+//! change the system. An effect names a knob and a value; [`Params`] is what every knob reads
+//! once all active effects are applied, in the order they began, over the drill's baseline.
+//!
+//! This module computes parameters; it does not apply them to the running system (the
+//! engine does, in [`super::core::Core::apply_params`]).
+
+use super::SimTime;
+use crate::drill::Duration;
+
+/// An effect with its names resolved to indices and its values to numbers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Knob {
+    TrafficMultiplier(f64),
+    AdmissionLimit(f64),
+    MaxInFlight(f64),
+    PoolSize { pool: usize, size: f64 },
+    StepTimeMultiplier { step: usize, factor: f64 },
+    StepErrorRate { step: usize, rate: f64 },
+    ConnectionLeak { pool: usize, fraction: f64 },
+}
+
+/// Where an effect came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Fault(usize),
+    Action(usize),
+}
+
+/// An effect in force: it reaches full strength `ramp` after `start`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveEffect {
+    pub knob: Knob,
+    pub start: SimTime,
+    pub ramp: Duration,
+    pub source: Source,
+}
+
+impl ActiveEffect {
+    /// Strength in [0, 1] at `now`: linear over the ramp.
+    #[must_use]
+    pub fn strength(&self, now: SimTime) -> f64 {
+        if self.ramp.is_zero() {
+            return 1.0;
+        }
+        (now.since(self.start).as_secs_f64() / self.ramp.as_secs_f64()).clamp(0.0, 1.0)
+    }
+
+    #[must_use]
+    pub fn ramping(&self, now: SimTime) -> bool {
+        self.strength(now) < 1.0
+    }
+}
+
+/// Every knob's value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    pub traffic_multiplier: f64,
+    pub admission_limit: Option<f64>,
+    pub max_in_flight: Option<u32>,
+    pub pool_size: Vec<u32>,
+    pub step_time: Vec<f64>,
+    pub step_error: Vec<f64>,
+    pub leak: Vec<f64>,
+}
+
+impl Params {
+    /// The baseline with every effect in `active` applied at `now`, in order.
+    #[must_use]
+    pub fn with_effects(&self, active: &[ActiveEffect], now: SimTime) -> Params {
+        let mut p = self.clone();
+        for effect in active {
+            let x = effect.strength(now);
+            let toward = |from: f64, to: f64| from + (to - from) * x;
+            match effect.knob {
+                Knob::TrafficMultiplier(m) => p.traffic_multiplier *= toward(1.0, m),
+                Knob::AdmissionLimit(rps) => {
+                    let rps = rps.max(0.0);
+                    p.admission_limit = Some(p.admission_limit.map_or(rps, |l| l.min(rps)));
+                }
+                Knob::MaxInFlight(limit) => p.max_in_flight = Some(limit.max(0.0).round() as u32),
+                Knob::PoolSize { pool, size } => {
+                    let from = f64::from(p.pool_size[pool]);
+                    p.pool_size[pool] = toward(from, size.max(0.0)).round() as u32;
+                }
+                Knob::StepTimeMultiplier { step, factor } => {
+                    p.step_time[step] *= toward(1.0, factor.max(0.0));
+                }
+                Knob::StepErrorRate { step, rate } => {
+                    p.step_error[step] = (p.step_error[step] + rate * x).clamp(0.0, 1.0);
+                }
+                Knob::ConnectionLeak { pool, fraction } => {
+                    p.leak[pool] = (p.leak[pool] + fraction * x).clamp(0.0, 1.0);
+                }
+            }
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn baseline() -> Params {
+        Params {
+            traffic_multiplier: 1.0,
+            admission_limit: None,
+            max_in_flight: None,
+            pool_size: vec![20],
+            step_time: vec![1.0],
+            step_error: vec![0.0],
+            leak: vec![0.0],
+        }
+    }
+
+    fn effect(knob: Knob, start: u64, ramp: u64) -> ActiveEffect {
+        ActiveEffect {
+            knob,
+            start: SimTime::from_nanos(start * 1_000_000_000),
+            ramp: Duration::from_secs(ramp),
+            source: Source::Fault(0),
+        }
+    }
+
+    #[test]
+    fn ramps_are_linear_and_effects_compose_in_order() {
+        let at = |s: u64| SimTime::from_nanos(s * 1_000_000_000);
+        let surge = effect(Knob::TrafficMultiplier(3.0), 100, 300);
+        let p = baseline().with_effects(std::slice::from_ref(&surge), at(250));
+        assert!((p.traffic_multiplier - 2.0).abs() < 1e-12);
+        let resize = effect(
+            Knob::PoolSize {
+                pool: 0,
+                size: 40.0,
+            },
+            0,
+            0,
+        );
+        let shrink = effect(
+            Knob::PoolSize {
+                pool: 0,
+                size: 10.0,
+            },
+            10,
+            0,
+        );
+        let p = baseline().with_effects(&[resize.clone(), shrink.clone()], at(20));
+        assert_eq!(p.pool_size, vec![10]);
+        let p = baseline().with_effects(&[shrink, resize], at(20));
+        assert_eq!(p.pool_size, vec![40]);
+        let a = effect(Knob::AdmissionLimit(150.0), 0, 0);
+        let b = effect(Knob::AdmissionLimit(90.0), 0, 0);
+        assert_eq!(
+            baseline().with_effects(&[a, b], at(1)).admission_limit,
+            Some(90.0)
+        );
+    }
+}

@@ -1,0 +1,276 @@
+//! What a run reports: requests, latency, pools and alerts, as `firedrill simulate` prints
+//! them (readable, or one JSON object). Only counted requests (after the warm-up) appear.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::Sim;
+use crate::drill::Drill;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub drill: String,
+    pub seed: u64,
+    pub simulated_seconds: f64,
+    pub warmup_seconds: f64,
+    pub events: u64,
+    pub wall_seconds: f64,
+    pub events_per_second: f64,
+    pub requests: RequestSummary,
+    pub pools: BTreeMap<String, PoolSummary>,
+    pub alerts: Vec<AlertSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestSummary {
+    pub arrived: u64,
+    pub admitted: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    pub degraded: u64,
+    pub wrong_answers: u64,
+    /// Admitted but not finished when the run ended.
+    pub in_flight_at_end: u64,
+    pub latency_seconds: Latency,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Latency {
+    pub mean: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PoolSummary {
+    /// Size at the end of the run.
+    pub size: u64,
+    pub acquired: u64,
+    pub waited: u64,
+    pub timed_out: u64,
+    pub wait_mean_seconds: f64,
+    pub utilization: f64,
+    pub in_use_mean: f64,
+    pub waiting_mean: f64,
+    pub leaked: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertSummary {
+    pub name: String,
+    pub severity: String,
+    pub fired_at_seconds: Vec<f64>,
+    pub resolved_at_seconds: Vec<f64>,
+}
+
+impl Summary {
+    /// Summarises `sim` as it stands (normally at its end).
+    pub fn of(sim: &mut Sim, drill: &Drill) -> Summary {
+        let alerts = sim
+            .alerts()
+            .into_iter()
+            .map(|(rule, state)| AlertSummary {
+                name: rule.name,
+                severity: format!("{:?}", rule.severity).to_lowercase(),
+                fired_at_seconds: state.fired_at.iter().map(|t| t.as_secs_f64()).collect(),
+                resolved_at_seconds: state.resolved_at.iter().map(|t| t.as_secs_f64()).collect(),
+            })
+            .collect();
+        let core = sim.core();
+        let (warmup, now) = (core.warmup.min(core.now), core.now);
+        let t = &core.totals;
+        let q = |x: f64| t.latency.quantile(x) / 1e9;
+        let pools = core
+            .pools
+            .iter()
+            .map(|p| {
+                let in_use_mean = p.busy.total_mean(warmup, now);
+                let acquired = p.totals.acquired;
+                (
+                    p.name.clone(),
+                    PoolSummary {
+                        size: u64::from(p.size),
+                        acquired,
+                        waited: p.totals.waited,
+                        timed_out: p.totals.timed_out,
+                        wait_mean_seconds: if acquired == 0 {
+                            0.0
+                        } else {
+                            p.totals.wait_sum_nanos as f64 / acquired as f64 / 1e9
+                        },
+                        utilization: if p.size == 0 {
+                            0.0
+                        } else {
+                            in_use_mean / f64::from(p.size)
+                        },
+                        in_use_mean,
+                        waiting_mean: p.waiting.total_mean(warmup, now),
+                        leaked: u64::from(p.leaked),
+                    },
+                )
+            })
+            .collect();
+        Summary {
+            drill: drill.name.clone(),
+            seed: sim.seed(),
+            simulated_seconds: now.as_secs_f64(),
+            warmup_seconds: warmup.as_secs_f64(),
+            events: core.events,
+            wall_seconds: 0.0,
+            events_per_second: 0.0,
+            requests: RequestSummary {
+                arrived: t.arrived,
+                admitted: t.admitted,
+                completed: t.completed,
+                failed: t.failed,
+                rejected: t.rejected,
+                degraded: t.degraded,
+                wrong_answers: t.wrong_answers,
+                in_flight_at_end: t.admitted - t.completed - t.failed,
+                latency_seconds: Latency {
+                    mean: t.latency.mean() / 1e9,
+                    p50: q(0.50),
+                    p95: q(0.95),
+                    p99: q(0.99),
+                    max: t.latency.max() as f64 / 1e9,
+                },
+            },
+            pools,
+            alerts,
+        }
+    }
+
+    /// The summary as a person reads it.
+    #[must_use]
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        let r = &self.requests;
+        let pct = |a: u64, b: u64| {
+            if b == 0 {
+                0.0
+            } else {
+                100.0 * a as f64 / b as f64
+            }
+        };
+        let _ = writeln!(
+            out,
+            "drill {} · seed {} · {} simulated",
+            self.drill,
+            self.seed,
+            hms(self.simulated_seconds)
+        );
+        if self.warmup_seconds > 0.0 {
+            let _ = writeln!(
+                out,
+                "warm-up: requests arriving in the first {} are left out",
+                hms(self.warmup_seconds)
+            );
+        }
+        let _ = writeln!(out, "\nrequests");
+        let _ = writeln!(out, "  arrived     {:>10}", r.arrived);
+        let _ = writeln!(out, "  completed   {:>10}", r.completed);
+        let _ = writeln!(
+            out,
+            "  failed      {:>10}  ({:.2}%)",
+            r.failed,
+            pct(r.failed, r.arrived)
+        );
+        let _ = writeln!(
+            out,
+            "  rejected    {:>10}  ({:.2}%)",
+            r.rejected,
+            pct(r.rejected, r.arrived)
+        );
+        let _ = writeln!(
+            out,
+            "  degraded    {:>10}  ({:.2}% of completed)",
+            r.degraded,
+            pct(r.degraded, r.completed)
+        );
+        let _ = writeln!(
+            out,
+            "  wrong       {:>10}  ({:.2}% of completed)",
+            r.wrong_answers,
+            pct(r.wrong_answers, r.completed)
+        );
+        let l = &r.latency_seconds;
+        let _ = writeln!(
+            out,
+            "  latency     mean {:.3}s  p50 {:.3}s  p95 {:.3}s  p99 {:.3}s  max {:.3}s",
+            l.mean, l.p50, l.p95, l.p99, l.max
+        );
+        for (name, p) in &self.pools {
+            let tried = p.acquired + p.timed_out;
+            let _ = writeln!(out, "\npool {name} (size {})", p.size);
+            let _ = writeln!(out, "  acquired    {:>10}", p.acquired);
+            let _ = writeln!(
+                out,
+                "  waited      {:>10}  ({:.2}% of attempts)",
+                p.waited,
+                pct(p.waited, tried)
+            );
+            let _ = writeln!(
+                out,
+                "  timed out   {:>10}  ({:.2}% of attempts)",
+                p.timed_out,
+                pct(p.timed_out, tried)
+            );
+            let _ = writeln!(out, "  mean wait   {:>10.4}s", p.wait_mean_seconds);
+            let _ = writeln!(
+                out,
+                "  in use      {:>10.2}  (utilization {:.1}%), waiting {:.2} on average",
+                p.in_use_mean,
+                100.0 * p.utilization,
+                p.waiting_mean
+            );
+            if p.leaked > 0 {
+                let _ = writeln!(out, "  leaked      {:>10}", p.leaked);
+            }
+        }
+        let _ = writeln!(out, "\nalerts");
+        if self.alerts.is_empty() {
+            let _ = writeln!(out, "  (none defined)");
+        }
+        for a in &self.alerts {
+            if a.fired_at_seconds.is_empty() {
+                let _ = writeln!(out, "  {:<22} {:<7} never fired", a.name, a.severity);
+                continue;
+            }
+            let spans: Vec<String> = a
+                .fired_at_seconds
+                .iter()
+                .enumerate()
+                .map(|(i, f)| match a.resolved_at_seconds.get(i) {
+                    Some(r) => format!("{}–{}", hms(*f), hms(*r)),
+                    None => format!("{}–end", hms(*f)),
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {:<22} {:<7} fired {}",
+                a.name,
+                a.severity,
+                spans.join(", ")
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\n{} events in {:.3}s wall ({:.1}M events/s)",
+            self.events,
+            self.wall_seconds,
+            self.events_per_second / 1e6
+        );
+        out
+    }
+}
+
+/// `1h02m03s`-style, to the second.
+fn hms(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    crate::drill::Duration::from_secs(s).to_string()
+}

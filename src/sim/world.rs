@@ -1,0 +1,878 @@
+//! The simulated world: a bevy_ecs [`World`] holding the hot [`Core`] resource, alert rules
+//! and faults as entities, the telemetry and ground-truth resources, and a `Tick` schedule of
+//! chained systems that runs once per metric bucket (close the bucket, evaluate alerts,
+//! track ground truth, refresh ramping effects).
+//!
+//! The event loop runs outside the schedule: [`Sim::run_until`] lets [`Core::run_hot`] handle
+//! request events directly and only comes back to the world for ticks, faults and actions.
+//! [`Sim::new`] is the one function that turns a drill spec into a world.
+
+// bevy systems take their parameters (`Res`, `Query`) by value.
+#![allow(clippy::needless_pass_by_value)]
+
+use std::collections::VecDeque;
+
+use bevy_ecs::prelude::*;
+use serde::Serialize;
+
+use super::core::{BucketCounts, Core, CoreSpec, Kind};
+use super::effects::{ActiveEffect, Knob, Source};
+use super::rng::Seed;
+use super::sampler::Sampler;
+use super::traffic::ArrivalProcess;
+use super::{RunOptions, SimTime};
+use crate::drill::Duration;
+use crate::drill::spec::{Condition, Drill, Effect, Severity, Value};
+use crate::telemetry::histogram::Histogram;
+use crate::telemetry::log::LogLine;
+use crate::telemetry::series::{Bucket, PoolWindow, Signal, Window};
+
+/// How long no page alert may be pending or firing before the system counts as recovered.
+pub const RECOVERY_QUIET: Duration = Duration::from_secs(300);
+
+/// Something the team would notice, in the order it happened.
+#[derive(Message, Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum News {
+    AlertPending {
+        at: SimTime,
+        alert: String,
+        value: f64,
+    },
+    AlertFiring {
+        at: SimTime,
+        alert: String,
+        value: f64,
+        severity: Severity,
+    },
+    AlertResolved {
+        at: SimTime,
+        alert: String,
+        value: f64,
+    },
+    FaultStarted {
+        at: SimTime,
+        fault: String,
+    },
+    FaultEnded {
+        at: SimTime,
+        fault: String,
+    },
+    ActionLanded {
+        at: SimTime,
+        action: String,
+    },
+    Recovered {
+        at: SimTime,
+    },
+}
+
+impl News {
+    #[must_use]
+    pub fn at(&self) -> SimTime {
+        match self {
+            News::AlertPending { at, .. }
+            | News::AlertFiring { at, .. }
+            | News::AlertResolved { at, .. }
+            | News::FaultStarted { at, .. }
+            | News::FaultEnded { at, .. }
+            | News::ActionLanded { at, .. }
+            | News::Recovered { at } => *at,
+        }
+    }
+}
+
+impl Serialize for SimTime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.as_secs_f64())
+    }
+}
+
+/// An alert rule, resolved against the drill.
+#[derive(Component, Debug, Clone)]
+pub struct AlertRule {
+    pub index: usize,
+    pub name: String,
+    pub signal: Signal,
+    pub above: bool,
+    pub threshold: f64,
+    pub hold: Duration,
+    pub severity: Severity,
+}
+
+/// Where an alert is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertPhase {
+    #[default]
+    Inactive,
+    Pending,
+    Firing,
+}
+
+#[derive(Component, Debug, Clone, Default)]
+pub struct AlertState {
+    pub phase: AlertPhase,
+    /// When the current pending or firing phase began.
+    pub since: SimTime,
+    pub last_value: f64,
+    pub pending_at: Vec<SimTime>,
+    pub fired_at: Vec<SimTime>,
+    pub resolved_at: Vec<SimTime>,
+}
+
+/// A fault from the script.
+#[derive(Component, Debug, Clone)]
+pub struct FaultRule {
+    pub index: usize,
+    pub name: String,
+    pub at: SimTime,
+    pub ramp: Duration,
+    pub lasts: Option<Duration>,
+    pub knob: Option<Knob>,
+}
+
+#[derive(Component, Debug, Clone, Default)]
+pub struct FaultState {
+    pub started: Option<SimTime>,
+    pub ended: Option<SimTime>,
+}
+
+/// A team action's definition, resolved against the drill (effects resolve when ordered).
+#[derive(Debug, Clone)]
+pub struct ActionDef {
+    pub name: String,
+    pub params: Vec<String>,
+    pub delay: Duration,
+    pub effect: Effect,
+}
+
+/// Team actions: their definitions and the orders waiting to land.
+#[derive(Resource, Debug, Default)]
+pub struct Actions {
+    pub defs: Vec<ActionDef>,
+    pending: Vec<(usize, Knob)>,
+}
+
+/// Why a team action could not be ordered.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ActionError {
+    #[error("no action named `{0}`")]
+    Unknown(String),
+    #[error("`{action}` needs {param}=N")]
+    MissingParam { action: String, param: String },
+    #[error("`{action}` takes no parameter `{param}` (it takes: {takes})")]
+    UnknownParam {
+        action: String,
+        param: String,
+        takes: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What the run has observed, recorded as it happens (the ground truth for scoring).
+#[derive(Resource, Debug, Clone, Default)]
+pub struct Truth {
+    pub first_page: Option<SimTime>,
+    pub recovered: Option<SimTime>,
+    quiet_since: Option<SimTime>,
+    pub fault_started: Vec<Option<SimTime>>,
+    pub fault_ended: Vec<Option<SimTime>>,
+    pub alert_first_fired: Vec<Option<SimTime>>,
+    pub alert_first_pending: Vec<Option<SimTime>>,
+}
+
+/// Metric buckets, the look-back window, and the request log.
+#[derive(Resource, Debug, Default)]
+pub struct Telemetry {
+    buckets: Vec<Bucket>,
+    log: Vec<LogLine>,
+    recent: VecDeque<(f64, BucketCounts)>,
+    window_buckets: usize,
+    pub bucket_width: Duration,
+    pub window: Duration,
+}
+
+impl Telemetry {
+    #[must_use]
+    pub fn buckets(&self) -> &[Bucket] {
+        &self.buckets
+    }
+
+    #[must_use]
+    pub fn log(&self) -> &[LogLine] {
+        &self.log
+    }
+
+    /// The window's values from the most recent buckets (those in `recent`).
+    fn window_values(&self) -> Window {
+        let width: f64 = self.recent.iter().map(|(w, _)| *w).sum();
+        let per_second = |x: u64| if width > 0.0 { x as f64 / width } else { 0.0 };
+        let sum = |f: fn(&BucketCounts) -> u64| self.recent.iter().map(|(_, b)| f(b)).sum::<u64>();
+        let weighted = |f: &dyn Fn(&BucketCounts) -> f64| {
+            if width > 0.0 {
+                self.recent.iter().map(|(w, b)| w * f(b)).sum::<f64>() / width
+            } else {
+                0.0
+            }
+        };
+        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let mut latency = Histogram::default();
+        for (_, b) in &self.recent {
+            latency.merge(&b.latency);
+        }
+        let (completed, failed, rejected) =
+            (sum(|b| b.completed), sum(|b| b.failed), sum(|b| b.rejected));
+        let pools = self.recent.back().map_or(0, |(_, b)| b.pools.len());
+        Window {
+            arrival_rate: per_second(sum(|b| b.arrived)),
+            throughput: per_second(completed),
+            error_rate: per_second(failed),
+            error_ratio: ratio(failed + rejected, completed + failed + rejected),
+            rejected_rate: per_second(rejected),
+            degraded_ratio: ratio(sum(|b| b.degraded), completed),
+            wrong_answer_ratio: ratio(sum(|b| b.wrong_answers), completed),
+            latency_p50: latency.quantile(0.50) / 1e9,
+            latency_p95: latency.quantile(0.95) / 1e9,
+            latency_p99: latency.quantile(0.99) / 1e9,
+            in_flight: weighted(&|b| b.in_flight),
+            pools: (0..pools)
+                .map(|p| {
+                    let size = self
+                        .recent
+                        .back()
+                        .map_or(0, |(_, b)| b.pools[p].size)
+                        .max(1);
+                    PoolWindow {
+                        utilization: weighted(&|b| b.pools[p].in_use) / size as f64,
+                        waiting: weighted(&|b| b.pools[p].waiting),
+                        timeout_rate: per_second(
+                            self.recent.iter().map(|(_, b)| b.pools[p].timeouts).sum(),
+                        ),
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The schedule that runs at the end of every bucket.
+#[derive(bevy_ecs::schedule::ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tick;
+
+fn close_bucket(mut core: ResMut<Core>, mut telemetry: ResMut<Telemetry>) {
+    let (start, counts) = core.close_bucket();
+    let width = core.now.since(start).as_secs_f64();
+    let quantile = |q: f64| counts.latency.quantile(q) / 1e9;
+    let mut bucket = Bucket {
+        start: start.as_secs_f64(),
+        width,
+        arrived: counts.arrived,
+        admitted: counts.admitted,
+        rejected: counts.rejected,
+        completed: counts.completed,
+        failed: counts.failed,
+        degraded: counts.degraded,
+        wrong_answers: counts.wrong_answers,
+        latency_p50: quantile(0.50),
+        latency_p95: quantile(0.95),
+        latency_p99: quantile(0.99),
+        in_flight: counts.in_flight,
+        pools: counts.pools.clone(),
+        window: Window::default(),
+    };
+    telemetry.recent.push_back((width, counts));
+    while telemetry.recent.len() > telemetry.window_buckets {
+        telemetry.recent.pop_front();
+    }
+    bucket.window = telemetry.window_values();
+    telemetry.buckets.push(bucket);
+    let lines = core.take_log();
+    telemetry.log.extend(lines);
+}
+
+fn evaluate_alerts(
+    core: Res<Core>,
+    telemetry: Res<Telemetry>,
+    mut alerts: Query<(&AlertRule, &mut AlertState)>,
+    mut news: MessageWriter<News>,
+) {
+    let now = core.now;
+    let Some(window) = telemetry.buckets.last().map(|b| &b.window) else {
+        return;
+    };
+    let mut sorted: Vec<_> = alerts.iter_mut().collect();
+    sorted.sort_by_key(|(rule, _)| rule.index);
+    for (rule, mut state) in sorted {
+        let value = window.value(rule.signal);
+        state.last_value = value;
+        let holds = if rule.above {
+            value > rule.threshold
+        } else {
+            value < rule.threshold
+        };
+        let alert = rule.name.clone();
+        match (state.phase, holds) {
+            (AlertPhase::Inactive, true) => {
+                state.phase = AlertPhase::Pending;
+                state.since = now;
+                state.pending_at.push(now);
+                news.write(News::AlertPending {
+                    at: now,
+                    alert: alert.clone(),
+                    value,
+                });
+                if rule.hold.is_zero() {
+                    state.phase = AlertPhase::Firing;
+                    state.fired_at.push(now);
+                    news.write(News::AlertFiring {
+                        at: now,
+                        alert,
+                        value,
+                        severity: rule.severity,
+                    });
+                }
+            }
+            (AlertPhase::Pending, true) if now.since(state.since) >= rule.hold => {
+                state.phase = AlertPhase::Firing;
+                state.fired_at.push(now);
+                news.write(News::AlertFiring {
+                    at: now,
+                    alert,
+                    value,
+                    severity: rule.severity,
+                });
+            }
+            (AlertPhase::Pending, false) => state.phase = AlertPhase::Inactive,
+            (AlertPhase::Firing, false) => {
+                state.phase = AlertPhase::Inactive;
+                state.resolved_at.push(now);
+                news.write(News::AlertResolved {
+                    at: now,
+                    alert,
+                    value,
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
+fn track_truth(
+    core: Res<Core>,
+    alerts: Query<(&AlertRule, &AlertState)>,
+    mut truth: ResMut<Truth>,
+    mut news: MessageWriter<News>,
+) {
+    let now = core.now;
+    let mut page_active = false;
+    for (rule, state) in &alerts {
+        if state.phase == AlertPhase::Firing && truth.alert_first_fired[rule.index].is_none() {
+            truth.alert_first_fired[rule.index] = state.fired_at.first().copied();
+        }
+        if state.phase != AlertPhase::Inactive && truth.alert_first_pending[rule.index].is_none() {
+            truth.alert_first_pending[rule.index] = state.pending_at.first().copied();
+        }
+        if rule.severity == Severity::Page {
+            page_active |= state.phase != AlertPhase::Inactive;
+            if state.phase == AlertPhase::Firing && truth.first_page.is_none() {
+                truth.first_page = state.fired_at.first().copied();
+            }
+        }
+    }
+    if truth.first_page.is_none() || truth.recovered.is_some() {
+        return;
+    }
+    if page_active {
+        truth.quiet_since = None;
+    } else {
+        let quiet = *truth.quiet_since.get_or_insert(now);
+        if now.since(quiet) >= RECOVERY_QUIET {
+            let at = quiet.after(RECOVERY_QUIET);
+            truth.recovered = Some(at);
+            news.write(News::Recovered { at });
+        }
+    }
+}
+
+fn refresh_effects(mut core: ResMut<Core>) {
+    if !core.effects.is_empty() {
+        core.refresh_effects();
+    }
+}
+
+/// A running simulation of one drill.
+pub struct Sim {
+    world: World,
+    pools: Vec<String>,
+    steps: Vec<String>,
+    news: Vec<News>,
+    drill_name: String,
+    seed: u64,
+}
+
+impl Sim {
+    /// Builds the world from a drill (which the loader has validated: references that do not
+    /// resolve are ignored here rather than reported).
+    #[must_use]
+    pub fn new(drill: &Drill, options: &RunOptions) -> Self {
+        let seed = Seed(options.seed.unwrap_or(drill.seed));
+        let end = SimTime::from(options.duration.unwrap_or(drill.duration));
+        let pools: Vec<String> = drill.pools.iter().map(|p| p.name.clone()).collect();
+        let steps: Vec<String> = drill.service.steps.iter().map(|s| s.name.clone()).collect();
+        let pool_index = |name: &str| pools.iter().position(|p| p == name);
+        let limit = |x: i64| u32::try_from(x.max(0)).unwrap_or(u32::MAX);
+        let core = Core::new(CoreSpec {
+            end,
+            warmup: SimTime::from(options.warmup),
+            seed,
+            arrivals: ArrivalProcess::new(&drill.traffic, seed.stream("arrivals")),
+            steps: drill
+                .service
+                .steps
+                .iter()
+                .map(|s| {
+                    let pool = s.pool.as_deref().and_then(pool_index);
+                    (
+                        s.name.clone(),
+                        pool,
+                        Sampler::new(&s.time),
+                        s.on_timeout,
+                        s.error_rate.clamp(0.0, 1.0),
+                    )
+                })
+                .collect(),
+            pools: drill
+                .pools
+                .iter()
+                .map(|p| (p.name.clone(), limit(p.size), p.acquire_timeout))
+                .collect(),
+            max_in_flight: drill.service.max_in_flight.map(limit),
+            log_sample: drill.telemetry.log_sample,
+            log_limit: drill.telemetry.log_limit,
+        });
+
+        let mut world = World::new();
+        world.insert_resource(core);
+        let bucket = if drill.telemetry.bucket.is_zero() {
+            Duration::from_secs(10)
+        } else {
+            drill.telemetry.bucket
+        };
+        let window_buckets = (drill
+            .telemetry
+            .window
+            .as_nanos()
+            .div_ceil(bucket.as_nanos()) as usize)
+            .max(1);
+        world.insert_resource(Telemetry {
+            window_buckets,
+            bucket_width: bucket,
+            window: drill.telemetry.window,
+            ..Telemetry::default()
+        });
+        world.insert_resource(Truth {
+            fault_started: vec![None; drill.faults.len()],
+            fault_ended: vec![None; drill.faults.len()],
+            alert_first_fired: vec![None; drill.alerts.len()],
+            alert_first_pending: vec![None; drill.alerts.len()],
+            ..Truth::default()
+        });
+        world.insert_resource(Actions {
+            defs: drill
+                .actions
+                .iter()
+                .map(|a| ActionDef {
+                    name: a.name.clone(),
+                    params: a.params.clone(),
+                    delay: a.delay,
+                    effect: a.effect.clone(),
+                })
+                .collect(),
+            pending: Vec::new(),
+        });
+        world.init_resource::<Messages<News>>();
+
+        for (index, alert) in drill.alerts.iter().enumerate() {
+            let (above, threshold) = match alert.when {
+                Condition::Above { threshold, .. } => (true, threshold),
+                Condition::Below { threshold, .. } => (false, threshold),
+            };
+            if let Some(signal) = Signal::resolve(alert.when.metric(), &pools) {
+                world.spawn((
+                    AlertRule {
+                        index,
+                        name: alert.name.clone(),
+                        signal,
+                        above,
+                        threshold,
+                        hold: alert.hold,
+                        severity: alert.severity,
+                    },
+                    AlertState::default(),
+                ));
+            }
+        }
+        if !options.no_faults {
+            for (index, fault) in drill.faults.iter().enumerate() {
+                let knob = resolve_knob(&fault.effect, &pools, &steps, &|_| None).ok();
+                world.spawn((
+                    FaultRule {
+                        index,
+                        name: fault.name.clone(),
+                        at: SimTime::from(fault.at),
+                        ramp: fault.ramp,
+                        lasts: fault.lasts,
+                        knob,
+                    },
+                    FaultState::default(),
+                ));
+                let mut core = world.resource_mut::<Core>();
+                core.schedule(SimTime::from(fault.at), Kind::FaultStart(index as u16));
+                if let Some(lasts) = fault.lasts {
+                    core.schedule(
+                        SimTime::from(fault.at).after(lasts),
+                        Kind::FaultEnd(index as u16),
+                    );
+                }
+            }
+        }
+        let first_tick = SimTime::from(bucket).min(end);
+        world
+            .resource_mut::<Core>()
+            .schedule(first_tick, Kind::Tick);
+
+        let mut tick = Schedule::new(Tick);
+        tick.add_systems((close_bucket, evaluate_alerts, track_truth, refresh_effects).chain());
+        world.add_schedule(tick);
+
+        Sim {
+            world,
+            pools,
+            steps,
+            news: Vec::new(),
+            drill_name: drill.name.clone(),
+            seed: seed.0,
+        }
+    }
+
+    #[must_use]
+    pub fn now(&self) -> SimTime {
+        self.core().now
+    }
+
+    #[must_use]
+    pub fn end(&self) -> SimTime {
+        self.core().end
+    }
+
+    #[must_use]
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    #[must_use]
+    pub fn drill_name(&self) -> &str {
+        &self.drill_name
+    }
+
+    #[must_use]
+    pub fn events(&self) -> u64 {
+        self.core().events
+    }
+
+    #[must_use]
+    pub fn core(&self) -> &Core {
+        self.world.resource::<Core>()
+    }
+
+    #[must_use]
+    pub fn telemetry(&self) -> &Telemetry {
+        self.world.resource::<Telemetry>()
+    }
+
+    #[must_use]
+    pub fn truth(&self) -> &Truth {
+        self.world.resource::<Truth>()
+    }
+
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        self.now() >= self.end()
+    }
+
+    /// The alerts in drill order, with their states.
+    pub fn alerts(&mut self) -> Vec<(AlertRule, AlertState)> {
+        let mut all: Vec<_> = self
+            .world
+            .query::<(&AlertRule, &AlertState)>()
+            .iter(&self.world)
+            .map(|(r, s)| (r.clone(), s.clone()))
+            .collect();
+        all.sort_by_key(|(r, _)| r.index);
+        all
+    }
+
+    /// Takes the news that happened since the last call, in order.
+    pub fn take_news(&mut self) -> Vec<News> {
+        std::mem::take(&mut self.news)
+    }
+
+    /// Runs every event up to and including `limit` (capped at the drill's end) and moves the
+    /// clock there.
+    pub fn run_until(&mut self, limit: SimTime) {
+        let limit = limit.min(self.end());
+        loop {
+            let next = self.world.resource_mut::<Core>().run_hot(limit);
+            let Some((time, kind)) = next else { break };
+            match kind {
+                Kind::Tick => self.tick(time),
+                Kind::FaultStart(i) => self.start_fault(i as usize, time),
+                Kind::FaultEnd(i) => self.end_fault(i as usize, time),
+                Kind::ActionLands(i) => self.land_action(i as usize, time),
+                Kind::Arrival { .. } | Kind::StepDone { .. } | Kind::AcquireTimeout { .. } => {
+                    unreachable!("run_hot handles request events")
+                }
+            }
+        }
+        let mut core = self.world.resource_mut::<Core>();
+        if core.now < limit {
+            core.now = limit;
+        }
+        core.flush_levels();
+    }
+
+    pub fn run_to_end(&mut self) {
+        let end = self.end();
+        self.run_until(end);
+    }
+
+    fn tick(&mut self, time: SimTime) {
+        self.world.run_schedule(Tick);
+        self.collect_news();
+        let end = self.end();
+        let width = self.world.resource::<Telemetry>().bucket_width;
+        if time < end {
+            let next = time.after(width).min(end);
+            self.world.resource_mut::<Core>().schedule(next, Kind::Tick);
+        }
+    }
+
+    fn collect_news(&mut self) {
+        let mut fresh: Vec<News> = self
+            .world
+            .resource_mut::<Messages<News>>()
+            .drain()
+            .collect();
+        fresh.sort_by_key(News::at);
+        self.news.extend(fresh);
+    }
+
+    fn fault_entity(&mut self, index: usize) -> Option<Entity> {
+        self.world
+            .query::<(Entity, &FaultRule)>()
+            .iter(&self.world)
+            .find(|(_, f)| f.index == index)
+            .map(|(e, _)| e)
+    }
+
+    fn start_fault(&mut self, index: usize, time: SimTime) {
+        let Some(entity) = self.fault_entity(index) else {
+            return;
+        };
+        let rule = self
+            .world
+            .get::<FaultRule>(entity)
+            .expect("fault entity")
+            .clone();
+        self.world
+            .get_mut::<FaultState>(entity)
+            .expect("fault entity")
+            .started = Some(time);
+        self.world.resource_mut::<Truth>().fault_started[index] = Some(time);
+        if let Some(knob) = rule.knob {
+            let mut core = self.world.resource_mut::<Core>();
+            core.effects.push(ActiveEffect {
+                knob,
+                start: time,
+                ramp: rule.ramp,
+                source: Source::Fault(index),
+            });
+            core.refresh_effects();
+        }
+        self.news.push(News::FaultStarted {
+            at: time,
+            fault: rule.name,
+        });
+    }
+
+    fn end_fault(&mut self, index: usize, time: SimTime) {
+        let Some(entity) = self.fault_entity(index) else {
+            return;
+        };
+        let name = self
+            .world
+            .get::<FaultRule>(entity)
+            .expect("fault entity")
+            .name
+            .clone();
+        self.world
+            .get_mut::<FaultState>(entity)
+            .expect("fault entity")
+            .ended = Some(time);
+        self.world.resource_mut::<Truth>().fault_ended[index] = Some(time);
+        let mut core = self.world.resource_mut::<Core>();
+        core.effects.retain(|e| e.source != Source::Fault(index));
+        core.refresh_effects();
+        self.news.push(News::FaultEnded {
+            at: time,
+            fault: name,
+        });
+    }
+
+    /// Orders the team action `name` with `params`; returns when it will land.
+    ///
+    /// # Errors
+    /// An unknown action, a missing or unknown parameter, or a value the effect cannot take.
+    pub fn order_action(
+        &mut self,
+        name: &str,
+        params: &[(String, f64)],
+    ) -> Result<SimTime, ActionError> {
+        let actions = self.world.resource::<Actions>();
+        let index = actions
+            .defs
+            .iter()
+            .position(|a| a.name == name)
+            .ok_or_else(|| ActionError::Unknown(name.to_owned()))?;
+        let def = &actions.defs[index];
+        for (key, _) in params {
+            if !def.params.contains(key) {
+                return Err(ActionError::UnknownParam {
+                    action: name.to_owned(),
+                    param: key.clone(),
+                    takes: if def.params.is_empty() {
+                        "nothing".into()
+                    } else {
+                        def.params.join(", ")
+                    },
+                });
+            }
+        }
+        if let Some(missing) = def
+            .params
+            .iter()
+            .find(|p| !params.iter().any(|(k, _)| k == *p))
+        {
+            return Err(ActionError::MissingParam {
+                action: name.to_owned(),
+                param: missing.clone(),
+            });
+        }
+        let lookup = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
+        let knob = resolve_knob(&def.effect, &self.pools, &self.steps, &lookup)
+            .map_err(ActionError::Invalid)?;
+        let lands = self.now().after(def.delay);
+        let mut actions = self.world.resource_mut::<Actions>();
+        actions.pending.push((index, knob));
+        let order = (actions.pending.len() - 1) as u32;
+        self.world
+            .resource_mut::<Core>()
+            .schedule(lands, Kind::ActionLands(order));
+        Ok(lands)
+    }
+
+    fn land_action(&mut self, order: usize, time: SimTime) {
+        let (index, knob) = self.world.resource::<Actions>().pending[order];
+        let name = self.world.resource::<Actions>().defs[index].name.clone();
+        let mut core = self.world.resource_mut::<Core>();
+        // A repeated action replaces its earlier order (throttle 150, then throttle 120).
+        core.effects.retain(|e| e.source != Source::Action(index));
+        core.effects.push(ActiveEffect {
+            knob,
+            start: time,
+            ramp: Duration::ZERO,
+            source: Source::Action(index),
+        });
+        core.refresh_effects();
+        self.news.push(News::ActionLanded {
+            at: time,
+            action: name,
+        });
+    }
+}
+
+/// Resolves an effect's names to indices and its values to numbers.
+///
+/// # Errors
+/// A message naming the unknown pool, step or parameter, or the value out of range.
+pub fn resolve_knob(
+    effect: &Effect,
+    pools: &[String],
+    steps: &[String],
+    param: &dyn Fn(&str) -> Option<f64>,
+) -> Result<Knob, String> {
+    let value = |v: &Value| match v {
+        Value::Literal(x) => Ok(*x),
+        Value::Param(name) => param(name).ok_or_else(|| format!("missing parameter `{name}`")),
+    };
+    let pool = |name: &str| {
+        pools
+            .iter()
+            .position(|p| p == name)
+            .ok_or_else(|| format!("no pool named `{name}`"))
+    };
+    let step = |name: &str| {
+        steps
+            .iter()
+            .position(|s| s == name)
+            .ok_or_else(|| format!("no step named `{name}`"))
+    };
+    let non_negative = |what: &str, x: f64| {
+        if x.is_finite() && x >= 0.0 {
+            Ok(x)
+        } else {
+            Err(format!("{what} must be a number ≥ 0, not {x}"))
+        }
+    };
+    let fraction = |what: &str, x: f64| {
+        if (0.0..=1.0).contains(&x) {
+            Ok(x)
+        } else {
+            Err(format!("{what} must be between 0 and 1, not {x}"))
+        }
+    };
+    Ok(match effect {
+        Effect::TrafficMultiplier(m) => {
+            Knob::TrafficMultiplier(non_negative("a traffic multiplier", value(m)?)?)
+        }
+        Effect::AdmissionLimit { rps } => Knob::AdmissionLimit(non_negative("rps", value(rps)?)?),
+        Effect::MaxInFlight { limit } => Knob::MaxInFlight(non_negative("limit", value(limit)?)?),
+        Effect::PoolSize { pool: p, size } => {
+            let size = non_negative("size", value(size)?)?;
+            if size > 100_000.0 {
+                return Err(format!("size must be at most 100000, not {size}"));
+            }
+            Knob::PoolSize {
+                pool: pool(p)?,
+                size,
+            }
+        }
+        Effect::StepTimeMultiplier { step: s, factor } => Knob::StepTimeMultiplier {
+            step: step(s)?,
+            factor: non_negative("factor", value(factor)?)?,
+        },
+        Effect::StepErrorRate { step: s, rate } => Knob::StepErrorRate {
+            step: step(s)?,
+            rate: fraction("rate", value(rate)?)?,
+        },
+        Effect::ConnectionLeak {
+            pool: p,
+            fraction: f,
+        } => Knob::ConnectionLeak {
+            pool: pool(p)?,
+            fraction: fraction("fraction", value(f)?)?,
+        },
+    })
+}

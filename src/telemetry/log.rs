@@ -1,0 +1,85 @@
+//! The structured request log: a sample of what happened to requests, as an operator would
+//! see it in their log search. Errors and warnings are kept up to a limit per bucket; a
+//! fraction of successful requests is kept, chosen by a hash of the request id so that no
+//! random stream is consumed.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Level> {
+        match text.to_ascii_lowercase().as_str() {
+            "info" => Some(Level::Info),
+            "warn" | "warning" => Some(Level::Warn),
+            "error" => Some(Level::Error),
+            _ => None,
+        }
+    }
+}
+
+/// What happened, in a fixed vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogKind {
+    Completed,
+    Degraded,
+    AcquireTimeout,
+    StepError,
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogLine {
+    /// Simulated time in nanoseconds.
+    pub at_nanos: u64,
+    pub level: Level,
+    pub request: u64,
+    pub kind: LogKind,
+    /// The step involved, if any.
+    pub step: Option<String>,
+    /// The pool involved, if any.
+    pub pool: Option<String>,
+    /// Request latency so far, in seconds.
+    pub latency_seconds: f64,
+    /// Time spent waiting for a connection, in seconds (zero when no pool was involved).
+    pub wait_seconds: f64,
+}
+
+impl LogLine {
+    /// The human message, derived from the structured fields.
+    #[must_use]
+    pub fn message(&self) -> String {
+        let step = self.step.as_deref().unwrap_or("-");
+        let pool = self.pool.as_deref().unwrap_or("-");
+        match self.kind {
+            LogKind::Completed => format!("request completed in {:.3}s", self.latency_seconds),
+            LogKind::Degraded => format!(
+                "answered without step {step}: no {pool} connection after {:.3}s",
+                self.wait_seconds
+            ),
+            LogKind::AcquireTimeout => format!(
+                "step {step}: timed out after {:.3}s waiting for a {pool} connection",
+                self.wait_seconds
+            ),
+            LogKind::StepError => format!("step {step} failed"),
+            LogKind::Rejected => "request rejected at admission".to_owned(),
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Metric buckets: what happened in each fixed slice of simulated time, and the values every
+//! alert condition saw at the bucket's end (measured over the look-back window).
+//!
+//! This module only stores and looks up numbers; the engine fills them in.
+
+use serde::Serialize;
+
+use crate::drill::spec::Metric;
+
+/// One pool's numbers for one bucket.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PoolBucket {
+    pub size: u64,
+    /// Mean connections busy (held by requests, or leaked).
+    pub in_use: f64,
+    /// Mean requests waiting for a connection.
+    pub waiting: f64,
+    pub acquired: u64,
+    pub timeouts: u64,
+    /// Connections lost to leaks at the bucket's end.
+    pub leaked: u64,
+}
+
+/// The values alert conditions are evaluated against, at the end of a bucket, over the window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Window {
+    pub arrival_rate: f64,
+    pub throughput: f64,
+    pub error_rate: f64,
+    pub error_ratio: f64,
+    pub rejected_rate: f64,
+    pub degraded_ratio: f64,
+    pub wrong_answer_ratio: f64,
+    pub latency_p50: f64,
+    pub latency_p95: f64,
+    pub latency_p99: f64,
+    pub in_flight: f64,
+    pub pools: Vec<PoolWindow>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PoolWindow {
+    pub utilization: f64,
+    pub waiting: f64,
+    pub timeout_rate: f64,
+}
+
+/// A metric with its pool resolved to an index: what an alert rule watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    ArrivalRate,
+    Throughput,
+    ErrorRate,
+    ErrorRatio,
+    RejectedRate,
+    DegradedRatio,
+    WrongAnswerRatio,
+    LatencyP50,
+    LatencyP95,
+    LatencyP99,
+    InFlight,
+    PoolUtilization(usize),
+    PoolWaiting(usize),
+    PoolTimeoutRate(usize),
+}
+
+impl Signal {
+    /// Resolves `metric` against the drill's pools (by name); `None` for an unknown pool.
+    #[must_use]
+    pub fn resolve(metric: &Metric, pools: &[String]) -> Option<Signal> {
+        let pool = |name: &str| pools.iter().position(|p| p == name);
+        Some(match metric {
+            Metric::ArrivalRate => Signal::ArrivalRate,
+            Metric::Throughput => Signal::Throughput,
+            Metric::ErrorRate => Signal::ErrorRate,
+            Metric::ErrorRatio => Signal::ErrorRatio,
+            Metric::RejectedRate => Signal::RejectedRate,
+            Metric::DegradedRatio => Signal::DegradedRatio,
+            Metric::WrongAnswerRatio => Signal::WrongAnswerRatio,
+            Metric::LatencyP50 => Signal::LatencyP50,
+            Metric::LatencyP95 => Signal::LatencyP95,
+            Metric::LatencyP99 => Signal::LatencyP99,
+            Metric::InFlight => Signal::InFlight,
+            Metric::PoolUtilization(p) => Signal::PoolUtilization(pool(p)?),
+            Metric::PoolWaiting(p) => Signal::PoolWaiting(pool(p)?),
+            Metric::PoolTimeoutRate(p) => Signal::PoolTimeoutRate(pool(p)?),
+        })
+    }
+}
+
+impl Window {
+    #[must_use]
+    pub fn value(&self, signal: Signal) -> f64 {
+        match signal {
+            Signal::ArrivalRate => self.arrival_rate,
+            Signal::Throughput => self.throughput,
+            Signal::ErrorRate => self.error_rate,
+            Signal::ErrorRatio => self.error_ratio,
+            Signal::RejectedRate => self.rejected_rate,
+            Signal::DegradedRatio => self.degraded_ratio,
+            Signal::WrongAnswerRatio => self.wrong_answer_ratio,
+            Signal::LatencyP50 => self.latency_p50,
+            Signal::LatencyP95 => self.latency_p95,
+            Signal::LatencyP99 => self.latency_p99,
+            Signal::InFlight => self.in_flight,
+            Signal::PoolUtilization(i) => self.pools[i].utilization,
+            Signal::PoolWaiting(i) => self.pools[i].waiting,
+            Signal::PoolTimeoutRate(i) => self.pools[i].timeout_rate,
+        }
+    }
+}
+
+/// What happened in one bucket of simulated time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Bucket {
+    /// Start of the bucket, seconds from the start of the drill.
+    pub start: f64,
+    /// Width in seconds (the last bucket may be shorter).
+    pub width: f64,
+    pub arrived: u64,
+    pub admitted: u64,
+    pub rejected: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub degraded: u64,
+    pub wrong_answers: u64,
+    /// Latency quantiles (seconds) of the requests that completed in this bucket.
+    pub latency_p50: f64,
+    pub latency_p95: f64,
+    pub latency_p99: f64,
+    /// Mean requests in flight.
+    pub in_flight: f64,
+    pub pools: Vec<PoolBucket>,
+    /// What the alert conditions saw at the end of this bucket.
+    pub window: Window,
+}
