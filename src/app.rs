@@ -6,8 +6,19 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::cli::{Cli, Command, SimulateArgs};
-use crate::drill::Drill;
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use crate::cli::{Cli, Command, PlayArgs, RunArgs, SimulateArgs};
+use crate::drill::check::{CheckStatus, ReportStyle};
+use crate::drill::spec::Say;
+use crate::drill::{self, Drill, library};
+use crate::session::play::Step;
+use crate::session::summary::SessionSummary;
+use crate::session::terminal::{self, LiveConfig};
+use crate::session::transcript::{self, ClockMode, Header, Line, Transcript};
+use crate::session::{self, Session};
 use crate::sim::{RunOptions, Sim, Summary};
 
 /// Exit codes, documented in the README.
@@ -52,33 +63,66 @@ pub fn run(cli: Cli) -> Result<Exit, AppError> {
     match cli.command {
         Command::Check { files } => check(&files),
         Command::Simulate(args) => simulate(&args),
+        Command::Run(args) => live(&args),
+        Command::Replay { transcript, json } => replay(&transcript, json),
+        Command::Play(args) => play(&args),
     }
 }
 
-fn check(files: &[std::path::PathBuf]) -> Result<Exit, AppError> {
-    let mut all_ok = true;
-    for f in files {
-        match load(f) {
-            Ok(d) => println!("ok  {} (drill {})", f.display(), d.name),
-            Err(e) => {
-                all_ok = false;
-                eprintln!("{e}");
+fn check(files: &[PathBuf]) -> Result<Exit, AppError> {
+    let style = ReportStyle::detect(&std::io::stdout());
+    let mut out = std::io::stdout().lock();
+    let outcome = drill::check::check(files, style, &mut out)
+        .map_err(|e| AppError::Io(format!("cannot write output: {e}")))?;
+    Ok(match outcome.status() {
+        CheckStatus::Valid => Exit::Ok,
+        CheckStatus::Findings => Exit::Findings,
+        CheckStatus::Unreadable => Exit::Usage,
+    })
+}
+
+/// A drill's text and its validated spec.
+pub struct Source {
+    pub text: String,
+    pub drill: Drill,
+}
+
+/// Loads a drill from a file, or a built-in drill by name; prints every problem on failure.
+pub fn load(path: &Path) -> Result<Source, AppError> {
+    let name = path.to_string_lossy();
+    let builtin = (!path.exists()).then(|| library::builtin(&name)).flatten();
+    let result = match builtin {
+        Some(text) => {
+            drill::load_str(&format!("{name} (built in)"), text).map(|d| (text.to_owned(), d))
+        }
+        None => {
+            drill::load_file(path).map(|d| (std::fs::read_to_string(path).unwrap_or_default(), d))
+        }
+    };
+    match result {
+        Ok((text, drill)) => Ok(Source { text, drill }),
+        Err(e) => {
+            let style = ReportStyle::detect(&std::io::stderr());
+            let _ = drill::check::report(&e, style, &mut std::io::stderr());
+            if e.is_io() {
+                let known: Vec<&str> = library::BUILTIN.iter().map(|(n, _)| *n).collect();
+                Err(AppError::Io(format!(
+                    "no drill at {} (built-in drills: {})",
+                    path.display(),
+                    known.join(", ")
+                )))
+            } else {
+                Err(AppError::Findings(format!(
+                    "{} does not load; fix the problems above",
+                    path.display()
+                )))
             }
         }
     }
-    Ok(if all_ok { Exit::Ok } else { Exit::Findings })
-}
-
-/// Loads and validates a drill file.
-pub fn load(path: &Path) -> Result<Drill, AppError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| AppError::Io(format!("cannot read {}: {e}", path.display())))?;
-    crate::drill::parse_str(&text)
-        .map_err(|e| AppError::Findings(format!("{}:{e}", path.display())))
 }
 
 fn simulate(args: &SimulateArgs) -> Result<Exit, AppError> {
-    let drill = load(&args.file)?;
+    let Source { drill, .. } = load(&args.file)?;
     let options = RunOptions {
         seed: args.seed,
         duration: args.duration,
@@ -88,19 +132,244 @@ fn simulate(args: &SimulateArgs) -> Result<Exit, AppError> {
     let started = Instant::now();
     let mut sim = Sim::new(&drill, &options);
     sim.run_to_end();
-    let mut summary = Summary::of(&mut sim, &drill);
-    summary.wall_seconds = started.elapsed().as_secs_f64();
-    summary.events_per_second = if summary.wall_seconds > 0.0 {
-        summary.events as f64 / summary.wall_seconds
+    let mut summary = Summary::of(&sim, &drill);
+    let wall = started.elapsed().as_secs_f64();
+    summary.wall_seconds = Some(wall);
+    summary.events_per_second = Some(if wall > 0.0 {
+        summary.events as f64 / wall
     } else {
         0.0
-    };
+    });
     let text = if args.json {
-        serde_json::to_string_pretty(&summary).expect("a summary serialises") + "\n"
+        to_json(&summary)
     } else {
         summary.render_text()
     };
     write_stdout(&text)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).expect("summaries serialise") + "\n"
+}
+
+fn live(args: &RunArgs) -> Result<Exit, AppError> {
+    if !(args.speed.is_finite() && args.speed > 0.0 && args.speed <= 1000.0) {
+        return Err(AppError::Io(format!(
+            "--speed must be between 0.01 and 1000, not {}",
+            args.speed
+        )));
+    }
+    let interactive = std::io::stdin().is_terminal();
+    let (mut session, writer, clock, speed, path) = if let Some(path) = &args.resume {
+        let transcript = Transcript::read(path).map_err(|e| AppError::Io(e.to_string()))?;
+        let session = transcript
+            .replay(path)
+            .map_err(|e| AppError::Findings(e.to_string()))?;
+        let writer = transcript::Writer::append(path, transcript.complete_len)
+            .map_err(|e| AppError::Io(format!("cannot append to {}: {e}", path.display())))?;
+        if transcript.torn_tail {
+            eprintln!(
+                "note: the last line of {} was cut off mid-write and is dropped",
+                path.display()
+            );
+        }
+        let clock = args.clock.unwrap_or(transcript.header.clock);
+        (
+            session,
+            Some(writer),
+            clock,
+            transcript.header.speed,
+            Some(path.clone()),
+        )
+    } else {
+        let default = PathBuf::from(library::BUILTIN[0].0);
+        let Source { text, drill } = load(args.file.as_ref().unwrap_or(&default))?;
+        let clock = args.clock.unwrap_or(if interactive {
+            ClockMode::Realtime
+        } else {
+            ClockMode::Turns
+        });
+        let seed = args.seed.unwrap_or(drill.seed);
+        let writer = match &args.transcript {
+            Some(path) => Some(
+                transcript::Writer::create(
+                    path,
+                    &Header::new(&text, &drill, seed, clock, args.speed),
+                )
+                .map_err(|e| AppError::Io(format!("cannot write {}: {e}", path.display())))?,
+            ),
+            None => None,
+        };
+        (
+            Session::new(drill, Some(seed)),
+            writer,
+            clock,
+            args.speed,
+            args.transcript.clone(),
+        )
+    };
+    if session.ended().is_some() {
+        return Err(AppError::Findings(
+            "that session has already ended; `firedrill replay` shows its summary".into(),
+        ));
+    }
+    let mut out = String::new();
+    if args.resume.is_some() {
+        let _ = writeln!(
+            out,
+            "resuming {} at {} ({} commands replayed)",
+            session.drill().name,
+            session.clock_text(session.now()),
+            session.team().log.len()
+        );
+    } else {
+        out.push_str(&briefing(&session, clock));
+    }
+    write_stdout(&out)?;
+    let config = LiveConfig {
+        clock,
+        speed,
+        transcript: writer,
+        transcript_path: path,
+        interactive,
+    };
+    terminal::run(&mut session, config).map_err(|e| AppError::Io(e.to_string()))?;
+    finish(&session, args.json)
+}
+
+fn briefing(session: &Session, clock: ClockMode) -> String {
+    let d = session.drill();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}\n{}\n",
+        d.title,
+        "=".repeat(d.title.chars().count())
+    );
+    if !d.briefing.is_empty() {
+        let _ = writeln!(out, "{}\n", d.briefing);
+    }
+    let roles: Vec<String> = d
+        .roles
+        .iter()
+        .map(|r| format!("{} ({})", r.title, r.id))
+        .collect();
+    if !roles.is_empty() {
+        let _ = writeln!(out, "Roles: {}.", roles.join(", "));
+    }
+    let how = match clock {
+        ClockMode::Turns => "Time moves only when you `wait`.",
+        ClockMode::Realtime => "The clock is running.",
+    };
+    let _ = writeln!(
+        out,
+        "It is {}. The drill lasts {}. {how} Type `help` for commands; prefix a command with a role (`ops: ack`) to act as that role.",
+        session.clock_text(session.now()),
+        d.duration
+    );
+    out
+}
+
+fn finish(session: &Session, json: bool) -> Result<Exit, AppError> {
+    let summary = SessionSummary::of(session);
+    let text = if json {
+        to_json(&summary)
+    } else {
+        summary.render_text(session)
+    };
+    write_stdout(&text)
+}
+
+fn replay(path: &Path, json: bool) -> Result<Exit, AppError> {
+    let transcript = Transcript::read(path).map_err(|e| AppError::Io(e.to_string()))?;
+    let session = transcript
+        .replay(path)
+        .map_err(|e| AppError::Findings(e.to_string()))?;
+    finish(&session, json)
+}
+
+fn play(args: &PlayArgs) -> Result<Exit, AppError> {
+    let Source { text, drill } = load(&args.file)?;
+    let says: Vec<Say> = match &args.responses {
+        Some(path) => {
+            let body = std::fs::read_to_string(path)
+                .map_err(|e| AppError::Io(format!("cannot read {}: {e}", path.display())))?;
+            drill::ron_options()
+                .from_str(&body)
+                .map_err(|e| AppError::Findings(format!("{}:{e}\n  help: a responses file is a list: [Say(at: After(FirstPage, \"1m\"), role: \"ops\", input: \"ack\"), ...]", path.display())))?
+        }
+        None => drill.reference.clone(),
+    };
+    let seed = args.seed.unwrap_or(drill.seed);
+    let mut writer = match &args.transcript {
+        Some(path) => Some(
+            transcript::Writer::create(
+                path,
+                &Header::new(&text, &drill, seed, ClockMode::Turns, 1.0),
+            )
+            .map_err(|e| AppError::Io(format!("cannot write {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let mut session = Session::new(drill, Some(seed));
+    let mut failure = None;
+    let quiet = args.quiet;
+    let unplayed = session::play::play(&mut session, &says, &mut |session, step| {
+        let (line, text) = match step {
+            Step::Notices(n) => (None, terminal::render_notices(session, &n)),
+            Step::Accepted(a) => (
+                Some(Line {
+                    at_ns: a.at.nanos(),
+                    role: a.role.clone(),
+                    input: a.input.clone(),
+                }),
+                format!(
+                    "[{}] {}> {}\n{}",
+                    session.clock_text(a.at),
+                    a.role,
+                    a.input,
+                    a.output
+                ),
+            ),
+            Step::Refused { role, input, error } => (
+                None,
+                format!(
+                    "[{}] {role}> {input}\nerror: {error}",
+                    session.clock_text(session.now())
+                ),
+            ),
+        };
+        if let (Some(w), Some(line)) = (writer.as_mut(), line)
+            && let Err(e) = w.write(&line)
+        {
+            failure.get_or_insert(e);
+        }
+        if !quiet && !text.is_empty() {
+            println!("{text}");
+        }
+    });
+    if let Some(w) = writer.as_mut() {
+        let end = Line {
+            at_ns: session.now().nanos(),
+            role: session.current_role().to_owned(),
+            input: "end".into(),
+        };
+        if let Err(e) = w.write(&end) {
+            failure.get_or_insert(e);
+        }
+    }
+    if let Some(e) = failure {
+        return Err(AppError::Io(format!("cannot write the transcript: {e}")));
+    }
+    for i in unplayed {
+        eprintln!(
+            "note: `{}` ({}) never played: {} never happened",
+            says[i].input,
+            says[i].role,
+            session::anchor::describe(&says[i].at)
+        );
+    }
+    finish(&session, args.json)
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.

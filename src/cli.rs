@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::drill::Duration;
+use crate::session::transcript::ClockMode;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,6 +31,71 @@ pub enum Command {
     },
     /// Run a drill with no team and summarise what happened.
     Simulate(SimulateArgs),
+    /// Run a live drill for a team (the built-in monday-rush drill without FILE).
+    Run(RunArgs),
+    /// Re-run a session from its transcript and print its summary.
+    Replay {
+        /// The transcript (JSON Lines) a run or play wrote.
+        transcript: PathBuf,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a scripted team through a drill: the drill's reference response, or your own.
+    Play(PlayArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The drill file, or the name of a built-in drill (default: monday-rush).
+    pub file: Option<PathBuf>,
+    /// Seed for every random stream (default: the drill's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// turns: time moves only with `wait` (default when input is not a terminal);
+    /// realtime: simulated time runs at --speed × wall time (default at a terminal).
+    #[arg(long, value_enum)]
+    pub clock: Option<ClockMode>,
+    /// Realtime speed, × wall time.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Write every accepted command to this transcript (JSON Lines), flushed line by line.
+    #[arg(long, conflicts_with = "resume")]
+    pub transcript: Option<PathBuf>,
+    /// Continue the session in this transcript (it carries the drill), appending to it.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Print the end-of-drill summary as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlayArgs {
+    /// The drill file, or the name of a built-in drill.
+    pub file: PathBuf,
+    /// Play the drill's own reference response.
+    #[arg(
+        long,
+        conflicts_with = "responses",
+        required_unless_present = "responses"
+    )]
+    pub reference: bool,
+    /// Play these responses: a RON list of Say(at: ..., role: ..., input: ...) lines.
+    #[arg(long)]
+    pub responses: Option<PathBuf>,
+    /// Seed for every random stream (default: the drill's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write the session's transcript here.
+    #[arg(long)]
+    pub transcript: Option<PathBuf>,
+    /// Print only the summary, not the session as it plays.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -6,5 +6,7 @@
 pub mod app;
 pub mod cli;
 pub mod drill;
+pub mod score;
+pub mod session;
 pub mod sim;
 pub mod telemetry;

@@ -1,12 +1,20 @@
 //! The drill file format: spec types ([`spec`]), durations ([`duration`]), loading with
-//! diagnostics ([`load`]) and semantic validation ([`validate`]).
+//! diagnostics ([`load`]), semantic validation ([`validate`]) and `firedrill check`
+//! ([`check`]).
 //!
 //! Nothing here simulates; the engine reads a validated [`spec::Drill`].
 
+pub mod check;
+mod cst;
 pub mod duration;
+pub mod library;
+pub mod load;
 pub mod spec;
+pub(crate) mod suggest;
+pub mod validate;
 
 pub use duration::{ClockTime, Duration};
+pub use load::{LoadError, Problem, load_file, load_str};
 pub use spec::Drill;
 
 /// RON options every drill is read with: `implicit_some` is on by default.

@@ -169,10 +169,18 @@ pub struct Step {
 #[serde(deny_unknown_fields)]
 pub enum TimeDist {
     Constant(Duration),
-    Exponential { mean: Duration },
+    Exponential {
+        mean: Duration,
+    },
     /// Log-normal given by its median and 99th percentile (p99 ≥ median).
-    LogNormal { median: Duration, p99: Duration },
-    Uniform { min: Duration, max: Duration },
+    LogNormal {
+        median: Duration,
+        p99: Duration,
+    },
+    Uniform {
+        min: Duration,
+        max: Duration,
+    },
 }
 
 /// What a request does when it cannot get a connection in time.

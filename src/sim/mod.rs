@@ -38,10 +38,10 @@ pub struct RunOptions {
 }
 
 /// Runs `drill` with no team to its end and summarises the run. `wall_seconds` and
-/// `events_per_second` are left at zero: timing is the caller's business.
+/// `events_per_second` are left out: timing is the caller's business.
 #[must_use]
 pub fn simulate(drill: &Drill, options: &RunOptions) -> Summary {
     let mut sim = Sim::new(drill, options);
     sim.run_to_end();
-    Summary::of(&mut sim, drill)
+    Summary::of(&sim, drill)
 }

@@ -16,8 +16,12 @@ pub struct Summary {
     pub simulated_seconds: f64,
     pub warmup_seconds: f64,
     pub events: u64,
-    pub wall_seconds: f64,
-    pub events_per_second: f64,
+    /// Wall time of the run; absent where the run is part of a session or replay, whose
+    /// output must not depend on the machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wall_seconds: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events_per_second: Option<f64>,
     pub requests: RequestSummary,
     pub pools: BTreeMap<String, PoolSummary>,
     pub alerts: Vec<AlertSummary>,
@@ -70,12 +74,12 @@ pub struct AlertSummary {
 
 impl Summary {
     /// Summarises `sim` as it stands (normally at its end).
-    pub fn of(sim: &mut Sim, drill: &Drill) -> Summary {
+    pub fn of(sim: &Sim, drill: &Drill) -> Summary {
         let alerts = sim
-            .alerts()
-            .into_iter()
+            .alert_states()
+            .iter()
             .map(|(rule, state)| AlertSummary {
-                name: rule.name,
+                name: rule.name.clone(),
                 severity: format!("{:?}", rule.severity).to_lowercase(),
                 fired_at_seconds: state.fired_at.iter().map(|t| t.as_secs_f64()).collect(),
                 resolved_at_seconds: state.resolved_at.iter().map(|t| t.as_secs_f64()).collect(),
@@ -121,8 +125,8 @@ impl Summary {
             simulated_seconds: now.as_secs_f64(),
             warmup_seconds: warmup.as_secs_f64(),
             events: core.events,
-            wall_seconds: 0.0,
-            events_per_second: 0.0,
+            wall_seconds: None,
+            events_per_second: None,
             requests: RequestSummary {
                 arrived: t.arrived,
                 admitted: t.admitted,
@@ -258,13 +262,19 @@ impl Summary {
                 spans.join(", ")
             );
         }
-        let _ = writeln!(
-            out,
-            "\n{} events in {:.3}s wall ({:.1}M events/s)",
-            self.events,
-            self.wall_seconds,
-            self.events_per_second / 1e6
-        );
+        match (self.wall_seconds, self.events_per_second) {
+            (Some(wall), Some(rate)) => {
+                let _ = writeln!(
+                    out,
+                    "\n{} events in {wall:.3}s wall ({:.1}M events/s)",
+                    self.events,
+                    rate / 1e6
+                );
+            }
+            _ => {
+                let _ = writeln!(out, "\n{} events", self.events);
+            }
+        }
         out
     }
 }

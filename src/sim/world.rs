@@ -405,6 +405,8 @@ fn refresh_effects(mut core: ResMut<Core>) {
 /// A running simulation of one drill.
 pub struct Sim {
     world: World,
+    /// The alerts in drill order as of the last bucket (they change only at bucket ends).
+    alerts: Vec<(AlertRule, AlertState)>,
     pools: Vec<String>,
     steps: Vec<String>,
     news: Vec<News>,
@@ -547,14 +549,17 @@ impl Sim {
         tick.add_systems((close_bucket, evaluate_alerts, track_truth, refresh_effects).chain());
         world.add_schedule(tick);
 
-        Sim {
+        let mut sim = Sim {
             world,
+            alerts: Vec::new(),
             pools,
             steps,
             news: Vec::new(),
             drill_name: drill.name.clone(),
             seed: seed.0,
-        }
+        };
+        sim.snapshot_alerts();
+        sim
     }
 
     #[must_use]
@@ -603,7 +608,18 @@ impl Sim {
     }
 
     /// The alerts in drill order, with their states.
-    pub fn alerts(&mut self) -> Vec<(AlertRule, AlertState)> {
+    #[must_use]
+    pub fn alert_states(&self) -> &[(AlertRule, AlertState)] {
+        &self.alerts
+    }
+
+    /// The pools' names in drill order (the index of every per-pool series).
+    #[must_use]
+    pub fn pool_names(&self) -> &[String] {
+        &self.pools
+    }
+
+    fn snapshot_alerts(&mut self) {
         let mut all: Vec<_> = self
             .world
             .query::<(&AlertRule, &AlertState)>()
@@ -611,7 +627,7 @@ impl Sim {
             .map(|(r, s)| (r.clone(), s.clone()))
             .collect();
         all.sort_by_key(|(r, _)| r.index);
-        all
+        self.alerts = all;
     }
 
     /// Takes the news that happened since the last call, in order.
@@ -650,6 +666,7 @@ impl Sim {
 
     fn tick(&mut self, time: SimTime) {
         self.world.run_schedule(Tick);
+        self.snapshot_alerts();
         self.collect_news();
         let end = self.end();
         let width = self.world.resource::<Telemetry>().bucket_width;

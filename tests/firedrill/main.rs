@@ -1,1 +1,6 @@
 //! The one integration-test binary: every module is a family of data-driven checks.
+
+mod check;
+mod queueing;
+mod session;
+mod theory;

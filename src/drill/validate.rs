@@ -1,0 +1,1203 @@
+//! Semantic rules of a drill that serde cannot express: names that must be defined, names that
+//! must be unique, numbers that must be in range, events that must be able to happen.
+//!
+//! [`validate`] checks a [`Drill`] that has already been read and returns every problem found,
+//! each with the [`FieldPath`] of the offending value (`pools[0].size`). It knows nothing of
+//! files, spans or rendering: [`super::load`] turns paths into positions and messages into
+//! diagnostics. It never changes the drill and never fails.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use super::duration::Duration;
+use super::spec::{
+    Action, Alert, Anchor, Condition, Done, Drill, Effect, Event, Fault, Metric, OnTimeout, Say,
+    Severity, Step, TimeDist, Value,
+};
+use super::suggest;
+
+/// The commands every team has, whatever the drill: `ack`, `declare`, ...
+pub const BUILT_IN_COMMANDS: &[&str] = &[
+    "ack", "declare", "assign", "update", "note", "diagnose", "resolve",
+];
+
+/// One step of a [`FieldPath`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Segment {
+    /// A named field: `.size`.
+    Field(&'static str),
+    /// An element of a list: `[2]`.
+    Index(usize),
+    /// A position in a tuple or tuple variant: `.0` in `PoolUtilization("db")`.
+    Item(usize),
+}
+
+/// Where a value is in a drill, as written: `service.steps[1].pool`, `alerts[0].when.metric.0`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct FieldPath(Vec<Segment>);
+
+impl FieldPath {
+    /// The path of a top-level field of `Drill(...)`.
+    #[must_use]
+    pub fn root(field: &'static str) -> Self {
+        FieldPath(vec![Segment::Field(field)])
+    }
+
+    #[must_use]
+    pub fn field(&self, name: &'static str) -> Self {
+        self.with(Segment::Field(name))
+    }
+
+    #[must_use]
+    pub fn index(&self, index: usize) -> Self {
+        self.with(Segment::Index(index))
+    }
+
+    #[must_use]
+    pub fn item(&self, position: usize) -> Self {
+        self.with(Segment::Item(position))
+    }
+
+    fn with(&self, segment: Segment) -> Self {
+        let mut segments = self.0.clone();
+        segments.push(segment);
+        FieldPath(segments)
+    }
+
+    #[must_use]
+    pub fn segments(&self) -> &[Segment] {
+        &self.0
+    }
+
+    /// Whether `prefix` is this path or leads to it.
+    #[must_use]
+    pub fn starts_with(&self, prefix: &FieldPath) -> bool {
+        self.0.starts_with(&prefix.0)
+    }
+}
+
+impl From<Vec<Segment>> for FieldPath {
+    fn from(segments: Vec<Segment>) -> Self {
+        FieldPath(segments)
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, segment) in self.0.iter().enumerate() {
+            match segment {
+                Segment::Field(name) if i == 0 => f.write_str(name)?,
+                Segment::Field(name) => write!(f, ".{name}")?,
+                Segment::Index(index) => write!(f, "[{index}]")?,
+                Segment::Item(position) => write!(f, ".{position}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The kinds of things a drill defines by name and refers to elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Namespace {
+    Pool,
+    Step,
+    Fault,
+    Alert,
+    /// Drill actions, and so the commands the team can type besides the built-in ones.
+    Action,
+    Role,
+}
+
+/// A reference to something that is not defined (`name`), or to a kind of thing of which
+/// none suitable exists (no `name`: `FirstPage` with no page alert).
+///
+/// The loader uses it to stay quiet about references to definitions it could not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub namespace: Namespace,
+    pub name: Option<String>,
+}
+
+/// One semantic problem: what is wrong, where, and how to fix it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SemanticProblem {
+    /// The offending value.
+    pub path: FieldPath,
+    /// A sentence saying what is wrong, naming the thing.
+    pub message: String,
+    /// A few words to put at the spot (`unknown pool`).
+    pub label: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+    /// Another place that explains the problem (the first definition of a duplicate name).
+    pub related: Option<(FieldPath, String)>,
+    /// Set when the problem is a name that refers to nothing defined.
+    pub reference: Option<Reference>,
+}
+
+impl SemanticProblem {
+    fn new(path: FieldPath, message: impl Into<String>, label: impl Into<String>) -> Self {
+        SemanticProblem {
+            path,
+            message: message.into(),
+            label: label.into(),
+            hint: None,
+            related: None,
+            reference: None,
+        }
+    }
+
+    fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for SemanticProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Checks every semantic rule of a drill and returns every problem, in the order of the drill's
+/// sections.
+#[must_use]
+pub fn validate(drill: &Drill) -> Vec<SemanticProblem> {
+    validate_with(drill, &HashMap::new())
+}
+
+/// [`validate`], with more names taken as defined: those of definitions the loader could not
+/// read, so that references to them are not reported as unknown.
+pub(crate) fn validate_with(
+    drill: &Drill,
+    also_defined: &HashMap<Namespace, Vec<String>>,
+) -> Vec<SemanticProblem> {
+    let mut checker = Checker::new(drill, also_defined);
+    checker.drill();
+    checker.problems
+}
+
+/// What a number in an effect must be.
+#[derive(Debug, Clone, Copy)]
+enum Range {
+    /// Greater than zero.
+    Positive,
+    /// A whole number of at least one.
+    Count,
+    /// A probability, from 0 to 1.
+    Fraction,
+}
+
+/// Where an effect is used: a fault (literal numbers only) or an action (its params).
+#[derive(Clone, Copy)]
+enum EffectUse<'a> {
+    Fault,
+    Action(&'a Action),
+}
+
+/// What an anchor times, to say whether it can come too late.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AnchorUse {
+    Inject,
+    Deadline,
+    Reference,
+}
+
+/// The names of one kind of definition: in order (for hints) and as a set (for lookups).
+struct Names<'a> {
+    list: Vec<&'a str>,
+    set: HashSet<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    fn new(defined: impl Iterator<Item = &'a str>, also: Option<&'a Vec<String>>) -> Self {
+        let mut names = Names {
+            list: Vec::new(),
+            set: HashSet::new(),
+        };
+        for name in defined.chain(also.into_iter().flatten().map(String::as_str)) {
+            if names.set.insert(name) {
+                names.list.push(name);
+            }
+        }
+        names
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.set.contains(name)
+    }
+}
+
+/// Problems after which unknown names get no "did you mean" (it costs an edit distance per
+/// defined name; a generated file can have many thousands of both).
+const MAX_SUGGESTIONS: usize = 500;
+
+struct Checker<'a> {
+    drill: &'a Drill,
+    pools: Names<'a>,
+    steps: Names<'a>,
+    faults: Names<'a>,
+    alerts: Names<'a>,
+    actions: Names<'a>,
+    roles: Names<'a>,
+    has_page_alert: bool,
+    problems: Vec<SemanticProblem>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(drill: &'a Drill, also_defined: &'a HashMap<Namespace, Vec<String>>) -> Self {
+        let also = |namespace| also_defined.get(&namespace);
+        Checker {
+            drill,
+            pools: Names::new(
+                drill.pools.iter().map(|p| p.name.as_str()),
+                also(Namespace::Pool),
+            ),
+            steps: Names::new(
+                drill.service.steps.iter().map(|s| s.name.as_str()),
+                also(Namespace::Step),
+            ),
+            faults: Names::new(
+                drill.faults.iter().map(|f| f.name.as_str()),
+                also(Namespace::Fault),
+            ),
+            alerts: Names::new(
+                drill.alerts.iter().map(|a| a.name.as_str()),
+                also(Namespace::Alert),
+            ),
+            actions: Names::new(
+                drill.actions.iter().map(|a| a.name.as_str()),
+                also(Namespace::Action),
+            ),
+            roles: Names::new(
+                drill.roles.iter().map(|r| r.id.as_str()),
+                also(Namespace::Role),
+            ),
+            has_page_alert: drill.alerts.iter().any(|a| a.severity == Severity::Page),
+            problems: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, problem: SemanticProblem) {
+        self.problems.push(problem);
+    }
+
+    fn drill(&mut self) {
+        let drill = self.drill;
+        if drill.name.trim().is_empty() {
+            self.push(
+                SemanticProblem::new(
+                    FieldPath::root("name"),
+                    "the drill's name is empty",
+                    "empty name",
+                )
+                .hint(
+                    "name the drill in a word or two, e.g. `name: \"monday-rush\"`; reports use it",
+                ),
+            );
+        }
+        if drill.duration.is_zero() {
+            self.push(
+                SemanticProblem::new(
+                    FieldPath::root("duration"),
+                    "the drill lasts no time",
+                    "zero duration",
+                )
+                .hint("give it a length in simulated time, e.g. `duration: \"2h\"`"),
+            );
+        }
+        self.telemetry();
+        self.traffic();
+        self.unique(
+            drill.pools.iter().map(|p| p.name.as_str()),
+            &FieldPath::root("pools"),
+            "name",
+            "pool",
+        );
+        for (i, pool) in drill.pools.iter().enumerate() {
+            let path = FieldPath::root("pools").index(i);
+            self.name_not_empty(&pool.name, &path.field("name"), "pool");
+            if pool.size <= 0 {
+                self.push(
+                    SemanticProblem::new(
+                        path.field("size"),
+                        format!(
+                            "pool `{}` has size {}; a pool needs at least one connection",
+                            pool.name, pool.size
+                        ),
+                        "must be at least 1",
+                    )
+                    .hint("set `size` to the number of connections, e.g. `size: 20`"),
+                );
+            }
+        }
+        self.service();
+        self.unique(
+            drill.faults.iter().map(|f| f.name.as_str()),
+            &FieldPath::root("faults"),
+            "name",
+            "fault",
+        );
+        for (i, fault) in drill.faults.iter().enumerate() {
+            self.fault(fault, &FieldPath::root("faults").index(i));
+        }
+        self.unique(
+            drill.alerts.iter().map(|a| a.name.as_str()),
+            &FieldPath::root("alerts"),
+            "name",
+            "alert",
+        );
+        for (i, alert) in drill.alerts.iter().enumerate() {
+            self.alert(alert, &FieldPath::root("alerts").index(i));
+        }
+        for (i, inject) in drill.injects.iter().enumerate() {
+            self.anchor(
+                &inject.at,
+                &FieldPath::root("injects").index(i).field("at"),
+                AnchorUse::Inject,
+            );
+        }
+        self.unique(
+            drill.actions.iter().map(|a| a.name.as_str()),
+            &FieldPath::root("actions"),
+            "name",
+            "action",
+        );
+        for (i, action) in drill.actions.iter().enumerate() {
+            self.action(action, &FieldPath::root("actions").index(i));
+        }
+        self.roles();
+        for (i, say) in drill.reference.iter().enumerate() {
+            self.say(say, &FieldPath::root("reference").index(i));
+        }
+    }
+
+    fn telemetry(&mut self) {
+        let telemetry = &self.drill.telemetry;
+        let path = FieldPath::root("telemetry");
+        if telemetry.bucket.is_zero() {
+            self.push(
+                SemanticProblem::new(path.field("bucket"), "the telemetry bucket is 0s wide", "must be longer than 0s")
+                    .hint("metrics are bucketed and alerts evaluated every `bucket`; the default is \"10s\""),
+            );
+        } else if telemetry.window < telemetry.bucket {
+            self.push(
+                SemanticProblem::new(
+                    path.field("window"),
+                    format!(
+                        "the telemetry window ({}) is shorter than a bucket ({})",
+                        telemetry.window, telemetry.bucket
+                    ),
+                    "shorter than `bucket`",
+                )
+                .hint("the window looks back over whole buckets: make it at least one bucket long"),
+            );
+        }
+        if !(0.0..=1.0).contains(&telemetry.log_sample) {
+            self.push(
+                SemanticProblem::new(
+                    path.field("log_sample"),
+                    format!("`log_sample` is {}, but it is a fraction of requests", telemetry.log_sample),
+                    "must be from 0 to 1",
+                )
+                .hint("write a fraction from 0 to 1, e.g. 0.001 logs one successful request in a thousand"),
+            );
+        }
+    }
+
+    fn traffic(&mut self) {
+        let traffic = &self.drill.traffic;
+        let path = FieldPath::root("traffic");
+        self.rate(traffic.start_rps, &path.field("start_rps"), "`start_rps`");
+        for (i, stage) in traffic.stages.iter().enumerate() {
+            let stage_path = path.field("stages").index(i);
+            if stage.over.is_zero() {
+                self.push(
+                    SemanticProblem::new(stage_path.field("over"), format!("stage {i} has zero length"), "zero length")
+                        .hint("give the ramp a length, e.g. `over: \"5m\"`; to jump at once, use a short one like \"1s\""),
+                );
+            }
+            self.rate(stage.to_rps, &stage_path.field("to_rps"), "`to_rps`");
+        }
+    }
+
+    /// A rate of requests: finite and not negative.
+    fn rate(&mut self, rps: f64, path: &FieldPath, what: &str) {
+        if !rps.is_finite() || rps < 0.0 {
+            self.push(
+                SemanticProblem::new(
+                    path.clone(),
+                    format!("{what} is {rps}, but a rate of requests cannot be negative"),
+                    "must be 0 or more",
+                )
+                .hint("write requests per second, e.g. 20.0"),
+            );
+        }
+    }
+
+    fn service(&mut self) {
+        let service = &self.drill.service;
+        let path = FieldPath::root("service");
+        if let Some(limit) = service.max_in_flight
+            && limit <= 0
+        {
+            self.push(
+                SemanticProblem::new(
+                    path.field("max_in_flight"),
+                    format!("`max_in_flight` is {limit}, so every request would be rejected"),
+                    "must be at least 1",
+                )
+                .hint("set a positive limit, or leave `max_in_flight` out for no limit"),
+            );
+        }
+        if service.steps.is_empty() {
+            self.push(
+                SemanticProblem::new(path.field("steps"), "the service has no steps", "no steps").hint(
+                    "add at least one step, e.g. `Step(name: \"handle\", time: Constant(\"50ms\"))`",
+                ),
+            );
+        }
+        let steps = path.field("steps");
+        self.unique(
+            service.steps.iter().map(|s| s.name.as_str()),
+            &steps,
+            "name",
+            "step",
+        );
+        for (i, step) in service.steps.iter().enumerate() {
+            self.step(step, &steps.index(i));
+        }
+    }
+
+    fn step(&mut self, step: &Step, path: &FieldPath) {
+        self.name_not_empty(&step.name, &path.field("name"), "step");
+        if let Some(pool) = &step.pool {
+            self.pool_ref(pool, path.field("pool"));
+        }
+        let time = path.field("time");
+        match step.time {
+            TimeDist::Constant(_) => {}
+            TimeDist::Exponential { mean } => {
+                if mean.is_zero() {
+                    self.push(
+                        SemanticProblem::new(
+                            time.field("mean"),
+                            format!(
+                                "step `{}` has an exponential time with a mean of 0s",
+                                step.name
+                            ),
+                            "must be longer than 0s",
+                        )
+                        .hint("give the mean step time, e.g. `Exponential(mean: \"200ms\")`"),
+                    );
+                }
+            }
+            TimeDist::LogNormal { median, p99 } => {
+                if median.is_zero() {
+                    self.push(
+                        SemanticProblem::new(
+                            time.field("median"),
+                            format!("step `{}` has a log-normal time with a median of 0s", step.name),
+                            "must be longer than 0s",
+                        )
+                        .hint("a log-normal time needs a positive median; use `Constant(\"0s\")` for an instant step"),
+                    );
+                } else if p99 < median {
+                    self.push(
+                        SemanticProblem::new(
+                            time.field("p99"),
+                            format!(
+                                "step `{}` has a p99 ({p99}) below its median ({median})",
+                                step.name
+                            ),
+                            "below the median",
+                        )
+                        .hint("the 99th percentile is at least the median; are the two swapped?"),
+                    );
+                }
+            }
+            TimeDist::Uniform { min, max } => {
+                if max < min {
+                    self.push(
+                        SemanticProblem::new(
+                            time.field("max"),
+                            format!(
+                                "step `{}` has a uniform time with max ({max}) below min ({min})",
+                                step.name
+                            ),
+                            "below `min`",
+                        )
+                        .hint("`max` must be at least `min`; are the two swapped?"),
+                    );
+                }
+            }
+        }
+        if let OnTimeout::Degrade { wrong_answer_rate } = step.on_timeout {
+            self.fraction(
+                wrong_answer_rate,
+                &path.field("on_timeout").field("wrong_answer_rate"),
+                "`wrong_answer_rate`",
+            );
+        }
+        self.fraction(step.error_rate, &path.field("error_rate"), "`error_rate`");
+    }
+
+    /// A probability: from 0 to 1.
+    fn fraction(&mut self, value: f64, path: &FieldPath, what: &str) {
+        if !(0.0..=1.0).contains(&value) {
+            self.push(
+                SemanticProblem::new(
+                    path.clone(),
+                    format!("{what} is {value}, but it is a probability"),
+                    "must be from 0 to 1",
+                )
+                .hint("write a fraction from 0 to 1, e.g. 0.05 for 5%"),
+            );
+        }
+    }
+
+    fn fault(&mut self, fault: &Fault, path: &FieldPath) {
+        self.name_not_empty(&fault.name, &path.field("name"), "fault");
+        let end = self.drill.duration;
+        if fault.at >= end {
+            self.push(
+                SemanticProblem::new(
+                    path.field("at"),
+                    format!(
+                        "fault `{}` starts at {}, when the drill is already over (it lasts {end}), so it never happens",
+                        fault.name, fault.at
+                    ),
+                    "after the end",
+                )
+                .hint(format!("start it before {end}, or lengthen the drill's `duration`")),
+            );
+        }
+        if fault.lasts == Some(Duration::ZERO) {
+            self.push(
+                SemanticProblem::new(
+                    path.field("lasts"),
+                    format!("fault `{}` lasts 0s, so it never takes effect", fault.name),
+                    "zero length",
+                )
+                .hint("give it a length, or leave `lasts` out to keep the fault until the end"),
+            );
+        }
+        self.effect(&fault.effect, &path.field("effect"), EffectUse::Fault);
+    }
+
+    fn effect(&mut self, effect: &Effect, path: &FieldPath, used: EffectUse<'_>) {
+        match effect {
+            Effect::TrafficMultiplier(factor) => {
+                self.number(
+                    factor,
+                    &path.item(0),
+                    used,
+                    Range::Positive,
+                    "the traffic multiplier",
+                );
+            }
+            Effect::AdmissionLimit { rps } => {
+                self.number(
+                    rps,
+                    &path.field("rps"),
+                    used,
+                    Range::Positive,
+                    "the admission limit",
+                );
+            }
+            Effect::MaxInFlight { limit } => {
+                self.number(
+                    limit,
+                    &path.field("limit"),
+                    used,
+                    Range::Count,
+                    "the in-flight limit",
+                );
+            }
+            Effect::PoolSize { pool, size } => {
+                self.pool_ref(pool, path.field("pool"));
+                self.number(
+                    size,
+                    &path.field("size"),
+                    used,
+                    Range::Count,
+                    "the pool size",
+                );
+            }
+            Effect::StepTimeMultiplier { step, factor } => {
+                self.step_ref(step, path.field("step"));
+                self.number(
+                    factor,
+                    &path.field("factor"),
+                    used,
+                    Range::Positive,
+                    "the step time multiplier",
+                );
+            }
+            Effect::StepErrorRate { step, rate } => {
+                self.step_ref(step, path.field("step"));
+                self.number(
+                    rate,
+                    &path.field("rate"),
+                    used,
+                    Range::Fraction,
+                    "the error rate",
+                );
+            }
+            Effect::ConnectionLeak { pool, fraction } => {
+                self.pool_ref(pool, path.field("pool"));
+                self.number(
+                    fraction,
+                    &path.field("fraction"),
+                    used,
+                    Range::Fraction,
+                    "the leak fraction",
+                );
+            }
+        }
+    }
+
+    /// A number in an effect: a literal in range, or (in an action) one of its params.
+    fn number(
+        &mut self,
+        value: &Value,
+        path: &FieldPath,
+        used: EffectUse<'_>,
+        range: Range,
+        what: &str,
+    ) {
+        let x = match (value, used) {
+            (Value::Literal(x), _) => *x,
+            (Value::Param(name), EffectUse::Fault) => {
+                self.push(
+                    SemanticProblem::new(
+                        path.clone(),
+                        format!(
+                            "a fault needs a literal number for {what}, not `Param(\"{name}\")`"
+                        ),
+                        "not a number",
+                    )
+                    .hint("only actions take params from the team's command; write a number here"),
+                );
+                return;
+            }
+            (Value::Param(name), EffectUse::Action(action)) => {
+                if !action.params.iter().any(|p| p == name) {
+                    let params: Vec<&str> = action.params.iter().map(String::as_str).collect();
+                    let hint = match suggest::closest(name, params.iter().copied()) {
+                        Some(best) => format!("did you mean `{best}`?"),
+                        None if params.is_empty() => {
+                            format!("declare it: `params: [\"{name}\"]`")
+                        }
+                        None => format!(
+                            "the action's params are {}; add \"{name}\" to `params` to take it from the command",
+                            suggest::list(&params)
+                        ),
+                    };
+                    self.push(
+                        SemanticProblem::new(
+                            path.item(0),
+                            format!(
+                                "`Param(\"{name}\")` is not a param of action `{}`",
+                                action.name
+                            ),
+                            "unknown param",
+                        )
+                        .hint(hint),
+                    );
+                }
+                return;
+            }
+        };
+        let (ok, rule, hint) = match range {
+            Range::Positive => (
+                x > 0.0,
+                "greater than 0",
+                "write a positive number, e.g. 1.5",
+            ),
+            Range::Count => (
+                x >= 1.0 && x.fract() == 0.0,
+                "a whole number of at least 1",
+                "write a whole number, e.g. 20",
+            ),
+            Range::Fraction => (
+                (0.0..=1.0).contains(&x),
+                "from 0 to 1",
+                "write a fraction from 0 to 1, e.g. 0.05 for 5%",
+            ),
+        };
+        if !ok || !x.is_finite() {
+            self.push(
+                SemanticProblem::new(
+                    path.clone(),
+                    format!("{what} is {x}, but it must be {rule}"),
+                    format!("must be {rule}"),
+                )
+                .hint(hint),
+            );
+        }
+    }
+
+    fn alert(&mut self, alert: &Alert, path: &FieldPath) {
+        self.name_not_empty(&alert.name, &path.field("name"), "alert");
+        let (Condition::Above { metric, threshold } | Condition::Below { metric, threshold }) =
+            &alert.when;
+        let variant_path = path.field("when");
+        if let Some(pool) = metric.pool() {
+            self.pool_ref(pool, variant_path.field("metric").item(0));
+        }
+        let ratio = matches!(
+            metric,
+            Metric::ErrorRatio
+                | Metric::DegradedRatio
+                | Metric::WrongAnswerRatio
+                | Metric::PoolUtilization(_)
+        );
+        let threshold_path = variant_path.field("threshold");
+        if !threshold.is_finite() || *threshold < 0.0 {
+            self.push(
+                SemanticProblem::new(
+                    threshold_path,
+                    format!(
+                        "alert `{}` has threshold {threshold}, but metrics are never negative",
+                        alert.name
+                    ),
+                    "must be 0 or more",
+                )
+                .hint("write the level at which the alert should fire"),
+            );
+        } else if ratio && *threshold > 1.0 {
+            self.push(
+                SemanticProblem::new(
+                    threshold_path,
+                    format!(
+                        "alert `{}` has threshold {threshold}, but {} is a ratio from 0 to 1",
+                        alert.name,
+                        metric_name(metric)
+                    ),
+                    "must be from 0 to 1",
+                )
+                .hint("write a fraction: 0.05 for 5%"),
+            );
+        }
+    }
+
+    fn action(&mut self, action: &'a Action, path: &FieldPath) {
+        let name_path = path.field("name");
+        if action.name.trim().is_empty() || action.name.contains(char::is_whitespace) {
+            self.push(
+                SemanticProblem::new(
+                    name_path,
+                    format!("the action name `{}` is not a single word", action.name),
+                    "not one word",
+                )
+                .hint("the team types the action's name as a command: use one word, e.g. `scale-pool`"),
+            );
+        } else if BUILT_IN_COMMANDS.contains(&action.name.as_str()) {
+            self.push(
+                SemanticProblem::new(
+                    name_path,
+                    format!(
+                        "action `{}` has the name of a built-in command",
+                        action.name
+                    ),
+                    "built-in command",
+                )
+                .hint(format!(
+                    "rename the action; the built-in commands are {}",
+                    suggest::list(BUILT_IN_COMMANDS)
+                )),
+            );
+        }
+        self.unique(
+            action.params.iter().map(String::as_str),
+            &path.field("params"),
+            "",
+            "param",
+        );
+        self.effect(
+            &action.effect,
+            &path.field("effect"),
+            EffectUse::Action(action),
+        );
+    }
+
+    fn roles(&mut self) {
+        let drill = self.drill;
+        let roles = FieldPath::root("roles");
+        self.unique(
+            drill.roles.iter().map(|r| r.id.as_str()),
+            &roles,
+            "id",
+            "role",
+        );
+        for (i, role) in drill.roles.iter().enumerate() {
+            let path = roles.index(i);
+            self.name_not_empty(&role.id, &path.field("id"), "role");
+            let checklist = path.field("checklist");
+            self.unique(
+                role.checklist.iter().map(|t| t.id.as_str()),
+                &checklist,
+                "id",
+                "task",
+            );
+            for (j, task) in role.checklist.iter().enumerate() {
+                let task_path = checklist.index(j);
+                self.done(&task.done_by, &task_path.field("done_by"));
+                self.anchor(&task.due, &task_path.field("due"), AnchorUse::Deadline);
+                if task.points < 0 {
+                    self.push(
+                        SemanticProblem::new(
+                            task_path.field("points"),
+                            format!("task `{}` is worth {} points", task.id, task.points),
+                            "must be 0 or more",
+                        )
+                        .hint("points are what the task is worth when done; write 0 or more"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn done(&mut self, done: &Done, path: &FieldPath) {
+        match done {
+            Done::Command(name) => {
+                self.command_ref(name, path.item(0));
+            }
+            Done::AnyAction => {
+                if self.actions.list.is_empty() {
+                    let mut problem = SemanticProblem::new(
+                        path.clone(),
+                        "`AnyAction` can never be done: the drill defines no actions",
+                        "no actions",
+                    )
+                    .hint("define an action under `actions`, or complete the task with a `Command(...)`");
+                    problem.reference = Some(Reference {
+                        namespace: Namespace::Action,
+                        name: None,
+                    });
+                    self.push(problem);
+                }
+            }
+            Done::Diagnosis => {
+                if self.drill.root_cause.is_none() {
+                    self.push(
+                        SemanticProblem::new(
+                            path.clone(),
+                            "`Diagnosis` can never be done: the drill has no `root_cause`",
+                            "no root cause",
+                        )
+                        .hint("add `root_cause: RootCause(id: ..., accept: [...])`"),
+                    );
+                }
+            }
+            Done::Count(inner, times) => {
+                self.done(inner, &path.item(0));
+                if *times == 0 {
+                    self.push(
+                        SemanticProblem::new(
+                            path.item(1),
+                            "a count of 0 is done before anything happens",
+                            "must be at least 1",
+                        )
+                        .hint("count at least once, e.g. `Count(Command(\"note\"), 3)`"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn anchor(&mut self, anchor: &Anchor, path: &FieldPath, used: AnchorUse) {
+        match anchor {
+            Anchor::At(at) => {
+                let end = self.drill.duration;
+                if *at >= end && used != AnchorUse::Deadline {
+                    let what = if used == AnchorUse::Inject {
+                        "this inject"
+                    } else {
+                        "this line"
+                    };
+                    self.push(
+                        SemanticProblem::new(
+                            path.item(0),
+                            format!("{what} is due at {at}, when the drill is already over (it lasts {end})"),
+                            "after the end",
+                        )
+                        .hint(format!("make it earlier than {end}, or lengthen the drill's `duration`")),
+                    );
+                }
+            }
+            Anchor::After(event, _) => self.event(event, &path.item(0)),
+        }
+    }
+
+    fn event(&mut self, event: &Event, path: &FieldPath) {
+        match event {
+            Event::FirstPage | Event::Recovered => {
+                if !self.has_page_alert {
+                    let name = if *event == Event::FirstPage {
+                        "FirstPage"
+                    } else {
+                        "Recovered"
+                    };
+                    let mut problem = SemanticProblem::new(
+                        path.clone(),
+                        format!("`{name}` never happens: no alert has severity `Page`"),
+                        "never happens",
+                    )
+                    .hint("give an alert `severity: Page`, or anchor on `At(\"...\")` or another event");
+                    problem.reference = Some(Reference {
+                        namespace: Namespace::Alert,
+                        name: None,
+                    });
+                    self.push(problem);
+                }
+            }
+            Event::Command(name) => {
+                self.command_ref(name, path.item(0));
+            }
+            Event::FaultStart(name) => {
+                self.reference(name, path.item(0), Namespace::Fault);
+            }
+            Event::AlertFires(name) => {
+                self.reference(name, path.item(0), Namespace::Alert);
+            }
+        }
+    }
+
+    fn say(&mut self, say: &Say, path: &FieldPath) {
+        self.anchor(&say.at, &path.field("at"), AnchorUse::Reference);
+        self.reference(&say.role, path.field("role"), Namespace::Role);
+        let input_path = path.field("input");
+        let mut words = say.input.split_whitespace();
+        let Some(command) = words.next() else {
+            self.push(
+                SemanticProblem::new(input_path, "the input is empty", "empty")
+                    .hint("write the command the role types, e.g. \"ack\""),
+            );
+            return;
+        };
+        if !self.command_ref(command, input_path.clone()) {
+            return;
+        }
+        let Some(action) = self.drill.actions.iter().find(|a| a.name == command) else {
+            return;
+        };
+        let params: Vec<&str> = action.params.iter().map(String::as_str).collect();
+        let mut given = Vec::new();
+        for word in words {
+            let key = word.split_once('=').map_or(word, |(key, _)| key);
+            if params.contains(&key) && word.contains('=') {
+                given.push(key);
+            } else {
+                let hint = match suggest::closest(key, params.iter().copied()) {
+                    Some(best) => format!("did you mean `{best}=...`?"),
+                    None if params.is_empty() => format!("`{command}` takes no params"),
+                    None => format!("`{command}` takes {}", params_usage(&params)),
+                };
+                self.push(
+                    SemanticProblem::new(
+                        input_path.clone(),
+                        format!("`{word}` is not a param of action `{command}`"),
+                        "unknown param",
+                    )
+                    .hint(hint),
+                );
+                return;
+            }
+        }
+        let missing: Vec<&str> = params
+            .iter()
+            .copied()
+            .filter(|p| !given.contains(p))
+            .collect();
+        if !missing.is_empty() {
+            self.push(
+                SemanticProblem::new(
+                    input_path,
+                    format!("action `{command}` needs {}", params_usage(&missing)),
+                    "missing param",
+                )
+                .hint(format!(
+                    "write e.g. \"{command} {}\"",
+                    params_usage(&params)
+                )),
+            );
+        }
+    }
+
+    /// A reference to a team command: built in, or a drill action. Reports it if unknown.
+    fn command_ref(&mut self, name: &str, path: FieldPath) -> bool {
+        if BUILT_IN_COMMANDS.contains(&name) || self.actions.contains(name) {
+            return true;
+        }
+        let known = BUILT_IN_COMMANDS.iter().chain(&self.actions.list).copied();
+        let closest = if self.problems.len() < MAX_SUGGESTIONS {
+            suggest::closest(name, known)
+        } else {
+            None
+        };
+        let hint = match closest {
+            Some(best) => format!("did you mean `{best}`?"),
+            None if self.actions.list.is_empty() => format!(
+                "the commands are the built-in {} (the drill defines no actions)",
+                suggest::list(BUILT_IN_COMMANDS)
+            ),
+            None => format!(
+                "the commands are the built-in {} and the drill's actions {}",
+                suggest::list(BUILT_IN_COMMANDS),
+                suggest::list(&self.actions.list)
+            ),
+        };
+        let mut problem =
+            SemanticProblem::new(path, format!("unknown command `{name}`"), "unknown command")
+                .hint(hint);
+        problem.reference = Some(Reference {
+            namespace: Namespace::Action,
+            name: Some(name.to_owned()),
+        });
+        self.push(problem);
+        false
+    }
+
+    fn pool_ref(&mut self, name: &str, path: FieldPath) {
+        self.reference(name, path, Namespace::Pool);
+    }
+
+    fn step_ref(&mut self, name: &str, path: FieldPath) {
+        self.reference(name, path, Namespace::Step);
+    }
+
+    /// A reference to a pool, step, fault, alert or role by name. Reports it if undefined.
+    fn reference(&mut self, name: &str, path: FieldPath, namespace: Namespace) {
+        let (defined, singular, plural, section) = match namespace {
+            Namespace::Pool => (&self.pools, "pool", "pools", "pools"),
+            Namespace::Step => (&self.steps, "step", "steps", "service.steps"),
+            Namespace::Fault => (&self.faults, "fault", "faults", "faults"),
+            Namespace::Alert => (&self.alerts, "alert", "alerts", "alerts"),
+            Namespace::Action => (&self.actions, "action", "actions", "actions"),
+            Namespace::Role => (&self.roles, "role", "roles", "roles"),
+        };
+        if defined.contains(name) {
+            return;
+        }
+        let candidates: &[&str] = if self.problems.len() < MAX_SUGGESTIONS {
+            &defined.list
+        } else {
+            &[]
+        };
+        let hint = suggest::unknown_reference(name, candidates, &defined.list, plural, section);
+        let mut problem = SemanticProblem::new(
+            path,
+            format!("unknown {singular} `{name}`"),
+            format!("no such {singular}"),
+        )
+        .hint(hint);
+        problem.reference = Some(Reference {
+            namespace,
+            name: Some(name.to_owned()),
+        });
+        self.push(problem);
+    }
+
+    fn name_not_empty(&mut self, name: &str, path: &FieldPath, what: &str) {
+        if name.trim().is_empty() {
+            self.push(
+                SemanticProblem::new(
+                    path.clone(),
+                    format!("a {what} has an empty name"),
+                    "empty name",
+                )
+                .hint(format!(
+                    "give the {what} a name: other parts of the drill refer to it by name"
+                )),
+            );
+        }
+    }
+
+    /// Reports every name that repeats an earlier one, at the repeat, with the first as related.
+    /// `field` is the name's field in each element, or empty when the list holds the names.
+    fn unique<'n>(
+        &mut self,
+        names: impl Iterator<Item = &'n str>,
+        list: &FieldPath,
+        field: &'static str,
+        what: &str,
+    ) {
+        let mut first: HashMap<&str, usize> = HashMap::new();
+        for (i, name) in names.enumerate() {
+            if name.trim().is_empty() {
+                continue;
+            }
+            let at = |index: usize| {
+                let element = list.index(index);
+                if field.is_empty() {
+                    element
+                } else {
+                    element.field(field)
+                }
+            };
+            match first.get(name) {
+                Some(&earlier) => {
+                    let mut problem = SemanticProblem::new(
+                        at(i),
+                        format!("there are two {what}s named `{name}`"),
+                        format!("duplicate {what}"),
+                    )
+                    .hint(format!(
+                        "rename one of them: other parts of the drill refer to a {what} by its name"
+                    ));
+                    problem.related = Some((at(earlier), "first defined here".to_owned()));
+                    self.push(problem);
+                }
+                None => {
+                    first.insert(name, i);
+                }
+            }
+        }
+    }
+}
+
+/// How a command's params are written: `rps=N size=N`.
+fn params_usage(params: &[&str]) -> String {
+    params
+        .iter()
+        .map(|p| format!("{p}=N"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A metric as written in RON (`PoolUtilization("db")`), which is also its `Debug` form.
+fn metric_name(metric: &Metric) -> String {
+    format!("`{metric:?}`")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_display_as_written() {
+        let path = FieldPath::root("service")
+            .field("steps")
+            .index(1)
+            .field("time")
+            .field("p99");
+        assert_eq!(path.to_string(), "service.steps[1].time.p99");
+        let path = FieldPath::root("alerts")
+            .index(0)
+            .field("when")
+            .field("metric")
+            .item(0);
+        assert_eq!(path.to_string(), "alerts[0].when.metric.0");
+        assert!(path.starts_with(&FieldPath::root("alerts").index(0)));
+        assert!(!path.starts_with(&FieldPath::root("alerts").index(1)));
+    }
+
+    #[test]
+    fn the_shipped_drill_is_valid() {
+        let text = include_str!("../../drills/monday-rush.ron");
+        let drill = crate::drill::parse_str(text).unwrap();
+        assert_eq!(validate(&drill), []);
+    }
+}

@@ -1,0 +1,130 @@
+//! Each role's checklist, evaluated against a run: which tasks are done (on time or late, by
+//! whom), which are missed, which are still open. Deadlines are anchors resolved against
+//! what actually happened in this run.
+//!
+//! Points: a task done by its deadline earns its points; done late, half (rounded down);
+//! missed, none.
+
+use serde::Serialize;
+
+use crate::drill::spec::{Done, Drill, Task};
+use crate::session::anchor;
+use crate::session::command::Command;
+use crate::session::team::{Detail, Entry, Team};
+use crate::sim::SimTime;
+use crate::sim::world::Truth;
+
+/// Where a task stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    /// Done by the deadline (or with no deadline to miss).
+    OnTime { at: SimTime, by: String },
+    /// Done after the deadline, by this many seconds.
+    Late {
+        at: SimTime,
+        by: String,
+        late_seconds: f64,
+    },
+    /// The drill ended without it.
+    Missed,
+    /// Not done, and its deadline has passed; it can still be done, late.
+    Overdue,
+    /// Not done, and the deadline has not passed yet.
+    Open,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskResult {
+    pub role: String,
+    pub id: String,
+    pub text: String,
+    /// The deadline in this run, if its anchor resolved.
+    pub due: Option<SimTime>,
+    pub due_text: String,
+    #[serde(flatten)]
+    pub status: Status,
+    pub points: i64,
+    pub earned: i64,
+}
+
+/// The entry that completes `done`, if any has yet (the n-th one for `Count`).
+#[must_use]
+pub fn completion<'a>(done: &Done, team: &'a Team) -> Option<&'a Entry> {
+    match done {
+        Done::Count(inner, n) => {
+            let n = (*n).max(1) as usize;
+            team.log.iter().filter(|e| matches(inner, e)).nth(n - 1)
+        }
+        other => team.log.iter().find(|e| matches(other, e)),
+    }
+}
+
+fn matches(done: &Done, entry: &Entry) -> bool {
+    match done {
+        Done::Command(name) => entry.command.name() == name,
+        Done::AnyAction => matches!(entry.command, Command::Action { .. }),
+        Done::Diagnosis => entry.detail == Detail::Diagnosis { correct: true },
+        Done::Count(inner, _) => matches(inner, entry),
+    }
+}
+
+/// Evaluates one task at `now`; `finished` means the drill is over, so open tasks are missed.
+#[must_use]
+pub fn evaluate(
+    role: &str,
+    task: &Task,
+    drill: &Drill,
+    truth: &Truth,
+    team: &Team,
+    now: SimTime,
+    finished: bool,
+) -> TaskResult {
+    let due = anchor::resolve(&task.due, drill, truth, team);
+    let status = match (completion(&task.done_by, team), due) {
+        (Some(e), Some(due)) if e.at > due => Status::Late {
+            at: e.at,
+            by: e.role.clone(),
+            late_seconds: e.at.since(due).as_secs_f64(),
+        },
+        (Some(e), _) => Status::OnTime {
+            at: e.at,
+            by: e.role.clone(),
+        },
+        (None, _) if finished => Status::Missed,
+        (None, Some(due)) if due < now => Status::Overdue,
+        (None, _) => Status::Open,
+    };
+    let earned = match status {
+        Status::OnTime { .. } => task.points,
+        Status::Late { .. } => task.points / 2,
+        Status::Missed | Status::Overdue | Status::Open => 0,
+    };
+    TaskResult {
+        role: role.to_owned(),
+        id: task.id.clone(),
+        text: task.text.clone(),
+        due,
+        due_text: anchor::describe(&task.due),
+        status,
+        points: task.points,
+        earned,
+    }
+}
+
+/// Every role's tasks, in drill order.
+#[must_use]
+pub fn evaluate_all(
+    drill: &Drill,
+    truth: &Truth,
+    team: &Team,
+    now: SimTime,
+    finished: bool,
+) -> Vec<TaskResult> {
+    drill
+        .roles
+        .iter()
+        .flat_map(|r| r.checklist.iter().map(move |t| (r, t)))
+        .map(|(r, t)| evaluate(&r.id, t, drill, truth, team, now, finished))
+        .collect()
+}

@@ -1,0 +1,9 @@
+//! Scoring a response against the drill: each role's checklist ([`checklist`]), the key
+//! moments and intervals ([`timings`]), what users went through ([`impact`]), what would have
+//! happened otherwise ([`counterfactual`]), and all of it gathered for the retrospective
+//! ([`debrief`]).
+//!
+//! Scoring reads the engine's ground truth and the team's log. Only [`counterfactual`] runs
+//! simulations (the same drill and seed with no team, and with the reference response).
+
+pub mod checklist;

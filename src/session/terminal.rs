@@ -1,0 +1,368 @@
+//! The live front-end: reads the team's lines (a line editor at a terminal, one command a
+//! line from a pipe), drives a [`Session`] with a clock, prints news as it happens, and
+//! writes the transcript line by line.
+//!
+//! The clock is the only difference between turn-based and realtime drills ([`Clock`]);
+//! this is also the only part of the session that reads the wall clock.
+
+use std::io::{self, BufRead, Write};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration as WallDuration, Instant};
+
+use rustyline::completion::Completer;
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::validate::Validator;
+use rustyline::{Context, Editor, ExternalPrinter, Helper};
+
+use super::command::{self, Command};
+use super::transcript::{ClockMode, Line, Writer};
+use super::{Accepted, ClockChange, Notice, Session};
+use crate::sim::SimTime;
+
+/// Where simulated time comes from between commands.
+pub trait Clock {
+    /// Where simulated time should stand now, if it moves by itself.
+    fn target(&self) -> Option<SimTime>;
+    /// Re-anchors after simulated time jumped (a `wait`) or a session resumed.
+    fn resync(&mut self, now: SimTime);
+    /// Pauses, resumes or changes speed.
+    ///
+    /// # Errors
+    /// The change makes no sense for this clock.
+    fn change(&mut self, change: ClockChange, now: SimTime) -> Result<(), String>;
+}
+
+/// Turn-based: time moves only with `wait`.
+#[derive(Debug, Default)]
+pub struct TurnClock;
+
+impl Clock for TurnClock {
+    fn target(&self) -> Option<SimTime> {
+        None
+    }
+    fn resync(&mut self, _now: SimTime) {}
+    fn change(&mut self, _change: ClockChange, _now: SimTime) -> Result<(), String> {
+        Err("the clock is turn-based: time moves only with `wait` (start with --clock realtime for a running clock)".into())
+    }
+}
+
+/// Realtime: simulated time runs at `speed` × wall time, unless paused.
+#[derive(Debug)]
+pub struct WallClock {
+    speed: f64,
+    paused: bool,
+    anchor_wall: Instant,
+    anchor_sim: SimTime,
+}
+
+impl WallClock {
+    #[must_use]
+    pub fn new(speed: f64, now: SimTime) -> Self {
+        WallClock {
+            speed,
+            paused: false,
+            anchor_wall: Instant::now(),
+            anchor_sim: now,
+        }
+    }
+}
+
+impl Clock for WallClock {
+    fn target(&self) -> Option<SimTime> {
+        if self.paused {
+            return Some(self.anchor_sim);
+        }
+        let elapsed = self.anchor_wall.elapsed().as_secs_f64() * self.speed;
+        Some(SimTime::from_nanos(
+            self.anchor_sim.nanos() + (elapsed * 1e9) as u64,
+        ))
+    }
+    fn resync(&mut self, now: SimTime) {
+        self.anchor_sim = now;
+        self.anchor_wall = Instant::now();
+    }
+    fn change(&mut self, change: ClockChange, now: SimTime) -> Result<(), String> {
+        match change {
+            ClockChange::Pause if self.paused => return Err("the clock is already paused".into()),
+            ClockChange::Resume if !self.paused => {
+                return Err("the clock is already running".into());
+            }
+            ClockChange::Pause => self.paused = true,
+            ClockChange::Resume => self.paused = false,
+            ClockChange::Speed(x) => self.speed = x,
+        }
+        self.resync(now);
+        Ok(())
+    }
+}
+
+/// Everything a live run needs besides the session.
+pub struct LiveConfig {
+    pub clock: ClockMode,
+    pub speed: f64,
+    /// The transcript file, already created (or opened to append on resume).
+    pub transcript: Option<Writer>,
+    pub transcript_path: Option<PathBuf>,
+    /// Whether input comes from a terminal (line editor, no echo).
+    pub interactive: bool,
+}
+
+/// Why a live run stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error(
+        "cannot write the transcript {path}: {source} (the session stopped so that nothing typed is lost; resume with --resume)"
+    )]
+    Transcript { path: String, source: io::Error },
+    #[error("terminal: {0}")]
+    Terminal(String),
+}
+
+/// Runs the session until the team ends it, the drill reaches its end, or input ends.
+///
+/// # Errors
+/// The transcript cannot be written, or the terminal fails.
+pub fn run(session: &mut Session, mut config: LiveConfig) -> Result<(), LiveError> {
+    let mut out = io::stdout();
+    let (tx, rx) = mpsc::channel::<String>();
+    let (printer_tx, printer_rx) = mpsc::channel::<Box<dyn ExternalPrinter + Send>>();
+    let completion = Completion::new(session);
+    let interactive = config.interactive;
+    std::thread::spawn(move || read_input(interactive, &tx, &printer_tx, completion));
+    // The line editor's printer, so news appears above the prompt instead of through it.
+    let mut printer = if interactive {
+        printer_rx.recv_timeout(WallDuration::from_secs(2)).ok()
+    } else {
+        None
+    };
+    let mut say = |text: &str, printer: &mut Option<Box<dyn ExternalPrinter + Send>>| {
+        if text.is_empty() {
+            return;
+        }
+        if let Some(p) = printer {
+            let _ = p.print(text.to_owned());
+        } else {
+            let _ = writeln!(out, "{text}");
+            let _ = out.flush();
+        }
+    };
+    let mut clock: Box<dyn Clock> = match config.clock {
+        ClockMode::Turns => Box::new(TurnClock),
+        ClockMode::Realtime => Box::new(WallClock::new(config.speed, session.now())),
+    };
+    let tick = WallDuration::from_millis(100);
+    loop {
+        let received = match config.clock {
+            ClockMode::Turns => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            ClockMode::Realtime => rx.recv_timeout(tick),
+        };
+        if let Some(target) = clock.target() {
+            let notices = session.advance_to(target);
+            say(&render_notices(session, &notices), &mut printer);
+        }
+        let line = match received {
+            Ok(line) => line,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if finish_by_duration(session, &mut config)? {
+                    break;
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        if !interactive {
+            say(
+                &format!(
+                    "[{}] {}> {}",
+                    session.clock_text(session.now()),
+                    session.current_role(),
+                    line.trim()
+                ),
+                &mut printer,
+            );
+        }
+        match accept(session, &line, clock.as_mut()) {
+            Ok(Some(accepted)) => {
+                record(&mut config, &accepted)?;
+                if matches!(command::parse(&accepted.input, session.drill()), Ok(Some(p)) if matches!(p.command, Command::Wait(_) | Command::WaitUntilPage))
+                {
+                    clock.resync(session.now());
+                }
+                say(&render_notices(session, &accepted.notices), &mut printer);
+                say(&accepted.output, &mut printer);
+            }
+            Ok(None) => {}
+            Err(message) => say(&format!("error: {message}"), &mut printer),
+        }
+        if finish_by_duration(session, &mut config)? || session.ended().is_some() {
+            break;
+        }
+    }
+    drop(printer);
+    Ok(())
+}
+
+/// Executes one line, applying clock commands to the clock (refusing them if the clock
+/// cannot take them, before anything is recorded).
+fn accept(
+    session: &mut Session,
+    line: &str,
+    clock: &mut dyn Clock,
+) -> Result<Option<Accepted>, String> {
+    if let Ok(Some(parsed)) = command::parse(line, session.drill()) {
+        let change = match parsed.command {
+            Command::Pause => Some(ClockChange::Pause),
+            Command::Resume => Some(ClockChange::Resume),
+            Command::Speed(x) => Some(ClockChange::Speed(x)),
+            _ => None,
+        };
+        if let Some(change) = change {
+            clock.change(change, session.now())?;
+        }
+    }
+    session.execute(line).map_err(|e| e.to_string())
+}
+
+/// When the drill has run its course, records `end` at its end so a replay stops there.
+fn finish_by_duration(session: &Session, config: &mut LiveConfig) -> Result<bool, LiveError> {
+    let Some(at) = session.ended() else {
+        return Ok(false);
+    };
+    if session.team().first("end").is_none() && at >= session.sim().end() {
+        let line = Line {
+            at_ns: at.nanos(),
+            role: session.current_role().to_owned(),
+            input: "end".to_owned(),
+        };
+        write_line(config, &line)?;
+    }
+    Ok(true)
+}
+
+fn record(config: &mut LiveConfig, accepted: &Accepted) -> Result<(), LiveError> {
+    let line = Line {
+        at_ns: accepted.at.nanos(),
+        role: accepted.role.clone(),
+        input: accepted.input.clone(),
+    };
+    write_line(config, &line)
+}
+
+fn write_line(config: &mut LiveConfig, line: &Line) -> Result<(), LiveError> {
+    if let Some(w) = config.transcript.as_mut() {
+        w.write(line).map_err(|source| LiveError::Transcript {
+            path: config
+                .transcript_path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Notices as lines of text, skipping those the team would not see.
+#[must_use]
+pub fn render_notices(session: &Session, notices: &[Notice]) -> String {
+    notices
+        .iter()
+        .map(|n| session.render_notice(n))
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The input thread: a line editor at a terminal, plain lines otherwise.
+fn read_input(
+    interactive: bool,
+    tx: &mpsc::Sender<String>,
+    printer_tx: &mpsc::Sender<Box<dyn ExternalPrinter + Send>>,
+    completion: Completion,
+) {
+    if !interactive {
+        let stdin = io::stdin();
+        for line in stdin.lock().lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+        return;
+    }
+    let Ok(mut editor) = Editor::<Completion, rustyline::history::DefaultHistory>::new() else {
+        return;
+    };
+    editor.set_helper(Some(completion));
+    if let Ok(p) = editor.create_external_printer() {
+        let _ = printer_tx.send(Box::new(p));
+    }
+    while let Ok(line) = editor.readline("firedrill> ") {
+        if !line.trim().is_empty() {
+            let _ = editor.add_history_entry(line.as_str());
+        }
+        if tx.send(line).is_err() {
+            break;
+        }
+    }
+}
+
+/// Tab completion of commands, roles, actions and alerts.
+struct Completion {
+    commands: Vec<String>,
+    roles: Vec<String>,
+    alerts: Vec<String>,
+    metrics: Vec<String>,
+}
+
+impl Completion {
+    fn new(session: &Session) -> Self {
+        let drill = session.drill();
+        Completion {
+            commands: command::command_names(drill),
+            roles: drill.roles.iter().map(|r| format!("{}:", r.id)).collect(),
+            alerts: drill.alerts.iter().map(|a| a.name.clone()).collect(),
+            metrics: super::views::metric_names(session.sim().pool_names()),
+        }
+    }
+}
+
+impl Completer for Completion {
+    type Candidate = String;
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        let head = &line[..pos];
+        let start = head.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+        let word = &head[start..];
+        let before: Vec<&str> = head[..start]
+            .split_whitespace()
+            .filter(|w| !w.ends_with(':'))
+            .collect();
+        let pool: Vec<&String> = match before.as_slice() {
+            [] => self.commands.iter().chain(&self.roles).collect(),
+            ["ack"] => self.alerts.iter().collect(),
+            ["metric"] => self.metrics.iter().collect(),
+            ["help"] => self.commands.iter().collect(),
+            _ => Vec::new(),
+        };
+        let matches = pool
+            .into_iter()
+            .filter(|c| c.starts_with(word))
+            .cloned()
+            .collect();
+        Ok((start, matches))
+    }
+}
+
+impl Hinter for Completion {
+    type Hint = String;
+}
+impl Highlighter for Completion {}
+impl Validator for Completion {}
+impl Helper for Completion {}

@@ -1,0 +1,302 @@
+//! Transcripts: a drill session's inputs and nothing else, as JSON Lines. The header holds
+//! the format version, the drill's full text and its SHA-256, the seed and the clock; then
+//! one line per accepted command with its simulated time and role. Everything else — the
+//! system's behaviour, alerts, scores — is recomputed from these by replay.
+//!
+//! Each line is written and flushed as it is accepted, so a killed process loses nothing
+//! that was typed; a torn last line (killed mid-write) is dropped on reading and cut off
+//! before appending.
+
+use std::fs::{File, OpenOptions};
+use std::fmt::Write as _;
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::Session;
+use crate::drill::{self, Drill};
+use crate::sim::SimTime;
+
+/// The transcript format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// How simulated time moved in the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ClockMode {
+    /// Time moves only with `wait`.
+    Turns,
+    /// Time runs at a multiple of wall time.
+    Realtime,
+}
+
+impl ClockMode {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockMode::Turns => "turns",
+            ClockMode::Realtime => "realtime",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    pub firedrill_transcript: u32,
+    pub drill_name: String,
+    pub drill_sha256: String,
+    pub seed: u64,
+    pub clock: ClockMode,
+    /// Realtime speed at the start (× wall time).
+    pub speed: f64,
+    /// The drill file's full text.
+    pub drill: String,
+}
+
+impl Header {
+    #[must_use]
+    pub fn new(drill_text: &str, drill: &Drill, seed: u64, clock: ClockMode, speed: f64) -> Self {
+        Header {
+            firedrill_transcript: FORMAT_VERSION,
+            drill_name: drill.name.clone(),
+            drill_sha256: sha256_hex(drill_text),
+            seed,
+            clock,
+            speed,
+            drill: drill_text.to_owned(),
+        }
+    }
+}
+
+/// One accepted command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Line {
+    /// Simulated time in nanoseconds from the start of the drill.
+    pub at_ns: u64,
+    pub role: String,
+    pub input: String,
+}
+
+impl Line {
+    #[must_use]
+    pub fn at(&self) -> SimTime {
+        SimTime::from_nanos(self.at_ns)
+    }
+}
+
+#[must_use]
+pub fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().fold(String::with_capacity(64), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
+}
+
+/// Why a transcript could not be read or replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum TranscriptError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path}:{line}: {message}")]
+    Malformed {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error(
+        "{path}: the drill text does not match its recorded SHA-256 (the transcript was edited or damaged)"
+    )]
+    Checksum { path: PathBuf },
+    #[error("{path}: the embedded drill does not load:\n{message}")]
+    Drill { path: PathBuf, message: String },
+    #[error("{path}:{line}: replay refused `{input}` at {at}: {message}")]
+    Replay {
+        path: PathBuf,
+        line: usize,
+        input: String,
+        at: String,
+        message: String,
+    },
+}
+
+/// A transcript read from disk.
+#[derive(Debug, Clone)]
+pub struct Transcript {
+    pub header: Header,
+    pub lines: Vec<Line>,
+    /// Byte length of the complete lines (a torn last line lies beyond it).
+    pub complete_len: u64,
+    pub torn_tail: bool,
+}
+
+impl Transcript {
+    /// Reads a transcript; a torn last line is dropped (and reported in `torn_tail`).
+    ///
+    /// # Errors
+    /// I/O, a malformed header or line, a version this build does not read.
+    pub fn read(path: &Path) -> Result<Transcript, TranscriptError> {
+        let io_err = |source| TranscriptError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let malformed = |line: usize, message: String| TranscriptError::Malformed {
+            path: path.to_owned(),
+            line,
+            message,
+        };
+        let file = File::open(path).map_err(io_err)?;
+        let mut reader = BufReader::new(file);
+        let mut raw = Vec::new();
+        let mut header = None;
+        let mut lines = Vec::new();
+        let mut complete_len = 0u64;
+        let mut torn_tail = false;
+        let mut number = 0;
+        loop {
+            raw.clear();
+            let n = reader.read_until(b'\n', &mut raw).map_err(io_err)?;
+            if n == 0 {
+                break;
+            }
+            number += 1;
+            if raw.last() != Some(&b'\n') {
+                torn_tail = true;
+                break;
+            }
+            complete_len += n as u64;
+            let text = std::str::from_utf8(&raw)
+                .map_err(|_| malformed(number, "not UTF-8".into()))?
+                .trim();
+            if text.is_empty() {
+                continue;
+            }
+            if header.is_none() {
+                let h: Header = serde_json::from_str(text).map_err(|e| {
+                    malformed(number, format!("not a firedrill transcript header: {e}"))
+                })?;
+                if h.firedrill_transcript != FORMAT_VERSION {
+                    return Err(malformed(
+                        number,
+                        format!(
+                            "transcript format {} (this firedrill reads format {FORMAT_VERSION})",
+                            h.firedrill_transcript
+                        ),
+                    ));
+                }
+                header = Some(h);
+            } else {
+                lines.push(
+                    serde_json::from_str(text)
+                        .map_err(|e| malformed(number, format!("not a transcript line: {e}")))?,
+                );
+            }
+        }
+        let header = header.ok_or_else(|| malformed(1, "empty transcript: no header".into()))?;
+        Ok(Transcript {
+            header,
+            lines,
+            complete_len,
+            torn_tail,
+        })
+    }
+
+    /// Loads the embedded drill, checking its checksum.
+    ///
+    /// # Errors
+    /// A checksum mismatch or a drill that does not load.
+    pub fn drill(&self, path: &Path) -> Result<Drill, TranscriptError> {
+        if sha256_hex(&self.header.drill) != self.header.drill_sha256 {
+            return Err(TranscriptError::Checksum {
+                path: path.to_owned(),
+            });
+        }
+        let name = format!("{} (in {})", self.header.drill_name, path.display());
+        drill::load_str(&name, &self.header.drill).map_err(|e| TranscriptError::Drill {
+            path: path.to_owned(),
+            message: e.plain().to_string(),
+        })
+    }
+
+    /// Replays every line into a new session, checking each is accepted at its recorded time.
+    ///
+    /// # Errors
+    /// A line the session refuses, or one recorded before the time the session has reached.
+    pub fn replay(&self, path: &Path) -> Result<Session, TranscriptError> {
+        let drill = self.drill(path)?;
+        let mut session = Session::new(drill, Some(self.header.seed));
+        for (i, line) in self.lines.iter().enumerate() {
+            let refuse = |session: &Session, message: String| TranscriptError::Replay {
+                path: path.to_owned(),
+                line: i + 2,
+                input: line.input.clone(),
+                at: session.clock_text(line.at()),
+                message,
+            };
+            if line.at() < session.now() {
+                return Err(refuse(
+                    &session,
+                    format!(
+                        "it is recorded before {}, which the session already reached",
+                        session.clock_text(session.now())
+                    ),
+                ));
+            }
+            session.advance_to(line.at());
+            session
+                .execute_as(&line.role, &line.input)
+                .map_err(|e| refuse(&session, e.to_string()))?;
+        }
+        Ok(session)
+    }
+}
+
+/// Appends lines to a transcript file, flushing each one.
+pub struct Writer {
+    file: File,
+}
+
+impl Writer {
+    /// Creates (or truncates) `path` and writes the header.
+    ///
+    /// # Errors
+    /// I/O.
+    pub fn create(path: &Path, header: &Header) -> io::Result<Writer> {
+        let mut w = Writer {
+            file: File::create(path)?,
+        };
+        w.write_json(&serde_json::to_string(header).map_err(io::Error::other)?)?;
+        Ok(w)
+    }
+
+    /// Opens `path` to append after its `complete_len` bytes (cutting off a torn line).
+    ///
+    /// # Errors
+    /// I/O.
+    pub fn append(path: &Path, complete_len: u64) -> io::Result<Writer> {
+        let mut file = OpenOptions::new().read(true).write(true).open(path)?;
+        file.set_len(complete_len)?;
+        file.seek(SeekFrom::End(0))?;
+        Ok(Writer { file })
+    }
+
+    /// Writes one accepted command and flushes it to the operating system.
+    ///
+    /// # Errors
+    /// I/O.
+    pub fn write(&mut self, line: &Line) -> io::Result<()> {
+        self.write_json(&serde_json::to_string(line).map_err(io::Error::other)?)
+    }
+
+    fn write_json(&mut self, json: &str) -> io::Result<()> {
+        // One write call per line, so a kill cannot interleave half lines.
+        let mut buf = String::with_capacity(json.len() + 1);
+        buf.push_str(json);
+        buf.push('\n');
+        self.file.write_all(buf.as_bytes())?;
+        self.file.flush()
+    }
+}
