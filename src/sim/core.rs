@@ -299,6 +299,12 @@ pub struct BucketCounts {
 struct LogState {
     /// An info line is kept when the hash of its request id is below this.
     info_threshold: u64,
+    /// Warnings and errors are kept by the same test, with thresholds set from the previous
+    /// bucket's counts so that the kept lines spread over the bucket instead of bunching at
+    /// its start.
+    thresholds: [u64; 3],
+    /// Lines of each level offered in the current bucket.
+    offered: [u32; 3],
     limit: u32,
     used: [u32; 3],
     lines: Vec<LogLine>,
@@ -420,6 +426,8 @@ impl Core {
             log: LogState {
                 info_threshold: (spec.log_sample.clamp(0.0, 1.0) * 18_446_744_073_709_551_615.0)
                     as u64,
+                thresholds: [u64::MAX; 3],
+                offered: [0; 3],
                 limit: spec.log_limit,
                 used: [0; 3],
                 lines: Vec::new(),
@@ -835,10 +843,16 @@ impl Core {
         waited: SimTime,
     ) {
         let i = level as usize;
+        self.log.offered[i] += 1;
         if self.log.used[i] >= self.log.limit {
             return;
         }
-        if level == Level::Info && self.seed.hash(id) >= self.log.info_threshold {
+        let threshold = if level == Level::Info {
+            self.log.info_threshold
+        } else {
+            self.log.thresholds[i]
+        };
+        if threshold < u64::MAX && self.seed.hash(id) >= threshold {
             return;
         }
         self.log.used[i] += 1;
@@ -885,6 +899,21 @@ impl Core {
             .collect();
         self.bucket_start = now;
         self.log.used = [0; 3];
+        let limit = f64::from(self.log.limit);
+        for (threshold, offered) in self.log.thresholds.iter_mut().zip(self.log.offered) {
+            // Keep about `limit` of as many lines as the last bucket offered.
+            let p = if f64::from(offered) > limit {
+                limit / f64::from(offered)
+            } else {
+                1.0
+            };
+            *threshold = if p >= 1.0 {
+                u64::MAX
+            } else {
+                (p * 18_446_744_073_709_551_615.0) as u64
+            };
+        }
+        self.log.offered = [0; 3];
         (start, counts)
     }
 
