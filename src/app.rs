@@ -20,6 +20,7 @@ use crate::session::terminal::{self, LiveConfig};
 use crate::session::transcript::{self, ClockMode, Header, Line, Transcript};
 use crate::session::{self, Session};
 use crate::sim::{RunOptions, Sim, Summary};
+use crate::{report, score};
 
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +67,11 @@ pub fn run(cli: Cli) -> Result<Exit, AppError> {
         Command::Run(args) => live(&args),
         Command::Replay { transcript, json } => replay(&transcript, json),
         Command::Play(args) => play(&args),
+        Command::Debrief {
+            transcript,
+            output,
+            format,
+        } => debrief(&transcript, output.as_deref(), format),
     }
 }
 
@@ -234,7 +240,34 @@ fn live(args: &RunArgs) -> Result<Exit, AppError> {
         interactive,
     };
     terminal::run(&mut session, config).map_err(|e| AppError::Io(e.to_string()))?;
+    write_debrief(&session, args.debrief.as_deref())?;
     finish(&session, args.json)
+}
+
+/// Writes the HTML debrief of `session` to `path`, if one was asked for.
+fn write_debrief(session: &Session, path: Option<&Path>) -> Result<(), AppError> {
+    let Some(path) = path else { return Ok(()) };
+    let page = report::html(&score::debrief::debrief(session));
+    std::fs::write(path, page)
+        .map_err(|e| AppError::Io(format!("cannot write the debrief {}: {e}", path.display())))?;
+    eprintln!("debrief written to {}", path.display());
+    Ok(())
+}
+
+fn debrief(path: &Path, output: Option<&Path>, format: report::Format) -> Result<Exit, AppError> {
+    let transcript = Transcript::read(path).map_err(|e| AppError::Io(e.to_string()))?;
+    let session = transcript
+        .replay(path)
+        .map_err(|e| AppError::Findings(e.to_string()))?;
+    let text = format.render(&score::debrief::debrief(&session));
+    match output {
+        Some(out) => {
+            std::fs::write(out, text)
+                .map_err(|e| AppError::Io(format!("cannot write {}: {e}", out.display())))?;
+            Ok(Exit::Ok)
+        }
+        None => write_stdout(&text),
+    }
 }
 
 fn briefing(session: &Session, clock: ClockMode) -> String {
@@ -369,6 +402,7 @@ fn play(args: &PlayArgs) -> Result<Exit, AppError> {
             session::anchor::describe(&says[i].at)
         );
     }
+    write_debrief(&session, args.debrief.as_deref())?;
     finish(&session, args.json)
 }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::drill::Duration;
+use crate::report::Format;
 use crate::session::transcript::ClockMode;
 
 #[derive(Debug, Parser)]
@@ -43,6 +44,17 @@ pub enum Command {
     },
     /// Run a scripted team through a drill: the drill's reference response, or your own.
     Play(PlayArgs),
+    /// Score a session and write its debrief (HTML, JSON or Markdown) from its transcript.
+    Debrief {
+        /// The transcript (JSON Lines) a run or play wrote.
+        transcript: PathBuf,
+        /// Where to write it (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// html (one self-contained page), json or md.
+        #[arg(long, value_enum, default_value_t = Format::Html)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -68,6 +80,9 @@ pub struct RunArgs {
     /// Print the end-of-drill summary as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// At the end, write the HTML debrief here.
+    #[arg(long)]
+    pub debrief: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -96,6 +111,9 @@ pub struct PlayArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// At the end, write the HTML debrief here.
+    #[arg(long)]
+    pub debrief: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

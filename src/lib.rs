@@ -6,6 +6,7 @@
 pub mod app;
 pub mod cli;
 pub mod drill;
+pub mod report;
 pub mod score;
 pub mod session;
 pub mod sim;

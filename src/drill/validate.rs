@@ -16,9 +16,28 @@ use super::spec::{
 };
 use super::suggest;
 
-/// The commands every team has, whatever the drill: `ack`, `declare`, ...
+/// The team commands every drill has, which count for checklists and anchors
+/// (`Command("declare")`), besides the drill's own actions.
 pub const BUILT_IN_COMMANDS: &[&str] = &[
     "ack", "declare", "assign", "update", "note", "diagnose", "resolve",
+];
+
+/// The session's other commands (looking, the clock, `end`): a scripted line may use them,
+/// and an action cannot take their names. Kept in step with the session by a test.
+pub const SESSION_COMMANDS: &[&str] = &[
+    "wait",
+    "pause",
+    "resume",
+    "speed",
+    "dash",
+    "dashboard",
+    "alerts",
+    "logs",
+    "metric",
+    "checklist",
+    "roles",
+    "help",
+    "end",
 ];
 
 /// One step of a [`FieldPath`].
@@ -766,6 +785,18 @@ impl<'a> Checker<'a> {
                 )
                 .hint("write the level at which the alert should fire"),
             );
+        } else if matches!(alert.when, Condition::Below { .. }) && *threshold <= 0.0 {
+            self.push(
+                SemanticProblem::new(
+                    threshold_path,
+                    format!(
+                        "alert `{}` never fires: no metric goes below {threshold}",
+                        alert.name
+                    ),
+                    "never fires",
+                )
+                .hint("`Below` fires when the metric is strictly below the threshold: use a positive one"),
+            );
         } else if ratio && *threshold > 1.0 {
             self.push(
                 SemanticProblem::new(
@@ -793,20 +824,21 @@ impl<'a> Checker<'a> {
                 )
                 .hint("the team types the action's name as a command: use one word, e.g. `scale-pool`"),
             );
-        } else if BUILT_IN_COMMANDS.contains(&action.name.as_str()) {
+        } else if let Some(built_in) = BUILT_IN_COMMANDS
+            .iter()
+            .chain(SESSION_COMMANDS)
+            .find(|c| c.eq_ignore_ascii_case(&action.name))
+        {
             self.push(
                 SemanticProblem::new(
                     name_path,
                     format!(
-                        "action `{}` has the name of a built-in command",
+                        "action `{}` has the name of the built-in command `{built_in}`, so the team can never run it",
                         action.name
                     ),
                     "built-in command",
                 )
-                .hint(format!(
-                    "rename the action; the built-in commands are {}",
-                    suggest::list(BUILT_IN_COMMANDS)
-                )),
+                .hint("rename the action: built-in commands come first when the team types a line"),
             );
         }
         self.unique(
@@ -970,41 +1002,92 @@ impl<'a> Checker<'a> {
         self.reference(&say.role, path.field("role"), Namespace::Role);
         let input_path = path.field("input");
         let mut words = say.input.split_whitespace();
-        let Some(command) = words.next() else {
+        let Some(head) = words.next() else {
             self.push(
                 SemanticProblem::new(input_path, "the input is empty", "empty")
                     .hint("write the command the role types, e.g. \"ack\""),
             );
             return;
         };
-        if !self.command_ref(command, input_path.clone()) {
+        // As the session reads a line: built-in commands first, names in any case.
+        if BUILT_IN_COMMANDS
+            .iter()
+            .chain(SESSION_COMMANDS)
+            .any(|c| c.eq_ignore_ascii_case(head))
+        {
             return;
         }
-        let Some(action) = self.drill.actions.iter().find(|a| a.name == command) else {
-            return;
-        };
+        let action = self
+            .drill
+            .actions
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(head));
+        match action {
+            Some(action) => self.action_input(action, words, &input_path),
+            None if self
+                .actions
+                .list
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(head)) => {}
+            None => {
+                self.command_ref(head, input_path);
+            }
+        }
+    }
+
+    /// The `key=value` params after an action's name in a scripted line, as the session
+    /// checks them: known keys, numbers, each once, none missing.
+    fn action_input<'w>(
+        &mut self,
+        action: &Action,
+        words: impl Iterator<Item = &'w str>,
+        path: &FieldPath,
+    ) {
+        let name = &action.name;
         let params: Vec<&str> = action.params.iter().map(String::as_str).collect();
-        let mut given = Vec::new();
+        let mut given: Vec<&str> = Vec::new();
         for word in words {
-            let key = word.split_once('=').map_or(word, |(key, _)| key);
-            if params.contains(&key) && word.contains('=') {
-                given.push(key);
-            } else {
-                let hint = match suggest::closest(key, params.iter().copied()) {
-                    Some(best) => format!("did you mean `{best}=...`?"),
-                    None if params.is_empty() => format!("`{command}` takes no params"),
-                    None => format!("`{command}` takes {}", params_usage(&params)),
-                };
-                self.push(
+            let problem = match word.split_once('=') {
+                None => SemanticProblem::new(
+                    path.clone(),
+                    format!("`{word}` is not a param of action `{name}`: params are key=value"),
+                    "not key=value",
+                )
+                .hint(format!("write e.g. \"{name} {}\"", params_usage(&params))),
+                Some((key, _)) if !params.contains(&key) => {
+                    let hint = match suggest::closest(key, params.iter().copied()) {
+                        Some(best) => format!("did you mean `{best}=...`?"),
+                        None if params.is_empty() => format!("`{name}` takes no params"),
+                        None => format!("`{name}` takes {}", params_usage(&params)),
+                    };
                     SemanticProblem::new(
-                        input_path.clone(),
-                        format!("`{word}` is not a param of action `{command}`"),
+                        path.clone(),
+                        format!("`{key}` is not a param of action `{name}`"),
                         "unknown param",
                     )
-                    .hint(hint),
-                );
-                return;
-            }
+                    .hint(hint)
+                }
+                Some((key, value)) if !value.parse::<f64>().is_ok_and(f64::is_finite) => {
+                    SemanticProblem::new(
+                        path.clone(),
+                        format!("`{value}` is not a number (param `{key}` of action `{name}`)"),
+                        "not a number",
+                    )
+                    .hint(format!("write e.g. {key}=40"))
+                }
+                Some((key, _)) if given.contains(&key) => SemanticProblem::new(
+                    path.clone(),
+                    format!("`{key}` is given twice"),
+                    "given twice",
+                )
+                .hint("give each param once"),
+                Some((key, _)) => {
+                    given.push(key);
+                    continue;
+                }
+            };
+            self.push(problem);
+            return;
         }
         let missing: Vec<&str> = params
             .iter()
@@ -1014,14 +1097,11 @@ impl<'a> Checker<'a> {
         if !missing.is_empty() {
             self.push(
                 SemanticProblem::new(
-                    input_path,
-                    format!("action `{command}` needs {}", params_usage(&missing)),
+                    path.clone(),
+                    format!("action `{name}` needs {}", params_usage(&missing)),
                     "missing param",
                 )
-                .hint(format!(
-                    "write e.g. \"{command} {}\"",
-                    params_usage(&params)
-                )),
+                .hint(format!("write e.g. \"{name} {}\"", params_usage(&params))),
             );
         }
     }

@@ -7,3 +7,7 @@
 //! simulations (the same drill and seed with no team, and with the reference response).
 
 pub mod checklist;
+pub mod counterfactual;
+pub mod debrief;
+pub mod impact;
+pub mod timings;

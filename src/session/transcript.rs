@@ -7,8 +7,8 @@
 //! that was typed; a torn last line (killed mid-write) is dropped on reading and cut off
 //! before appending.
 
-use std::fs::{File, OpenOptions};
 use std::fmt::Write as _;
+use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -90,10 +90,12 @@ impl Line {
 
 #[must_use]
 pub fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().fold(String::with_capacity(64), |mut hex, b| {
-        let _ = write!(hex, "{b:02x}");
-        hex
-    })
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
 }
 
 /// Why a transcript could not be read or replayed.

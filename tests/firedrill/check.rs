@@ -269,8 +269,7 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
         "an action named like a built-in command",
         &[("name: \"throttle\"", "name: \"ack\"")],
         &[
-            ("78:19", "has the name of a built-in command"),
-            ("129:61", "action `ack` needs rps=N"),
+            ("78:19", "has the name of the built-in command `ack`"),
             ("135:61", "unknown command `throttle`"),
         ],
     ),
@@ -304,6 +303,14 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             ("13:49", "shorter than a bucket"),
             ("13:67", "`log_sample` is 2"),
         ],
+    ),
+    (
+        "an alert below zero",
+        &[(
+            "when: Above(metric: LatencyP95, threshold: 5.0)",
+            "when: Below(metric: LatencyP95, threshold: 0.0)",
+        )],
+        &[("48:56", "never fires")],
     ),
     (
         "a ratio threshold above 1",
@@ -529,6 +536,34 @@ const TEXTS: &[(&str, &str, &[Expected])] = &[
                 "`Constant` needs a value in parentheses: `Constant(...)`",
             ),
             ("4:55", "`Fail` takes no value"),
+        ],
+    ),
+    (
+        "scripted lines as the session reads them",
+        r#"Drill(name: "x", title: "x", duration: "1h", traffic: Traffic(start_rps: 1.0),
+  service: Service(name: "api", steps: [Step(name: "s", time: Constant("1ms"))]),
+  actions: [
+    Action(name: "shed", params: ["rps", "burst"], effect: AdmissionLimit(rps: Param("rps"))),
+    Action(name: "logs", effect: MaxInFlight(limit: 10)),
+  ],
+  roles: [Role(id: "ops", title: "Ops")],
+  reference: [
+    Say(at: At("1m"), role: "ops", input: "Shed rps=10 burst=2"),
+    Say(at: At("1m"), role: "ops", input: "dash"),
+    Say(at: At("2m"), role: "ops", input: "shed rps=ten burst=2"),
+    Say(at: At("3m"), role: "ops", input: "shed rps=1 rps=2"),
+    Say(at: At("4m"), role: "ops", input: "shed rps=1"),
+    Say(at: At("5m"), role: "ops", input: "shed 10"),
+    Say(at: At("6m"), role: "ops", input: ""),
+  ],
+)"#,
+        &[
+            ("5:18", "has the name of the built-in command `logs`"),
+            ("11:43", "`ten` is not a number"),
+            ("12:43", "`rps` is given twice"),
+            ("13:43", "action `shed` needs burst=N"),
+            ("14:43", "params are key=value"),
+            ("15:43", "the input is empty"),
         ],
     ),
     (
@@ -786,6 +821,55 @@ fn outcome(valid: usize, invalid: usize, unreadable: usize) -> CheckOutcome {
         invalid,
         unreadable,
     }
+}
+
+/// The examples in docs/drill-format.md hold: the minimal drill loads, and the report shown
+/// for `tests/data/typos.ron` is what `check` prints.
+#[test]
+fn the_format_docs_examples_hold() {
+    let docs = fs::read_to_string("docs/drill-format.md").unwrap();
+    let block = |after: &str| {
+        let start = docs
+            .find(after)
+            .unwrap_or_else(|| panic!("`{after}` not in the docs"))
+            + after.len();
+        docs[start..start + docs[start..].find("```").unwrap()].to_owned()
+    };
+    let minimal = block(
+        "## A minimal drill\n\nFive fields are required: `name`, `title`, `duration`, `traffic` and `service`. Everything\nelse has a default, and an omitted list (`pools`, `faults`, `alerts`, ...) is empty.\n\n```ron\n",
+    );
+    load_str("minimal", &minimal).unwrap_or_else(|e| panic!("{}", e.plain()));
+
+    let shown = block("$ firedrill check tests/data/typos.ron\n");
+    let mut out = Vec::new();
+    check(
+        &[PathBuf::from("tests/data/typos.ron")],
+        ReportStyle::Plain,
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), shown);
+}
+
+/// The checker knows the commands the session knows: a scripted line may use any of them,
+/// an action may take none of their names, and only team commands count for checklists.
+#[test]
+fn the_checker_knows_the_session_commands() {
+    use firedrill::drill::validate::{BUILT_IN_COMMANDS, SESSION_COMMANDS};
+    use firedrill::session::command::{BUILTINS, TEAM_COMMANDS};
+
+    assert_eq!(TEAM_COMMANDS, BUILT_IN_COMMANDS);
+    let mut session: Vec<&str> = BUILTINS.iter().map(|(name, _, _)| *name).collect();
+    let mut known: Vec<&str> = BUILT_IN_COMMANDS
+        .iter()
+        .chain(SESSION_COMMANDS)
+        .copied()
+        .collect();
+    // `dashboard` is an alias the session accepts for `dash`.
+    known.retain(|name| *name != "dashboard");
+    session.sort_unstable();
+    known.sort_unstable();
+    assert_eq!(session, known);
 }
 
 /// `LoadError` is a miette diagnostic whose related diagnostics are the problems.

@@ -40,12 +40,22 @@ fn firedrill(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the binary runs");
-    child.stdin.take().expect("piped").write_all(stdin.as_bytes()).expect("stdin takes the script");
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(stdin.as_bytes())
+        .expect("stdin takes the script");
     child.wait_with_output().expect("the binary finishes")
 }
 
 fn stdout(o: &Output) -> String {
-    assert!(o.status.success(), "exit {:?}\nstderr: {}", o.status, String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstderr: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8(o.stdout.clone()).expect("UTF-8 output")
 }
 
@@ -86,7 +96,10 @@ fn scripted_session_shows_the_incident_and_replays_exactly() {
 
     // The JSON summary of a live run equals the replay's, byte for byte.
     let t2 = temp("scripted-json.jsonl");
-    let live_json = stdout(&firedrill(&["run", MONDAY, "--json", "--transcript", s(&t2)], SCRIPT));
+    let live_json = stdout(&firedrill(
+        &["run", MONDAY, "--json", "--transcript", s(&t2)],
+        SCRIPT,
+    ));
     let replay_json = stdout(&firedrill(&["replay", s(&t2), "--json"], ""));
     let start = live_json.find("\n{\n").expect("a JSON summary at the end") + 1;
     assert_eq!(&live_json[start..], replay_json);
@@ -101,42 +114,80 @@ fn scripted_session_shows_the_incident_and_replays_exactly() {
 #[test]
 fn a_killed_session_resumes_to_the_same_transcript_and_summary() {
     let whole = temp("whole.jsonl");
-    let whole_out = stdout(&firedrill(&["run", MONDAY, "--transcript", s(&whole)], SCRIPT));
+    let whole_out = stdout(&firedrill(
+        &["run", MONDAY, "--transcript", s(&whole)],
+        SCRIPT,
+    ));
     let text = std::fs::read_to_string(&whole).unwrap();
 
     // A kill leaves the lines written so far, maybe with a torn last line.
     for kept in [1, 4, 9, 12] {
         let killed = temp(&format!("killed-{kept}.jsonl"));
-        let mut partial: String = text.lines().take(kept + 1).flat_map(|l| [l, "\n"]).collect();
+        let mut partial: String = text
+            .lines()
+            .take(kept + 1)
+            .flat_map(|l| [l, "\n"])
+            .collect();
         partial.push_str("{\"at_ns\":12");
         std::fs::write(&killed, &partial).unwrap();
         // The rest of the script: the lines after the `kept` accepted commands (the
         // refused `trottle` line is the 8th script line and was never accepted).
         let script_lines: Vec<&str> = SCRIPT.lines().collect();
         let typed = if kept >= 7 { kept + 1 } else { kept };
-        let rest: String = script_lines[typed..].iter().flat_map(|l| [*l, "\n"]).collect();
+        let rest: String = script_lines[typed..]
+            .iter()
+            .flat_map(|l| [*l, "\n"])
+            .collect();
         let out = stdout(&firedrill(&["run", "--resume", s(&killed)], &rest));
         assert!(out.starts_with("resuming monday-rush"), "{out}");
-        assert_eq!(std::fs::read_to_string(&killed).unwrap(), text, "transcript after resuming at {kept}");
-        assert_eq!(closing_summary(&out), closing_summary(&whole_out), "summary after resuming at {kept}");
+        assert_eq!(
+            std::fs::read_to_string(&killed).unwrap(),
+            text,
+            "transcript after resuming at {kept}"
+        );
+        assert_eq!(
+            closing_summary(&out),
+            closing_summary(&whole_out),
+            "summary after resuming at {kept}"
+        );
     }
 }
 
 #[test]
 fn the_reference_response_recovers_and_every_page_resolves() {
     let t = temp("reference.jsonl");
-    let out = firedrill(&["play", MONDAY, "--reference", "--json", "--quiet", "--transcript", s(&t)], "");
+    let out = firedrill(
+        &[
+            "play",
+            MONDAY,
+            "--reference",
+            "--json",
+            "--quiet",
+            "--transcript",
+            s(&t),
+        ],
+        "",
+    );
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert!(v["truth"]["recovered_seconds"].is_number(), "{v:#}");
     for alert in v["simulation"]["alerts"].as_array().unwrap() {
         let fired = alert["fired_at_seconds"].as_array().unwrap().len();
         let resolved = alert["resolved_at_seconds"].as_array().unwrap().len();
-        assert_eq!(fired, resolved, "{} still firing at the end: {alert}", alert["name"]);
+        assert_eq!(
+            fired, resolved,
+            "{} still firing at the end: {alert}",
+            alert["name"]
+        );
     }
     assert_eq!(v["ended_by"], "duration");
-    assert_eq!(v["points"]["earned"], v["points"]["possible"], "the reference earns every point: {:#}", v["checklist"]);
+    assert_eq!(
+        v["points"]["earned"], v["points"]["possible"],
+        "the reference earns every point: {:#}",
+        v["checklist"]
+    );
     // Its transcript replays to the same summary.
-    let replayed: Value = serde_json::from_str(&stdout(&firedrill(&["replay", s(&t), "--json"], ""))).unwrap();
+    let replayed: Value =
+        serde_json::from_str(&stdout(&firedrill(&["replay", s(&t), "--json"], ""))).unwrap();
     assert_eq!(replayed, v);
 }
 
@@ -145,9 +196,25 @@ fn with_no_team_the_pages_keep_firing() {
     let out = stdout(&firedrill(&["run", MONDAY, "--json"], "wait 2h\n"));
     let v: Value = serde_json::from_str(&out[out.find("\n{\n").unwrap() + 1..]).unwrap();
     assert!(v["truth"]["recovered_seconds"].is_null());
-    let pages: Vec<&Value> = v["simulation"]["alerts"].as_array().unwrap().iter().filter(|a| a["severity"] == "page").collect();
-    assert!(pages.iter().all(|a| a["resolved_at_seconds"].as_array().unwrap().is_empty()), "{pages:?}");
-    assert!(v["checklist"].as_array().unwrap().iter().all(|t| t["status"] == "missed"));
+    let pages: Vec<&Value> = v["simulation"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["severity"] == "page")
+        .collect();
+    assert!(
+        pages
+            .iter()
+            .all(|a| a["resolved_at_seconds"].as_array().unwrap().is_empty()),
+        "{pages:?}"
+    );
+    assert!(
+        v["checklist"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["status"] == "missed")
+    );
 }
 
 #[test]
@@ -157,7 +224,10 @@ fn refused_lines_change_nothing() {
     let (a, b) = (temp("clean.jsonl"), temp("noisy.jsonl"));
     let out = stdout(&firedrill(&["run", MONDAY, "--transcript", s(&a)], clean));
     let noisy_out = stdout(&firedrill(&["run", MONDAY, "--transcript", s(&b)], noisy));
-    assert_eq!(std::fs::read_to_string(&a).unwrap(), std::fs::read_to_string(&b).unwrap());
+    assert_eq!(
+        std::fs::read_to_string(&a).unwrap(),
+        std::fs::read_to_string(&b).unwrap()
+    );
     assert_eq!(closing_summary(&out), closing_summary(&noisy_out));
     for message in [
         "error: no role `opps` (did you mean `ops:`?)",
@@ -168,15 +238,23 @@ fn refused_lines_change_nothing() {
         "error: `wait` needs a duration above zero",
         "error: `note` needs the note's text",
     ] {
-        assert!(noisy_out.contains(message), "missing `{message}` in:\n{noisy_out}");
+        assert!(
+            noisy_out.contains(message),
+            "missing `{message}` in:\n{noisy_out}"
+        );
     }
 }
 
 #[test]
 fn transcripts_that_do_not_fit_are_refused_clearly() {
     let t = temp("tampered.jsonl");
-    stdout(&firedrill(&["run", MONDAY, "--transcript", s(&t)], "wait 1m\nend\n"));
-    let text = std::fs::read_to_string(&t).unwrap().replace("size: 20", "size: 21");
+    stdout(&firedrill(
+        &["run", MONDAY, "--transcript", s(&t)],
+        "wait 1m\nend\n",
+    ));
+    let text = std::fs::read_to_string(&t)
+        .unwrap()
+        .replace("size: 20", "size: 21");
     std::fs::write(&t, text).unwrap();
     let out = firedrill(&["replay", s(&t)], "");
     assert_eq!(out.status.code(), Some(1));

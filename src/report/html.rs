@@ -1,0 +1,137 @@
+//! The HTML debrief: the built-in tera template (embedded with `include_str!`) rendered with
+//! autoescaping over the [`Debrief`] (as `d`) and the pre-drawn SVG charts (as `charts`, the
+//! only values marked safe, escaped by [`super::svg`] itself).
+
+use serde::Serialize;
+
+use super::svg::{self, Frame, Line};
+use crate::score::counterfactual::group;
+use crate::score::debrief::Debrief;
+
+/// The built-in template.
+pub const TEMPLATE: &str = include_str!("../../templates/debrief.html");
+
+/// One drawn chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChartSvg {
+    pub title: String,
+    pub svg: String,
+}
+
+/// Renders `template` over `debrief`. The template is named `debrief.html`, so tera
+/// autoescapes every value that is not explicitly marked `safe`.
+///
+/// # Errors
+/// The template does not parse or fails to render.
+pub fn render(debrief: &Debrief, template: &str) -> Result<String, tera::Error> {
+    let mut tera = tera::Tera::new();
+    tera.autoescape_on([".html"]);
+    tera.register_filter("group", |n: i64, _: tera::Kwargs, _: &tera::State| group(n));
+    tera.register_filter("fixed1", |x: f64, _: tera::Kwargs, _: &tera::State| {
+        format!("{x:.1}")
+    });
+    tera.add_raw_template("debrief.html", template)?;
+    let mut context = tera::Context::new();
+    context.insert("d", debrief);
+    context.insert("charts", &charts(debrief));
+    tera.render("debrief.html", &context)
+}
+
+/// The debrief's charts: traffic, latency, errors, and one per pool.
+#[must_use]
+pub fn charts(d: &Debrief) -> Vec<ChartSvg> {
+    let c = &d.charts;
+    let frame = Frame {
+        horizon_seconds: c.horizon_seconds,
+        clock_start_seconds: c.clock_start_seconds,
+        spans: &c.faults,
+        markers: &c.markers,
+    };
+    let (team, none) = (&c.team, &c.no_response);
+    let line = |label, t, values: &[f64], class, faint| Line {
+        label,
+        t,
+        values: values.to_vec(),
+        class,
+        faint,
+    };
+    let percent = |v: &[f64]| v.iter().map(|x| x * 100.0).collect::<Vec<_>>();
+    let mut out = Vec::new();
+    let mut draw = |title: &str, unit: &str, lines: Vec<Line<'_>>| {
+        out.push(ChartSvg {
+            title: title.to_owned(),
+            svg: svg::chart(title, unit, &lines, &frame),
+        });
+    };
+    draw(
+        "Requests per second",
+        "",
+        vec![
+            line("offered", &team.t, &team.offered_rps, "s1", false),
+            line("admitted", &team.t, &team.admitted_rps, "s2", false),
+            line("admitted", &none.t, &none.admitted_rps, "s2", true),
+        ],
+    );
+    draw(
+        "Latency (seconds)",
+        "s",
+        vec![
+            line("p50", &team.t, &team.latency_p50, "s1", false),
+            line("p95", &team.t, &team.latency_p95, "s2", false),
+            line("p99", &team.t, &team.latency_p99, "s3", false),
+            line("p95", &none.t, &none.latency_p95, "s2", true),
+        ],
+    );
+    draw(
+        "Errors and degraded answers (% of requests)",
+        "%",
+        vec![
+            Line {
+                label: "failed or rejected",
+                t: &team.t,
+                values: percent(&team.error_ratio),
+                class: "s2",
+                faint: false,
+            },
+            Line {
+                label: "degraded",
+                t: &team.t,
+                values: percent(&team.degraded_ratio),
+                class: "s3",
+                faint: false,
+            },
+            Line {
+                label: "failed or rejected",
+                t: &none.t,
+                values: percent(&none.error_ratio),
+                class: "s2",
+                faint: true,
+            },
+            Line {
+                label: "degraded",
+                t: &none.t,
+                values: percent(&none.degraded_ratio),
+                class: "s3",
+                faint: true,
+            },
+        ],
+    );
+    for (p, q) in team.pools.iter().zip(&none.pools) {
+        let title = format!(
+            "Pool {}: connections in use, requests waiting, timeouts per second",
+            p.name
+        );
+        draw(
+            &title,
+            "",
+            vec![
+                line("size", &team.t, &p.size, "s4", false),
+                line("in use", &team.t, &p.in_use, "s1", false),
+                line("waiting", &team.t, &p.waiting, "s2", false),
+                line("timeouts/s", &team.t, &p.timeouts_per_second, "s3", false),
+                line("waiting", &none.t, &q.waiting, "s2", true),
+            ],
+        );
+    }
+    out
+}

@@ -1,0 +1,185 @@
+//! What would have happened otherwise: the same drill and seed with no team at all, and with
+//! the drill's reference response, compared with the team's run over the same horizon (the
+//! team's end). Because every random stream is named and the arrivals do not depend on the
+//! team, the differences are the response's doing, not noise.
+//!
+//! This is the one place in scoring that runs simulations (two of them).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::impact::{self, Outcome, Series, round3};
+use crate::drill::Drill;
+use crate::session::{Session, play};
+use crate::sim::{RunOptions, Sim, SimTime};
+use crate::telemetry::series::Bucket;
+
+/// How many fewer harmed requests (and minutes in breach) one run had than no response.
+/// Negative numbers are harm the response added (throttling rejects requests).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Avoided {
+    pub failed: i64,
+    pub rejected: i64,
+    pub degraded: i64,
+    pub wrong_answers: i64,
+    /// Failed + rejected + degraded.
+    pub harmed: i64,
+    pub page_breach_minutes: f64,
+}
+
+impl Avoided {
+    #[must_use]
+    pub fn between(no_response: &Outcome, run: &Outcome) -> Avoided {
+        let d = |a: u64, b: u64| i64::try_from(i128::from(a) - i128::from(b)).unwrap_or(0);
+        Avoided {
+            failed: d(no_response.failed, run.failed),
+            rejected: d(no_response.rejected, run.rejected),
+            degraded: d(no_response.degraded, run.degraded),
+            wrong_answers: d(no_response.wrong_answers, run.wrong_answers),
+            harmed: d(no_response.harmed, run.harmed),
+            page_breach_minutes: round3(no_response.page_breach_minutes - run.page_breach_minutes),
+        }
+    }
+
+    /// `avoided 1,234 failed and 56 degraded requests, but added 7,890 rejected requests`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let kinds = [
+            ("failed", self.failed),
+            ("rejected", self.rejected),
+            ("degraded", self.degraded),
+        ];
+        let list = |items: Vec<String>| match items.len() {
+            0 => String::new(),
+            1 => items[0].clone(),
+            n => format!("{} and {}", items[..n - 1].join(", "), items[n - 1]),
+        };
+        let avoided: Vec<String> = kinds
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| format!("{} {k}", group(*n)))
+            .collect();
+        let added: Vec<String> = kinds
+            .iter()
+            .filter(|(_, n)| *n < 0)
+            .map(|(k, n)| format!("{} {k}", group(-n)))
+            .collect();
+        match (avoided.is_empty(), added.is_empty()) {
+            (true, true) => "avoided no failed, rejected or degraded requests".to_owned(),
+            (false, true) => format!("avoided {} requests", list(avoided)),
+            (true, false) => format!("avoided none, and added {} requests", list(added)),
+            (false, false) => format!(
+                "avoided {} requests, but added {} requests",
+                list(avoided),
+                list(added)
+            ),
+        }
+    }
+}
+
+/// `1234567` as `1,234,567`.
+#[must_use]
+pub fn group(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// The comparison the debrief reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Counterfactual {
+    pub horizon_seconds: f64,
+    pub no_response: Outcome,
+    /// `None` when the drill has no reference response.
+    pub reference: Option<Outcome>,
+    /// The team's run against no response.
+    pub avoided: Avoided,
+    /// The reference response against no response.
+    pub reference_avoided: Option<Avoided>,
+    /// One sentence: what the response avoided, and what the reference would have.
+    pub summary: String,
+}
+
+/// The counterfactual runs' raw results.
+pub struct Runs {
+    pub no_response: Outcome,
+    pub no_response_buckets: Vec<Bucket>,
+    pub reference: Option<Outcome>,
+}
+
+/// Runs `drill` with `seed` to `horizon` with no team, and (if the drill has one) with its
+/// reference response.
+#[must_use]
+pub fn run(drill: &Drill, seed: u64, horizon: SimTime) -> Runs {
+    let mut sim = Sim::new(
+        drill,
+        &RunOptions {
+            seed: Some(seed),
+            ..RunOptions::default()
+        },
+    );
+    sim.run_until(horizon);
+    let no_response = impact::outcome(drill, sim.telemetry().buckets(), sim.truth(), horizon);
+    let reference = (!drill.reference.is_empty()).then(|| {
+        let mut session = Session::new(drill.clone(), Some(seed));
+        // `play` runs to the drill's end; only the buckets up to the horizon are counted.
+        play::play(&mut session, &drill.reference, &mut |_, _| {});
+        impact::outcome(
+            drill,
+            session.sim().telemetry().buckets(),
+            session.sim().truth(),
+            horizon,
+        )
+    });
+    Runs {
+        no_response,
+        no_response_buckets: sim.telemetry().buckets().to_vec(),
+        reference,
+    }
+}
+
+impl Counterfactual {
+    /// Compares the team's outcome with the counterfactual runs.
+    #[must_use]
+    pub fn compare(team: &Outcome, runs: &Runs) -> Counterfactual {
+        let avoided = Avoided::between(&runs.no_response, team);
+        let reference_avoided = runs
+            .reference
+            .as_ref()
+            .map(|r| Avoided::between(&runs.no_response, r));
+        let horizon = crate::drill::Duration::from_secs_f64(team.horizon_seconds);
+        let mut summary = format!(
+            "Against no response over the same {horizon}, your response {}",
+            avoided.describe()
+        );
+        if let Some(r) = &reference_avoided {
+            let _ = write!(
+                summary,
+                "; the reference response would have {}",
+                r.describe()
+            );
+        }
+        summary.push('.');
+        Counterfactual {
+            horizon_seconds: team.horizon_seconds,
+            no_response: runs.no_response.clone(),
+            reference: runs.reference.clone(),
+            avoided,
+            reference_avoided,
+            summary,
+        }
+    }
+}
+
+/// The no-response run's chart series.
+#[must_use]
+pub fn no_response_series(drill: &Drill, runs: &Runs, horizon: SimTime) -> Series {
+    impact::series(drill, &runs.no_response_buckets, horizon)
+}

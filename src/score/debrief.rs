@@ -1,0 +1,629 @@
+//! The debrief: every fact the retrospective needs about one finished session, gathered in
+//! one serialisable [`Debrief`] — the drill, the team, the score with its arithmetic, the
+//! objectives, timings, checklists, impact, counterfactual, timeline, root cause, questions
+//! and chart series. [`crate::report`] renders it as HTML, Markdown or JSON; it decides
+//! nothing itself.
+//!
+//! Scoring formula (stated in every report): the checklists are worth 70 points (points
+//! earned ÷ points possible × 70) and the objectives share the other 30 equally (15 each with
+//! two); a drill without objectives gives the checklists all 100, one without checklists gives
+//! the objectives all 100. The total is rounded to the nearest point.
+
+use serde::Serialize;
+
+use super::checklist::{self, Status};
+use super::counterfactual::{self, Counterfactual};
+use super::impact::{self, Outcome, Series};
+use super::timings::{self, Guess, Moment, Timings, duration_text};
+use crate::drill::spec::{Drill, Severity};
+use crate::session::command::Command;
+use crate::session::team::Detail;
+use crate::session::{Session, anchor};
+use crate::sim::SimTime;
+
+/// Weight of the checklists when the drill also has objectives.
+pub const CHECKLIST_WEIGHT: f64 = 70.0;
+/// The formula, as the reports print it.
+pub const FORMULA: &str = "Checklists are worth 70 points: points earned ÷ points possible × 70 (a task done on time earns its points, done late half of them, rounded down; missed, none). The objectives share the other 30 equally; an objective earns its share only if met. Without objectives the checklists are worth 100; without checklists the objectives are. The total is rounded to the nearest point.";
+
+/// Everything the debrief shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Debrief {
+    pub drill: DrillInfo,
+    pub seed: u64,
+    /// The score out of 100.
+    pub score: u32,
+    pub scoring: Scoring,
+    pub roles: Vec<RoleInfo>,
+    pub objectives: Vec<Objective>,
+    pub timings: Timings,
+    pub checklists: Vec<TaskRow>,
+    /// The team's run, up to its end.
+    pub impact: Outcome,
+    pub counterfactual: Counterfactual,
+    pub timeline: Vec<TimelineEntry>,
+    pub root_cause: Option<RootCause>,
+    pub questions: Vec<String>,
+    pub charts: Charts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DrillInfo {
+    pub name: String,
+    pub title: String,
+    pub briefing: String,
+    /// `08:45`, if the drill sets a clock.
+    pub clock_start: Option<String>,
+    pub duration: String,
+    /// Where the session stands (its end): seconds and clock.
+    pub ended: Moment,
+    /// `the team ended it`, `it ran its course`, or `in progress`.
+    pub ended_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoleInfo {
+    pub id: String,
+    pub title: String,
+    /// Who held the role (`assign ROLE NAME`), if anyone was assigned.
+    pub person: Option<String>,
+    /// Commands typed in this role (looking included).
+    pub commands: usize,
+    pub earned: i64,
+    pub possible: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Objective {
+    /// `detect` or `mitigate`.
+    pub name: String,
+    /// What is measured: `fault start → first acknowledgement`.
+    pub measures: String,
+    pub target_seconds: f64,
+    pub target_text: String,
+    pub actual_seconds: Option<f64>,
+    pub actual_text: String,
+    /// The fastest the alerting allowed (for `detect`).
+    pub best_seconds: Option<f64>,
+    pub met: bool,
+    /// Why it is (not) met, in a few words.
+    pub verdict: String,
+    pub weight: f64,
+    pub earned: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scoring {
+    pub checklist_earned: i64,
+    pub checklist_possible: i64,
+    pub checklist_weight: f64,
+    pub checklist_points: f64,
+    pub objective_weight: f64,
+    pub objectives_met: usize,
+    pub objectives_points: f64,
+    /// The unrounded total.
+    pub exact: f64,
+    /// `checklists 50/65 × 70 = 53.8; detect met +15.0; mitigate missed +0.0; total 68.8 → 69`.
+    pub arithmetic: String,
+    pub formula: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskRow {
+    pub role: String,
+    pub role_title: String,
+    pub id: String,
+    pub text: String,
+    /// `5m after the first page`.
+    pub due_text: String,
+    pub due: Option<Moment>,
+    /// `on_time`, `late` or `missed`.
+    pub status: String,
+    pub done: Option<Moment>,
+    pub by: Option<String>,
+    pub late_seconds: Option<f64>,
+    pub late_text: Option<String>,
+    pub points: i64,
+    pub earned: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    pub at: Moment,
+    /// `fault`, `alert`, `inject`, `system`, `team` or `look` (a team command that only looked).
+    pub kind: String,
+    /// The role for team commands, the sender for injects, `system` otherwise.
+    pub who: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RootCause {
+    pub id: String,
+    pub explanation: String,
+    pub diagnosed: Option<Moment>,
+    pub diagnosed_by: Option<String>,
+    pub wrong_guesses: Vec<Guess>,
+}
+
+/// A vertical marker on every chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Marker {
+    pub seconds: f64,
+    /// `alert`, `inject`, `team`, `action` (an ordered action landing) or `recovered`.
+    pub kind: String,
+    pub label: String,
+}
+
+/// A shaded span on every chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Span {
+    pub from_seconds: f64,
+    pub to_seconds: f64,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Charts {
+    pub horizon_seconds: f64,
+    pub bucket_seconds: f64,
+    pub clock_start_seconds: Option<u32>,
+    pub team: Series,
+    pub no_response: Series,
+    pub faults: Vec<Span>,
+    pub markers: Vec<Marker>,
+}
+
+/// Builds the debrief of `session` (a replayed transcript at its end). Runs the two
+/// counterfactual simulations.
+#[must_use]
+pub fn debrief(session: &Session) -> Debrief {
+    let drill = session.drill();
+    let sim = session.sim();
+    let team = session.team();
+    let horizon = session.now();
+    let clock = drill.clock_start;
+    let m = |t: SimTime| Moment::new(clock, t);
+
+    let timings = timings::timings(session);
+    let checklists = task_rows(session);
+    let impact = impact::outcome(drill, sim.telemetry().buckets(), sim.truth(), horizon);
+    let runs = counterfactual::run(drill, sim.seed(), horizon);
+    let counterfactual = Counterfactual::compare(&impact, &runs);
+    let mut objectives = objectives(session, &timings);
+    let scoring = scoring(&checklists, &objectives);
+    for o in &mut objectives {
+        o.weight = scoring.objective_weight;
+        o.earned = if o.met { o.weight } else { 0.0 };
+    }
+
+    let assigned = team.assignments();
+    let roles = drill
+        .roles
+        .iter()
+        .map(|r| RoleInfo {
+            id: r.id.clone(),
+            title: r.title.clone(),
+            person: assigned
+                .iter()
+                .find(|(id, _)| id == &r.id)
+                .map(|(_, p)| p.clone()),
+            commands: team.log.iter().filter(|e| e.role == r.id).count(),
+            earned: checklists
+                .iter()
+                .filter(|t| t.role == r.id)
+                .map(|t| t.earned)
+                .sum(),
+            possible: checklists
+                .iter()
+                .filter(|t| t.role == r.id)
+                .map(|t| t.points)
+                .sum(),
+        })
+        .collect();
+
+    let root_cause = drill.root_cause.as_ref().map(|rc| RootCause {
+        id: rc.id.clone(),
+        explanation: rc.explanation.clone(),
+        diagnosed: team.diagnosed().map(|e| m(e.at)),
+        diagnosed_by: team.diagnosed().map(|e| e.role.clone()),
+        wrong_guesses: timings.wrong_diagnoses.clone(),
+    });
+
+    let ended_by = match session.ended() {
+        Some(_) if team.first("end").is_some_and(|e| e.at < sim.end()) => "the team ended it",
+        Some(_) => "it ran its course",
+        None => "in progress",
+    };
+
+    let charts = Charts {
+        horizon_seconds: horizon.as_secs_f64(),
+        bucket_seconds: sim.telemetry().bucket_width.as_secs_f64(),
+        clock_start_seconds: clock.map(crate::drill::ClockTime::seconds_since_midnight),
+        team: impact::series(drill, sim.telemetry().buckets(), horizon),
+        no_response: counterfactual::no_response_series(drill, &runs, horizon),
+        faults: fault_spans(session, horizon),
+        markers: markers(session, horizon),
+    };
+
+    Debrief {
+        drill: DrillInfo {
+            name: drill.name.clone(),
+            title: drill.title.clone(),
+            briefing: drill.briefing.clone(),
+            clock_start: clock.map(|c| c.to_string()),
+            duration: drill.duration.to_string(),
+            ended: m(horizon),
+            ended_by: ended_by.to_owned(),
+        },
+        seed: sim.seed(),
+        score: scoring.exact.round() as u32,
+        scoring,
+        roles,
+        objectives,
+        timings,
+        checklists,
+        impact,
+        counterfactual,
+        timeline: timeline(session, horizon),
+        root_cause,
+        questions: drill.debrief.clone(),
+        charts,
+    }
+}
+
+fn task_rows(session: &Session) -> Vec<TaskRow> {
+    let drill = session.drill();
+    let m = |t: SimTime| Moment::new(drill.clock_start, t);
+    checklist::evaluate_all(
+        drill,
+        session.sim().truth(),
+        session.team(),
+        session.now(),
+        true,
+    )
+    .into_iter()
+    .map(|r| {
+        let (status, done, by, late) = match r.status {
+            Status::OnTime { at, by } => ("on_time", Some(at), Some(by), None),
+            Status::Late {
+                at,
+                by,
+                late_seconds,
+            } => ("late", Some(at), Some(by), Some(late_seconds)),
+            Status::Missed | Status::Overdue | Status::Open => ("missed", None, None, None),
+        };
+        TaskRow {
+            role_title: drill
+                .roles
+                .iter()
+                .find(|x| x.id == r.role)
+                .map(|x| x.title.clone())
+                .unwrap_or_default(),
+            role: r.role,
+            id: r.id,
+            text: r.text,
+            due_text: r.due_text,
+            due: r.due.map(m),
+            status: status.to_owned(),
+            done: done.map(m),
+            by,
+            late_seconds: late,
+            late_text: late.map(duration_text),
+            points: r.points,
+            earned: r.earned,
+        }
+    })
+    .collect()
+}
+
+fn objectives(session: &Session, timings: &Timings) -> Vec<Objective> {
+    let Some(o) = &session.drill().objectives else {
+        return Vec::new();
+    };
+    let interval = |name: &str| timings.intervals.iter().find(|i| i.name == name);
+    let mut out = Vec::new();
+    let mut push = |name: &str,
+                    measures: &str,
+                    target: crate::drill::Duration,
+                    actual: Option<f64>,
+                    best: Option<f64>,
+                    extra: Option<&str>| {
+        let t = target.as_secs_f64();
+        let within = actual.is_some_and(|a| a <= t);
+        let met = within && extra.is_none();
+        let verdict = match (actual, extra) {
+            (None, _) => "never happened".to_owned(),
+            (Some(_), Some(why)) if within => why.to_owned(),
+            (Some(a), _) if a <= t => format!("{} under the target", duration_text(t - a)),
+            (Some(a), _) => format!("{} over the target", duration_text(a - t)),
+        };
+        out.push(Objective {
+            name: name.to_owned(),
+            measures: measures.to_owned(),
+            target_seconds: t,
+            target_text: target.to_string(),
+            actual_seconds: actual,
+            actual_text: actual.map_or_else(|| "—".to_owned(), duration_text),
+            best_seconds: best,
+            met,
+            verdict,
+            weight: 0.0,
+            earned: 0.0,
+        });
+    };
+    if let Some(target) = o.detect_within {
+        let i = interval("detect");
+        push(
+            "detect",
+            "fault start → first acknowledgement",
+            target,
+            i.and_then(|i| i.seconds),
+            i.and_then(|i| i.best_seconds),
+            None,
+        );
+    }
+    if let Some(target) = o.mitigate_within {
+        // Recovery counts as the team's mitigation only if the team ordered an action before it.
+        let acted = match (&timings.first_mitigation, &timings.mitigated) {
+            (Some(a), Some(r)) => a.seconds <= r.seconds,
+            _ => false,
+        };
+        let extra = (!acted).then_some("recovered without a mitigation from the team");
+        push(
+            "mitigate",
+            "fault start → recovered",
+            target,
+            interval("mitigate").and_then(|i| i.seconds),
+            None,
+            extra,
+        );
+    }
+    out
+}
+
+fn scoring(tasks: &[TaskRow], objectives: &[Objective]) -> Scoring {
+    let earned: i64 = tasks.iter().map(|t| t.earned).sum();
+    let possible: i64 = tasks.iter().map(|t| t.points).sum();
+    let (checklist_weight, objective_total) = match (possible > 0, objectives.is_empty()) {
+        (true, false) => (CHECKLIST_WEIGHT, 100.0 - CHECKLIST_WEIGHT),
+        (true, true) => (100.0, 0.0),
+        (false, false) => (0.0, 100.0),
+        (false, true) => (0.0, 0.0),
+    };
+    let objective_weight = if objectives.is_empty() {
+        0.0
+    } else {
+        objective_total / objectives.len() as f64
+    };
+    let checklist_points = if possible > 0 {
+        earned as f64 / possible as f64 * checklist_weight
+    } else {
+        0.0
+    };
+    let met = objectives.iter().filter(|o| o.met).count();
+    let objectives_points = met as f64 * objective_weight;
+    let exact = checklist_points + objectives_points;
+    let mut parts = Vec::new();
+    if possible > 0 {
+        parts.push(format!(
+            "checklists {earned}/{possible} × {checklist_weight:.0} = {checklist_points:.1}"
+        ));
+    }
+    for o in objectives {
+        let verdict = if o.met { "met" } else { "missed" };
+        parts.push(format!(
+            "{} {verdict} +{:.1}",
+            o.name,
+            if o.met { objective_weight } else { 0.0 }
+        ));
+    }
+    let arithmetic = format!("{}; total {exact:.1} → {}", parts.join("; "), exact.round());
+    Scoring {
+        checklist_earned: earned,
+        checklist_possible: possible,
+        checklist_weight,
+        checklist_points: impact::round3(checklist_points),
+        objective_weight: impact::round3(objective_weight),
+        objectives_met: met,
+        objectives_points: impact::round3(objectives_points),
+        exact: impact::round3(exact),
+        arithmetic,
+        formula: FORMULA.to_owned(),
+    }
+}
+
+fn fault_spans(session: &Session, horizon: SimTime) -> Vec<Span> {
+    let truth = session.sim().truth();
+    session
+        .drill()
+        .faults
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let start = truth.fault_started.get(i).copied().flatten()?;
+            let end = truth
+                .fault_ended
+                .get(i)
+                .copied()
+                .flatten()
+                .unwrap_or(horizon)
+                .min(horizon);
+            Some(Span {
+                from_seconds: start.as_secs_f64(),
+                to_seconds: end.as_secs_f64(),
+                label: format!("fault {}", f.name),
+            })
+        })
+        .collect()
+}
+
+fn is_clock(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Wait(_)
+            | Command::WaitUntilPage
+            | Command::Pause
+            | Command::Resume
+            | Command::Speed(_)
+            | Command::End
+    )
+}
+
+/// Injects with the time they were delivered (resolved against the finished run).
+fn injects(session: &Session, horizon: SimTime) -> Vec<(SimTime, &str, &str)> {
+    let drill = session.drill();
+    drill
+        .injects
+        .iter()
+        .filter_map(|i| {
+            let at = anchor::resolve(&i.at, drill, session.sim().truth(), session.team())?;
+            (at <= horizon).then_some((at, i.from.as_str(), i.message.as_str()))
+        })
+        .collect()
+}
+
+fn markers(session: &Session, horizon: SimTime) -> Vec<Marker> {
+    let mut out = Vec::new();
+    let secs = SimTime::as_secs_f64;
+    for (rule, state) in session.sim().alert_states() {
+        for at in state.fired_at.iter().filter(|t| **t <= horizon) {
+            out.push(Marker {
+                seconds: secs(*at),
+                kind: "alert".into(),
+                label: format!(
+                    "{} fires ({})",
+                    rule.name,
+                    impact::severity_text(rule.severity)
+                ),
+            });
+        }
+    }
+    for (at, from, _) in injects(session, horizon) {
+        out.push(Marker {
+            seconds: secs(at),
+            kind: "inject".into(),
+            label: format!("inject from {from}"),
+        });
+    }
+    for e in session.team().acts().filter(|e| !is_clock(&e.command)) {
+        out.push(Marker {
+            seconds: secs(e.at),
+            kind: "team".into(),
+            label: format!("{}: {}", e.role, e.input),
+        });
+        if let Detail::Ordered { lands } = e.detail
+            && lands <= horizon
+        {
+            out.push(Marker {
+                seconds: secs(lands),
+                kind: "action".into(),
+                label: format!("{} takes effect", e.input),
+            });
+        }
+    }
+    if let Some(r) = session.sim().truth().recovered.filter(|t| *t <= horizon) {
+        out.push(Marker {
+            seconds: secs(r),
+            kind: "recovered".into(),
+            label: "recovered".into(),
+        });
+    }
+    out.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+    out
+}
+
+fn timeline(session: &Session, horizon: SimTime) -> Vec<TimelineEntry> {
+    let drill: &Drill = session.drill();
+    let truth = session.sim().truth();
+    let m = |t: SimTime| Moment::new(drill.clock_start, t);
+    // (time, rank, entry): system facts before the team's commands at the same instant.
+    let mut rows: Vec<(SimTime, u8, TimelineEntry)> = Vec::new();
+    let mut push = |at: SimTime, rank: u8, kind: &str, who: &str, text: String| {
+        if at <= horizon {
+            rows.push((
+                at,
+                rank,
+                TimelineEntry {
+                    at: m(at),
+                    kind: kind.to_owned(),
+                    who: who.to_owned(),
+                    text,
+                },
+            ));
+        }
+    };
+    for (i, f) in drill.faults.iter().enumerate() {
+        if let Some(t) = truth.fault_started.get(i).copied().flatten() {
+            push(t, 0, "fault", "system", format!("fault {} begins", f.name));
+        }
+        if let Some(t) = truth.fault_ended.get(i).copied().flatten() {
+            push(t, 0, "fault", "system", format!("fault {} ends", f.name));
+        }
+    }
+    for (rule, state) in session.sim().alert_states() {
+        let sev = impact::severity_text(rule.severity);
+        for t in &state.pending_at {
+            push(
+                *t,
+                1,
+                "alert",
+                "system",
+                format!("{} pending ({sev})", rule.name),
+            );
+        }
+        for t in &state.fired_at {
+            let tag = if rule.severity == Severity::Page {
+                "PAGE"
+            } else {
+                "ticket"
+            };
+            push(
+                *t,
+                1,
+                "alert",
+                "system",
+                format!("{} FIRING [{tag}]", rule.name),
+            );
+        }
+        for t in &state.resolved_at {
+            push(*t, 1, "alert", "system", format!("{} resolved", rule.name));
+        }
+    }
+    if let Some(t) = truth.recovered {
+        push(
+            t,
+            2,
+            "system",
+            "system",
+            "recovered: no page pending or firing for 5 minutes".to_owned(),
+        );
+    }
+    for (at, from, message) in injects(session, horizon) {
+        push(at, 2, "inject", from, message.to_owned());
+    }
+    for e in &session.team().log {
+        if is_clock(&e.command) {
+            continue;
+        }
+        let kind = if e.command.is_look() { "look" } else { "team" };
+        let mut text = e.input.clone();
+        match &e.detail {
+            Detail::Diagnosis { correct: false } => text.push_str(" (wrong)"),
+            Detail::Diagnosis { correct: true } => text.push_str(" (correct)"),
+            _ => {}
+        }
+        push(e.at, 3, kind, &e.role, text);
+        if let Detail::Ordered { lands } = e.detail {
+            push(
+                lands,
+                2,
+                "system",
+                "system",
+                format!("{} takes effect", e.input),
+            );
+        }
+    }
+    rows.sort_by_key(|(t, rank, _)| (*t, *rank));
+    rows.into_iter().map(|(_, _, e)| e).collect()
+}

@@ -1,0 +1,323 @@
+//! The incident's key moments and the intervals between them, from the engine's ground truth
+//! (fault start, alerts pending and firing, recovery) and the team's log (ack, declare,
+//! diagnose, actions, resolve), each interval beside the drill's objective and the best time
+//! the alerting allowed.
+//!
+//! Definitions, as the debrief states them:
+//! - **first user impact**: the start of the first metric bucket that ends after the fault
+//!   start in which either the share of failed, rejected and degraded requests exceeds twice
+//!   the share before the fault (and is above zero), or a latency quantile that some alert
+//!   watches with `Above` exceeds that alert's threshold; never before the fault start.
+//! - **best possible page**: the earliest `first pending + for` over the page alerts, the
+//!   moment the first page could have fired.
+//! - **mitigated**: the drill's `Recovered` (every page resolved and staying resolved).
+//!
+//! This module reads a finished run; it never runs the simulation.
+
+use serde::Serialize;
+
+use crate::drill::spec::{Condition, Drill, Metric, Severity};
+use crate::drill::{ClockTime, Duration};
+use crate::session::Session;
+use crate::session::command::Command;
+use crate::session::team::Detail;
+use crate::sim::SimTime;
+use crate::telemetry::series::Bucket;
+
+/// The rule for "first user impact", printed in every report.
+pub const IMPACT_RULE: &str = "the start of the first metric bucket after the fault start in which the share of failed, rejected and degraded requests is above zero and more than twice its pre-fault share, or a latency quantile watched by an alert exceeds that alert's threshold";
+
+/// An instant of the run: seconds from the start and the drill's clock reading.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Moment {
+    pub seconds: f64,
+    /// `09:27:10` on the drill's clock, or `T+00:42:10` without one.
+    pub clock: String,
+}
+
+impl Moment {
+    #[must_use]
+    pub fn new(clock_start: Option<ClockTime>, t: SimTime) -> Moment {
+        Moment {
+            seconds: t.as_secs_f64(),
+            clock: crate::session::clock_text(clock_start, t),
+        }
+    }
+
+    #[must_use]
+    pub fn time(&self) -> SimTime {
+        SimTime::from_secs_f64(self.seconds)
+    }
+}
+
+/// A wrong `diagnose`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Guess {
+    pub at: Moment,
+    pub role: String,
+    pub cause: String,
+}
+
+/// A span between two moments, measured in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Interval {
+    /// `page`, `detect`, `acknowledge`, `act`, `diagnose`, `mitigate`, `resolve`.
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    pub seconds: Option<f64>,
+    /// `6m30s`, or `—` when it never happened.
+    pub text: String,
+    /// The drill's objective for this interval, if any.
+    pub target_seconds: Option<f64>,
+    /// The fastest the alerting allowed, if it bounds this interval.
+    pub best_seconds: Option<f64>,
+    pub best_text: Option<String>,
+}
+
+/// Every key moment of the run and the intervals between them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timings {
+    pub fault_start: Option<Moment>,
+    pub first_impact: Option<Moment>,
+    pub first_page_pending: Option<Moment>,
+    pub best_page: Option<Moment>,
+    pub first_page: Option<Moment>,
+    pub acknowledged: Option<Moment>,
+    pub declared: Option<Moment>,
+    pub severity: Option<u8>,
+    pub diagnosed: Option<Moment>,
+    pub wrong_diagnoses: Vec<Guess>,
+    pub first_mitigation: Option<Moment>,
+    /// The first action as typed (`throttle rps=150`).
+    pub first_mitigation_input: Option<String>,
+    pub mitigated: Option<Moment>,
+    pub resolved: Option<Moment>,
+    pub intervals: Vec<Interval>,
+    pub impact_rule: String,
+}
+
+/// `6m30s`, rounded to the second.
+#[must_use]
+pub fn duration_text(seconds: f64) -> String {
+    Duration::from_secs(seconds.max(0.0).round() as u64).to_string()
+}
+
+/// The earliest moment the first page could fire: min over page alerts of first pending + `for`.
+#[must_use]
+pub fn best_page(session: &Session) -> Option<SimTime> {
+    let drill = session.drill();
+    let truth = session.sim().truth();
+    drill
+        .alerts
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.severity == Severity::Page)
+        .filter_map(|(i, a)| {
+            truth
+                .alert_first_pending
+                .get(i)
+                .copied()
+                .flatten()
+                .map(|p| p.after(a.hold))
+        })
+        .min()
+}
+
+/// The earliest fault start of the run.
+#[must_use]
+pub fn fault_start(session: &Session) -> Option<SimTime> {
+    session
+        .sim()
+        .truth()
+        .fault_started
+        .iter()
+        .flatten()
+        .copied()
+        .min()
+}
+
+/// First user impact by [`IMPACT_RULE`], from the run's buckets.
+#[must_use]
+pub fn first_impact(drill: &Drill, buckets: &[Bucket], fault: SimTime) -> Option<SimTime> {
+    let fault_s = fault.as_secs_f64();
+    let bad = |b: &Bucket| b.failed + b.rejected + b.degraded;
+    let (base_bad, base_arrived) = buckets
+        .iter()
+        .filter(|b| b.start + b.width <= fault_s)
+        .fold((0u64, 0u64), |(x, n), b| (x + bad(b), n + b.arrived));
+    let base_share = if base_arrived == 0 {
+        0.0
+    } else {
+        base_bad as f64 / base_arrived as f64
+    };
+    let latency: Vec<(&Metric, f64)> = drill
+        .alerts
+        .iter()
+        .filter_map(|a| match &a.when {
+            Condition::Above {
+                metric: m @ (Metric::LatencyP50 | Metric::LatencyP95 | Metric::LatencyP99),
+                threshold,
+            } => Some((m, *threshold)),
+            _ => None,
+        })
+        .collect();
+    buckets
+        .iter()
+        .filter(|b| b.start + b.width > fault_s)
+        .find_map(|b| {
+            let share = if b.arrived == 0 {
+                0.0
+            } else {
+                bad(b) as f64 / b.arrived as f64
+            };
+            let hurt = bad(b) > 0 && share > 2.0 * base_share;
+            let slow = latency.iter().any(|(m, threshold)| {
+                let v = match m {
+                    Metric::LatencyP50 => b.latency_p50,
+                    Metric::LatencyP95 => b.latency_p95,
+                    _ => b.latency_p99,
+                };
+                v > *threshold
+            });
+            (hurt || slow).then(|| SimTime::from_secs_f64(b.start).max(fault))
+        })
+}
+
+/// The timings of `session` (a finished run).
+#[must_use]
+pub fn timings(session: &Session) -> Timings {
+    let drill = session.drill();
+    let clock = drill.clock_start;
+    let truth = session.sim().truth();
+    let team = session.team();
+    let m = |t: SimTime| Moment::new(clock, t);
+    let fault = fault_start(session);
+    let first_page_pending = drill
+        .alerts
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.severity == Severity::Page)
+        .filter_map(|(i, _)| truth.alert_first_pending.get(i).copied().flatten())
+        .min();
+    let best = best_page(session);
+    let first_action = team.actions().next();
+    let ack = team.first("ack").map(|e| e.at);
+    let diagnosed = team.diagnosed().map(|e| e.at);
+    let resolved = team.first("resolve").map(|e| e.at);
+    let wrong = team
+        .log
+        .iter()
+        .filter(|e| e.detail == Detail::Diagnosis { correct: false })
+        .map(|e| Guess {
+            at: m(e.at),
+            role: e.role.clone(),
+            cause: match &e.command {
+                Command::Diagnose(c) => c.clone(),
+                _ => e.input.clone(),
+            },
+        })
+        .collect();
+
+    let objectives = drill.objectives.as_ref();
+    let target = |d: Option<Duration>| d.map(Duration::as_secs_f64);
+    let since = |from: Option<SimTime>, to: Option<SimTime>| match (from, to) {
+        (Some(a), Some(b)) => Some(b.since(a).as_secs_f64()),
+        _ => None,
+    };
+    let best_seconds = since(fault, best);
+    let interval = |name: &str,
+                    from: &str,
+                    to: &str,
+                    seconds: Option<f64>,
+                    target_seconds: Option<f64>,
+                    best: Option<f64>| Interval {
+        name: name.to_owned(),
+        from: from.to_owned(),
+        to: to.to_owned(),
+        seconds,
+        text: seconds.map_or_else(|| "—".to_owned(), duration_text),
+        target_seconds,
+        best_seconds: best,
+        best_text: best.map(duration_text),
+    };
+    let intervals = vec![
+        interval(
+            "page",
+            "fault start",
+            "first page",
+            since(fault, truth.first_page),
+            None,
+            best_seconds,
+        ),
+        interval(
+            "detect",
+            "fault start",
+            "first acknowledgement",
+            since(fault, ack),
+            target(objectives.and_then(|o| o.detect_within)),
+            best_seconds,
+        ),
+        interval(
+            "acknowledge",
+            "first page",
+            "first acknowledgement",
+            since(truth.first_page, ack),
+            None,
+            None,
+        ),
+        interval(
+            "act",
+            "fault start",
+            "first mitigation ordered",
+            since(fault, first_action.map(|e| e.at)),
+            None,
+            None,
+        ),
+        interval(
+            "diagnose",
+            "fault start",
+            "correct diagnosis",
+            since(fault, diagnosed),
+            None,
+            None,
+        ),
+        interval(
+            "mitigate",
+            "fault start",
+            "recovered",
+            since(fault, truth.recovered),
+            target(objectives.and_then(|o| o.mitigate_within)),
+            None,
+        ),
+        interval(
+            "resolve",
+            "fault start",
+            "resolved",
+            since(fault, resolved),
+            None,
+            None,
+        ),
+    ];
+
+    Timings {
+        fault_start: fault.map(m),
+        first_impact: fault
+            .and_then(|f| first_impact(drill, session.sim().telemetry().buckets(), f))
+            .map(m),
+        first_page_pending: first_page_pending.map(m),
+        best_page: best.map(m),
+        first_page: truth.first_page.map(m),
+        acknowledged: ack.map(m),
+        declared: team.first("declare").map(|e| m(e.at)),
+        severity: team.severity(),
+        diagnosed: diagnosed.map(m),
+        wrong_diagnoses: wrong,
+        first_mitigation: first_action.map(|e| m(e.at)),
+        first_mitigation_input: first_action.map(|e| e.input.clone()),
+        mitigated: truth.recovered.map(m),
+        resolved: resolved.map(m),
+        intervals,
+        impact_rule: IMPACT_RULE.to_owned(),
+    }
+}

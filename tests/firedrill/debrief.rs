@@ -1,0 +1,458 @@
+//! Scoring and the debrief (issue 4), through the library: scripted teams play a drill, their
+//! transcript is written, read back and replayed, and the debrief of the replay is checked —
+//! timings, objectives, checklists, impact against the counterfactual, the score — and
+//! rendered: JSON and Markdown snapshots, an HTML page with no external references, escaped
+//! team text, and byte-identical output for the same transcript.
+//!
+//! Every case goes through one helper, [`debrief_of`]: a drill text and a script of
+//! `(anchor, role, input)` lines.
+
+use std::path::PathBuf;
+
+use firedrill::drill::spec::{Anchor, Event, Say};
+use firedrill::drill::{Duration, load_str};
+use firedrill::report;
+use firedrill::score::debrief::{Debrief, debrief};
+use firedrill::session::Session;
+use firedrill::session::play::{Step, play};
+use firedrill::session::transcript::{ClockMode, Header, Line, Transcript, Writer};
+
+const MONDAY: &str = include_str!("../../drills/monday-rush.ron");
+const MINI: &str = include_str!("../data/mini-rush.ron");
+
+fn at(d: &str) -> Anchor {
+    Anchor::At(Duration::parse(d).expect("a duration"))
+}
+
+fn after(event: Event, d: &str) -> Anchor {
+    Anchor::After(event, Duration::parse(d).expect("a duration"))
+}
+
+fn say(at: Anchor, role: &str, input: &str) -> Say {
+    Say {
+        at,
+        role: role.to_owned(),
+        input: input.to_owned(),
+    }
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("firedrill-debrief-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+/// Plays `script` on `drill_text` to the drill's end, writes the transcript, reads it back,
+/// replays it and returns the debrief of the replay.
+fn debrief_of(name: &str, drill_text: &str, script: &[Say]) -> Debrief {
+    let drill = load_str(name, drill_text).expect("the drill loads");
+    let seed = drill.seed;
+    let path = temp(&format!("{name}.jsonl"));
+    let mut writer = Writer::create(
+        &path,
+        &Header::new(drill_text, &drill, seed, ClockMode::Turns, 1.0),
+    )
+    .expect("transcript");
+    let mut session = Session::new(drill, Some(seed));
+    let mut lines = Vec::new();
+    let refused = play(&mut session, script, &mut |_, step| {
+        if let Step::Accepted(a) = step {
+            lines.push(Line {
+                at_ns: a.at.nanos(),
+                role: a.role,
+                input: a.input,
+            });
+        }
+    });
+    assert!(
+        refused.is_empty(),
+        "{name}: script lines never played: {refused:?}"
+    );
+    // As `firedrill play` does: the transcript ends with `end` where the session ended.
+    lines.push(Line {
+        at_ns: session.now().nanos(),
+        role: session.current_role().to_owned(),
+        input: "end".into(),
+    });
+    for line in &lines {
+        writer.write(line).expect("transcript line");
+    }
+    let transcript = Transcript::read(&path).expect("the transcript reads");
+    let replayed = transcript.replay(&path).expect("the transcript replays");
+    debrief(&replayed)
+}
+
+/// Replays the transcript `name` wrote and debriefs it again.
+fn debrief_again(name: &str) -> Debrief {
+    let path = temp(&format!("{name}.jsonl"));
+    debrief(
+        &Transcript::read(&path)
+            .expect("reads")
+            .replay(&path)
+            .expect("replays"),
+    )
+}
+
+fn reference(drill_text: &str) -> Vec<Say> {
+    load_str("reference", drill_text)
+        .expect("the drill loads")
+        .reference
+}
+
+fn task<'a>(d: &'a Debrief, id: &str) -> &'a firedrill::score::debrief::TaskRow {
+    d.checklists
+        .iter()
+        .find(|t| t.id == id)
+        .unwrap_or_else(|| panic!("no task {id}"))
+}
+
+fn objective(d: &Debrief, name: &str) -> bool {
+    d.objectives
+        .iter()
+        .find(|o| o.name == name)
+        .unwrap_or_else(|| panic!("no objective {name}"))
+        .met
+}
+
+/// The score is the stated formula: checklists × 70, 15 per objective met, rounded.
+fn assert_score_adds_up(d: &Debrief) {
+    let s = &d.scoring;
+    let expected = s.checklist_earned as f64 / s.checklist_possible as f64 * 70.0
+        + 15.0 * d.objectives.iter().filter(|o| o.met).count() as f64;
+    assert_eq!(d.score, expected.round() as u32, "{}", s.arithmetic);
+    assert!(
+        s.arithmetic.ends_with(&format!("→ {}", d.score)),
+        "{}",
+        s.arithmetic
+    );
+    let earned: i64 = d.checklists.iter().map(|t| t.earned).sum();
+    assert_eq!(earned, s.checklist_earned);
+}
+
+#[test]
+fn the_reference_response_is_on_time_and_recovers() {
+    let d = debrief_of("mini-reference", MINI, &reference(MINI));
+    assert_score_adds_up(&d);
+    assert!(
+        d.checklists.iter().all(|t| t.status == "on_time"),
+        "{:#?}",
+        d.checklists
+    );
+    assert!(
+        objective(&d, "detect") && objective(&d, "mitigate"),
+        "{:#?}",
+        d.objectives
+    );
+    let t = &d.timings;
+    let (fault, page, ack) = (
+        t.fault_start.as_ref().unwrap(),
+        t.first_page.as_ref().unwrap(),
+        t.acknowledged.as_ref().unwrap(),
+    );
+    assert_eq!(fault.seconds, 300.0);
+    assert_eq!(fault.clock, "09:05:00");
+    assert_eq!(ack.seconds, page.seconds + 60.0);
+    let impact = t.first_impact.as_ref().unwrap().seconds;
+    assert!(
+        impact >= fault.seconds && impact <= page.seconds,
+        "first impact {impact}"
+    );
+    // The page fires no earlier than the alerting allows.
+    assert!(t.best_page.as_ref().unwrap().seconds <= page.seconds);
+    assert!(t.mitigated.is_some() && t.resolved.is_some());
+    // The team's run is the reference run: it avoided exactly what the reference would have.
+    let cf = &d.counterfactual;
+    assert_eq!(Some(&cf.avoided), cf.reference_avoided.as_ref());
+    assert!(
+        cf.avoided.degraded > 0 && cf.avoided.page_breach_minutes > 0.0,
+        "{cf:#?}"
+    );
+    assert_eq!(
+        d.roles
+            .iter()
+            .find(|r| r.id == "comms")
+            .unwrap()
+            .person
+            .as_deref(),
+        Some("sam")
+    );
+    assert_eq!(d.drill.ended_by, "it ran its course");
+}
+
+#[test]
+fn a_late_team_loses_half_points_and_misses_its_objectives() {
+    let p = |m: &str| after(Event::FirstPage, m);
+    let script = [
+        say(p("4m"), "ops", "ack"),
+        say(p("5m"), "ic", "declare sev2"),
+        say(p("11m"), "comms", "update \"looking into it\""),
+        say(p("12m"), "ops", "diagnose db-pool-exhaustion"),
+        say(p("12m"), "ops", "scale-pool size=12"),
+        say(after(Event::Recovered, "8m"), "ic", "resolve"),
+    ];
+    let d = debrief_of("mini-late", MINI, &script);
+    assert_score_adds_up(&d);
+    for (id, due_after_page, done_after_page) in [
+        ("ack", 2.0, 4.0),
+        ("declare", 3.0, 5.0),
+        ("mitigate", 6.0, 12.0),
+        ("diagnose", 8.0, 12.0),
+    ] {
+        let t = task(&d, id);
+        assert_eq!(t.status, "late", "{id}: {t:#?}");
+        assert_eq!(
+            t.late_seconds,
+            Some((done_after_page - due_after_page) * 60.0),
+            "{id}"
+        );
+        assert_eq!(t.earned, t.points / 2, "{id}");
+    }
+    // Due 5m after `declare`, done 6m after it.
+    assert_eq!(task(&d, "update").late_text.as_deref(), Some("1m"));
+    assert_eq!(task(&d, "resolve").status, "late");
+    assert!(!objective(&d, "detect"), "{:#?}", d.objectives);
+    let detect = d
+        .timings
+        .intervals
+        .iter()
+        .find(|i| i.name == "detect")
+        .unwrap();
+    assert!(detect.seconds.unwrap() > detect.best_seconds.unwrap());
+    // Late, but still better than nothing.
+    assert!(d.counterfactual.avoided.degraded > 0);
+    let reference = d.counterfactual.reference_avoided.as_ref().unwrap();
+    assert!(
+        reference.degraded > d.counterfactual.avoided.degraded,
+        "{:#?}",
+        d.counterfactual
+    );
+}
+
+#[test]
+fn a_team_that_only_acknowledges_misses_everything_else() {
+    let d = debrief_of(
+        "mini-missed",
+        MINI,
+        &[say(after(Event::FirstPage, "1m"), "ops", "ack")],
+    );
+    assert_score_adds_up(&d);
+    assert_eq!(task(&d, "ack").status, "on_time");
+    for t in d.checklists.iter().filter(|t| t.id != "ack") {
+        assert_eq!((t.status.as_str(), t.earned), ("missed", 0), "{t:#?}");
+    }
+    assert_eq!(d.scoring.checklist_earned, 5);
+    assert!(objective(&d, "detect"));
+    assert!(!objective(&d, "mitigate"));
+    assert_eq!(d.score, (5.0f64 / 45.0 * 70.0 + 15.0).round() as u32);
+}
+
+#[test]
+fn wrong_diagnoses_are_counted_and_shown() {
+    let p = |m: &str| after(Event::FirstPage, m);
+    let script = [
+        say(p("1m"), "ops", "ack"),
+        say(p("2m"), "ops", "diagnose bad-deploy"),
+        say(p("3m"), "ops", "diagnose model-outage"),
+        say(p("4m"), "ops", "diagnose pool-exhaustion"),
+    ];
+    let d = debrief_of("mini-wrong", MINI, &script);
+    let t = &d.timings;
+    let causes: Vec<&str> = t.wrong_diagnoses.iter().map(|g| g.cause.as_str()).collect();
+    assert_eq!(causes, ["bad-deploy", "model-outage"]);
+    assert_eq!(
+        t.diagnosed.as_ref().unwrap().seconds,
+        t.first_page.as_ref().unwrap().seconds + 240.0
+    );
+    assert_eq!(task(&d, "diagnose").status, "on_time");
+    let rc = d.root_cause.as_ref().unwrap();
+    assert_eq!(
+        (rc.wrong_guesses.len(), rc.diagnosed_by.as_deref()),
+        (2, Some("ops"))
+    );
+    assert!(
+        d.timeline
+            .iter()
+            .any(|e| e.text == "diagnose bad-deploy (wrong)")
+    );
+    assert!(
+        d.timeline
+            .iter()
+            .any(|e| e.text == "diagnose pool-exhaustion (correct)")
+    );
+    let md = report::markdown(&d);
+    assert!(md.contains("Diagnosed (after 2 wrong guesses)"), "{md}");
+}
+
+#[test]
+fn with_no_response_every_objective_fails_and_nothing_is_avoided() {
+    for (name, text) in [("mini-none", MINI), ("monday-none", MONDAY)] {
+        let d = debrief_of(name, text, &[]);
+        assert_score_adds_up(&d);
+        assert_eq!(d.score, 0, "{name}");
+        assert!(
+            !d.objectives.is_empty() && d.objectives.iter().all(|o| !o.met),
+            "{name}: {:#?}",
+            d.objectives
+        );
+        assert!(d.checklists.iter().all(|t| t.status == "missed"), "{name}");
+        let a = &d.counterfactual.avoided;
+        assert_eq!(
+            (
+                a.failed,
+                a.rejected,
+                a.degraded,
+                a.wrong_answers,
+                a.harmed,
+                a.page_breach_minutes
+            ),
+            (0, 0, 0, 0, 0, 0.0),
+            "{name}"
+        );
+        assert_eq!(
+            d.impact, d.counterfactual.no_response,
+            "{name}: the team's run is the no-response run"
+        );
+        assert!(
+            d.impact.degraded > 0 && d.impact.recovered.is_none(),
+            "{name}"
+        );
+        assert!(
+            d.counterfactual
+                .summary
+                .contains("your response avoided no failed, rejected or degraded requests"),
+            "{name}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&report::json(&d)).expect("JSON");
+        for o in json["objectives"].as_array().unwrap() {
+            assert_eq!(o["met"], false);
+            assert!(
+                o["target_seconds"].is_number()
+                    && o.get("actual_seconds").is_some()
+                    && o.get("name").is_some()
+            );
+        }
+        for key in ["score", "timings", "roles", "impact", "counterfactual"] {
+            assert!(json.get(key).is_some(), "{name}: no `{key}` in the JSON");
+        }
+    }
+}
+
+#[test]
+fn team_text_is_escaped_everywhere() {
+    let p = |m: &str| after(Event::FirstPage, m);
+    let script = [
+        say(p("1m"), "ops", "ack"),
+        say(p("1m"), "ops", "note <script>alert(1)</script>"),
+        say(p("2m"), "ic", "assign comms <img src=x onerror=alert(1)>"),
+        say(p("2m"), "ops", "diagnose </td><b>pwned</b>"),
+    ];
+    let d = debrief_of("mini-xss", MINI, &script);
+    let html = report::html(&d);
+    assert!(
+        html.contains("note &lt;script&gt;alert(1)&lt;&#x2f;script&gt;")
+            || html.contains("note &lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the note is not shown as text"
+    );
+    for raw in ["<script", "<img", "<b>pwned"] {
+        assert!(!html.contains(raw), "raw `{raw}` in the HTML");
+    }
+    let md = report::markdown(&d);
+    assert!(
+        md.contains("note &lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{md}"
+    );
+    assert!(!md.contains("<script") && !md.contains("<img"));
+    // JSON carries the text as it was typed: it is data, escaped by the JSON encoder.
+    assert!(report::json(&d).contains("note <script>alert(1)</script>"));
+}
+
+#[test]
+fn the_html_page_is_self_contained() {
+    let d = debrief_of("mini-page", MINI, &reference(MINI));
+    let html = report::html(&d);
+    let lower = html.to_lowercase();
+    for banned in [
+        "http:", "https:", "//", "src=", "<script", "@import", "url(", "<link", "<iframe",
+        "<object",
+    ] {
+        if banned == "//" {
+            // Only inside text, never as a protocol-relative reference.
+            assert!(
+                !lower.contains("=\"//") && !lower.contains("='//"),
+                "a protocol-relative reference"
+            );
+            continue;
+        }
+        assert!(!lower.contains(banned), "`{banned}` in the HTML");
+    }
+    for (i, _) in lower.match_indices("href=") {
+        assert!(
+            lower[i..].starts_with("href=\"#"),
+            "an href that is not an anchor: {}",
+            &lower[i..i + 40]
+        );
+    }
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(lower.contains("prefers-color-scheme: dark") && lower.contains("@media print"));
+    // Four charts (traffic, latency, errors, the pool), each with the fault shaded and markers.
+    assert_eq!(html.matches("<svg class=\"chart\"").count(), 4);
+    assert_eq!(html.matches("<rect class=\"span\"").count(), 4);
+    assert!(
+        html.contains("m-alert")
+            && html.contains("m-inject")
+            && html.contains("m-team")
+            && html.contains("m-recovered")
+    );
+    assert!(html.contains(" cf\" points="), "the counterfactual line");
+    assert!(html.contains(&format!("<div class=\"big\">{}</div>", d.score)));
+    assert!(html.contains("db-pool-exhaustion") && html.contains("Which alert told you first?"));
+}
+
+#[test]
+fn the_same_transcript_gives_the_same_bytes() {
+    let first = debrief_of("mini-same", MINI, &reference(MINI));
+    let again = debrief_again("mini-same");
+    assert_eq!(report::html(&first), report::html(&again));
+    assert_eq!(report::json(&first), report::json(&again));
+    assert_eq!(report::markdown(&first), report::markdown(&again));
+}
+
+/// The JSON without its chart series (checked apart: one point per bucket).
+fn json_without_charts(d: &Debrief) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(&report::json(d)).expect("JSON");
+    let charts = v.as_object_mut().unwrap().remove("charts").unwrap();
+    assert_eq!(charts["team"]["t"].as_array().unwrap().len(), 40);
+    assert_eq!(
+        charts["no_response"]["latency_p95"]
+            .as_array()
+            .unwrap()
+            .len(),
+        40
+    );
+    serde_json::to_string_pretty(&v).unwrap()
+}
+
+#[test]
+fn snapshot_of_the_reference_debrief() {
+    let d = debrief_of("mini-snapshot", MINI, &reference(MINI));
+    insta::assert_snapshot!("mini_reference_json", json_without_charts(&d));
+    insta::assert_snapshot!("mini_reference_md", report::markdown(&d));
+}
+
+#[test]
+fn snapshot_of_a_late_team_on_monday_rush() {
+    let p = |m: &str| after(Event::FirstPage, m);
+    let script = [
+        say(p("6m"), "ops", "ack"),
+        say(p("9m"), "ic", "declare sev1"),
+        say(p("10m"), "ic", "assign ops kim"),
+        say(p("12m"), "ops", "diagnose database-slow"),
+        say(p("18m"), "ops", "throttle rps=160"),
+        say(p("22m"), "ops", "diagnose db-pool-exhaustion"),
+        say(p("24m"), "ops", "scale-pool size=40"),
+        say(at("1h55m"), "ic", "resolve"),
+    ];
+    let d = debrief_of("monday-late", MONDAY, &script);
+    assert_score_adds_up(&d);
+    insta::assert_snapshot!("monday_late_md", report::markdown(&d));
+}
