@@ -9,8 +9,6 @@
 //! are kept as text and types are left to serde (via ron) in [`super::load`], which reads
 //! each piece this reader delimits.
 
-use std::fmt;
-
 /// The deepest nesting of brackets a drill may have. Real drills need fewer than ten.
 pub(crate) const MAX_DEPTH: usize = 64;
 
@@ -183,16 +181,6 @@ pub(crate) struct SyntaxError {
     pub hint: Option<String>,
     /// A second place worth showing (the bracket that is never closed).
     pub related: Option<(Span, String)>,
-}
-
-impl fmt::Display for SyntaxError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}..{}: {}",
-            self.span.start, self.span.end, self.message
-        )
-    }
 }
 
 /// Reads `text` as one RON document.

@@ -614,109 +614,10 @@ impl<'s> Loader<'s> {
 
     /// Reads the whole drill; `None` if the root is not a struct at all.
     fn drill(&mut self, document: &Document) -> Option<Drill> {
-        for extension in &document.extensions {
-            if let Some(flag) = ron::extensions::Extensions::from_ident(&extension.text) {
-                self.options = self.options.clone().with_default_extension(flag);
-                continue;
-            }
-            let known = [
-                "implicit_some",
-                "unwrap_newtypes",
-                "unwrap_variant_newtypes",
-                "explicit_struct_names",
-            ];
-            let problem = self
-                .at(
-                    extension.span,
-                    format!("unknown RON extension `{}`", extension.text),
-                    "unknown extension",
-                )
-                .with_hint(Some(suggest::expected_one_of(&extension.text, &known)));
-            self.report(problem);
-        }
+        self.extensions(document);
         let root = &document.root;
-        let fields: &[Field] = match &root.kind {
-            Kind::Struct { fields, .. } => fields,
-            Kind::Tuple { items, .. } if items.is_empty() => &[],
-            _ => {
-                let found = self.snippet(root);
-                let problem = self
-                    .at(
-                        head(self.text, root),
-                        format!("expected `Drill(...)`, found `{found}`"),
-                        "not a drill",
-                    )
-                    .with_hint(Some(
-                        "a drill file holds one `Drill(name: ..., title: ..., ...)`".to_owned(),
-                    ));
-                self.report(problem);
-                return None;
-            }
-        };
-        if let Some(name) = root.type_name()
-            && name.text != "Drill"
-        {
-            let hint = if suggest::closest(&name.text, ["Drill"]).is_some() {
-                "did you mean `Drill`?"
-            } else {
-                "a drill file holds one `Drill(name: ..., title: ..., ...)`"
-            };
-            let problem = self
-                .at(
-                    name.span,
-                    format!("expected `Drill(...)`, found `{}(...)`", name.text),
-                    "not `Drill`",
-                )
-                .with_hint(Some(hint.to_owned()));
-            self.report(problem);
-        }
-
-        let mut given: HashMap<&str, &Field> = HashMap::new();
-        let mut meant: Vec<&str> = Vec::new();
-        for field in fields {
-            let name = field.name.text.as_str();
-            if !DRILL_FIELDS.contains(&name) {
-                meant.extend(suggest::closest(name, DRILL_FIELDS.iter().copied()));
-                let problem = self
-                    .at(
-                        field.name.span,
-                        format!("unknown field `{name}` in `Drill`"),
-                        "unknown field",
-                    )
-                    .with_hint(Some(suggest::expected_one_of(name, DRILL_FIELDS)));
-                self.report(problem);
-            } else if let Some(first) = given.get(name) {
-                let mut problem = self
-                    .at(
-                        field.name.span,
-                        format!("field `{name}` is given twice in `Drill`"),
-                        "given again",
-                    )
-                    .with_hint(Some("remove one of them".to_owned()));
-                problem
-                    .related
-                    .push(Related::new(first.name.span, "first given here"));
-                self.report(problem);
-            } else {
-                given.insert(name, field);
-            }
-        }
-        for (name, example) in REQUIRED_FIELDS {
-            if !given.contains_key(name) {
-                self.fail(FieldPath::root(name));
-                if !meant.contains(name) {
-                    let problem = self
-                        .at(
-                            head(self.text, root),
-                            format!("missing field `{name}` in `Drill`"),
-                            format!("needs `{name}`"),
-                        )
-                        .with_hint(Some(format!("add `{example}`")));
-                    self.report(problem);
-                }
-            }
-        }
-
+        let fields = self.root_fields(root)?;
+        let given = self.top_level_fields(root, fields);
         let value = |name: &str| given.get(name).map(|field| &field.value);
         let drill = Drill {
             name: self.top(value("name"), "name").unwrap_or_default(),
@@ -780,6 +681,126 @@ impl<'s> Loader<'s> {
             self.semantic(root, &problem);
         }
         Some(drill)
+    }
+
+    /// Switches on the extensions of `#![enable(...)]` for every piece ron reads.
+    fn extensions(&mut self, document: &Document) {
+        for extension in &document.extensions {
+            if let Some(flag) = ron::extensions::Extensions::from_ident(&extension.text) {
+                self.options = self.options.clone().with_default_extension(flag);
+                continue;
+            }
+            let known = [
+                "implicit_some",
+                "unwrap_newtypes",
+                "unwrap_variant_newtypes",
+                "explicit_struct_names",
+            ];
+            let problem = self
+                .at(
+                    extension.span,
+                    format!("unknown RON extension `{}`", extension.text),
+                    "unknown extension",
+                )
+                .with_hint(Some(suggest::expected_one_of(&extension.text, &known)));
+            self.report(problem);
+        }
+    }
+
+    /// The fields of the root `Drill(...)`; `None` (reported) if the root is not a struct.
+    fn root_fields<'d>(&mut self, root: &'d Node) -> Option<&'d [Field]> {
+        let fields: &[Field] = match &root.kind {
+            Kind::Struct { fields, .. } => fields,
+            Kind::Tuple { items, .. } if items.is_empty() => &[],
+            _ => {
+                let found = self.snippet(root);
+                let problem = self
+                    .at(
+                        head(self.text, root),
+                        format!("expected `Drill(...)`, found `{found}`"),
+                        "not a drill",
+                    )
+                    .with_hint(Some(
+                        "a drill file holds one `Drill(name: ..., title: ..., ...)`".to_owned(),
+                    ));
+                self.report(problem);
+                return None;
+            }
+        };
+        if let Some(name) = root.type_name()
+            && name.text != "Drill"
+        {
+            let hint = if suggest::closest(&name.text, ["Drill"]).is_some() {
+                "did you mean `Drill`?"
+            } else {
+                "a drill file holds one `Drill(name: ..., title: ..., ...)`"
+            };
+            let problem = self
+                .at(
+                    name.span,
+                    format!("expected `Drill(...)`, found `{}(...)`", name.text),
+                    "not `Drill`",
+                )
+                .with_hint(Some(hint.to_owned()));
+            self.report(problem);
+        }
+        Some(fields)
+    }
+
+    /// The known top-level fields by name, first occurrence only; reports unknown, repeated
+    /// and missing fields (a required field is not reported missing when an unknown field
+    /// looks like a misspelling of it).
+    fn top_level_fields<'d>(
+        &mut self,
+        root: &Node,
+        fields: &'d [Field],
+    ) -> HashMap<&'d str, &'d Field> {
+        let mut given: HashMap<&str, &Field> = HashMap::new();
+        let mut meant: Vec<&str> = Vec::new();
+        for field in fields {
+            let name = field.name.text.as_str();
+            if !DRILL_FIELDS.contains(&name) {
+                meant.extend(suggest::closest(name, DRILL_FIELDS.iter().copied()));
+                let problem = self
+                    .at(
+                        field.name.span,
+                        format!("unknown field `{name}` in `Drill`"),
+                        "unknown field",
+                    )
+                    .with_hint(Some(suggest::expected_one_of(name, DRILL_FIELDS)));
+                self.report(problem);
+            } else if let Some(first) = given.get(name) {
+                let mut problem = self
+                    .at(
+                        field.name.span,
+                        format!("field `{name}` is given twice in `Drill`"),
+                        "given again",
+                    )
+                    .with_hint(Some("remove one of them".to_owned()));
+                problem
+                    .related
+                    .push(Related::new(first.name.span, "first given here"));
+                self.report(problem);
+            } else {
+                given.insert(name, field);
+            }
+        }
+        for (name, example) in REQUIRED_FIELDS {
+            if !given.contains_key(name) {
+                self.fail(FieldPath::root(name));
+                if !meant.contains(name) {
+                    let problem = self
+                        .at(
+                            head(self.text, root),
+                            format!("missing field `{name}` in `Drill`"),
+                            format!("needs `{name}`"),
+                        )
+                        .with_hint(Some(format!("add `{example}`")));
+                    self.report(problem);
+                }
+            }
+        }
+        given
     }
 
     /// A top-level field of the drill, if given and readable.
