@@ -896,6 +896,8 @@ impl<'s> Loader<'s> {
         let placeholder = |steps| Service {
             name: String::new(),
             max_in_flight: None,
+            retries: None,
+            cost_per_1k_tokens: 0.0,
             steps,
         };
         let Some(node) = node else {

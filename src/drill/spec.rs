@@ -76,6 +76,10 @@ pub struct Telemetry {
     pub log_sample: f64,
     /// Most request-log lines kept per bucket and level.
     pub log_limit: u32,
+    /// Fraction of answers the quality evaluation pipeline grades (`EvalWrongAnswerRatio`).
+    pub eval_sample: f64,
+    /// How long the evaluation pipeline takes to report on an answer.
+    pub eval_delay: Duration,
 }
 
 impl Default for Telemetry {
@@ -85,6 +89,8 @@ impl Default for Telemetry {
             window: Duration::from_secs(60),
             log_sample: 0.001,
             log_limit: 20,
+            eval_sample: 0.05,
+            eval_delay: Duration::from_secs(600),
         }
     }
 }
@@ -130,6 +136,10 @@ pub struct Pool {
     /// How long a request waits for a connection before giving up.
     #[serde(default = "default_acquire_timeout")]
     pub acquire_timeout: Duration,
+    /// CPU cores of the database behind the pool: with more connections busy than cores, each
+    /// query slows in proportion (so a bigger pool can make things worse). None: no contention.
+    #[serde(default)]
+    pub cores: Option<i64>,
 }
 
 fn default_acquire_timeout() -> Duration {
@@ -144,7 +154,36 @@ pub struct Service {
     /// Requests beyond this many in flight are rejected at once; none means unlimited.
     #[serde(default)]
     pub max_in_flight: Option<i64>,
+    /// How clients retry failed and rejected requests; none means they do not.
+    #[serde(default)]
+    pub retries: Option<Retries>,
+    /// Dollars per thousand model tokens (for `CostRate`).
+    #[serde(default)]
+    pub cost_per_1k_tokens: f64,
     pub steps: Vec<Step>,
+}
+
+/// Client retries with exponential backoff and a retry budget.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retries {
+    /// Attempts in all, the first included (2 = one retry).
+    pub max_attempts: i64,
+    /// Wait before the first retry; each later retry waits `multiplier` times longer.
+    pub backoff: Duration,
+    #[serde(default = "default_multiplier")]
+    pub multiplier: f64,
+    /// Fraction of each wait drawn at random (0 = none, 1 = anywhere from zero to the wait).
+    #[serde(default)]
+    pub jitter: f64,
+    /// Retries allowed per first attempt, e.g. 0.2 (a Finagle-style retry budget; ten retries
+    /// of credit to start). None: no budget, every failure is retried.
+    #[serde(default)]
+    pub budget: Option<f64>,
+}
+
+fn default_multiplier() -> f64 {
+    2.0
 }
 
 /// One step of a request: optionally holds a pool connection for its sampled time.
@@ -162,6 +201,26 @@ pub struct Step {
     /// Probability that the step fails on its own (before any fault).
     #[serde(default)]
     pub error_rate: f64,
+    /// Probability that the step's output makes the answer wrong (model quality).
+    #[serde(default)]
+    pub wrong_answer_rate: f64,
+    /// Model tokens the step produces per call (for `TokenRate` and `CostRate`).
+    #[serde(default)]
+    pub tokens: f64,
+    /// What the step switches to under `UseFallback`: another model, its latency and quality.
+    #[serde(default)]
+    pub fallback: Option<Fallback>,
+}
+
+/// A step's fallback (model failover).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fallback {
+    pub time: TimeDist,
+    #[serde(default)]
+    pub wrong_answer_rate: f64,
+    #[serde(default)]
+    pub tokens: f64,
 }
 
 /// A distribution of step times.
@@ -229,6 +288,16 @@ pub enum Effect {
     StepErrorRate { step: String, rate: Value },
     /// Each connection released to the pool is lost with this probability.
     ConnectionLeak { pool: String, fraction: Value },
+    /// Adds to the probability that a step makes the answer wrong (a bad model or prompt).
+    WrongAnswerRate { step: String, rate: Value },
+    /// Multiplies a step's tokens, and its time with them (longer outputs take longer).
+    TokenMultiplier { step: String, factor: Value },
+    /// Switches a step to its fallback.
+    UseFallback { step: String },
+    /// Ends a fault (a rollback): its effect stops at once.
+    EndFault(String),
+    /// Restarts a pool: leaked connections come back, after `dip` with no connections at all.
+    RestartPool { pool: String, dip: Duration },
 }
 
 /// A number in an effect: a literal, or `Param("name")` filled in from the team's command.
@@ -347,6 +416,15 @@ pub enum Metric {
     PoolWaiting(String),
     /// Acquire timeouts per second.
     PoolTimeoutRate(String),
+    /// Client retries per second.
+    RetryRate,
+    /// Model tokens per second.
+    TokenRate,
+    /// Model spend in dollars per hour.
+    CostRate,
+    /// Wrong answers over graded answers, as the evaluation pipeline reports them: a sample
+    /// (`eval_sample`) of answers, `eval_delay` late.
+    EvalWrongAnswerRatio,
 }
 
 impl Metric {

@@ -673,6 +673,47 @@ impl<'a> Checker<'a> {
                     "the leak fraction",
                 );
             }
+            Effect::WrongAnswerRate { step, rate } => {
+                self.step_ref(step, path.field("step"));
+                self.number(
+                    rate,
+                    &path.field("rate"),
+                    used,
+                    Range::Fraction,
+                    "the wrong-answer rate",
+                );
+            }
+            Effect::TokenMultiplier { step, factor } => {
+                self.step_ref(step, path.field("step"));
+                self.number(
+                    factor,
+                    &path.field("factor"),
+                    used,
+                    Range::Positive,
+                    "the token multiplier",
+                );
+            }
+            Effect::UseFallback { step } => {
+                self.step_ref(step, path.field("step"));
+                let has_fallback = self
+                    .drill
+                    .service
+                    .steps
+                    .iter()
+                    .any(|s| &s.name == step && s.fallback.is_some());
+                if self.steps.contains(step) && !has_fallback {
+                    self.push(
+                        SemanticProblem::new(
+                            path.field("step"),
+                            format!("step `{step}` has no fallback to switch to"),
+                            "no fallback",
+                        )
+                        .hint("give the step a `fallback: Fallback(time: ..., wrong_answer_rate: ...)`"),
+                    );
+                }
+            }
+            Effect::EndFault(fault) => self.reference(fault, path.item(0), Namespace::Fault),
+            Effect::RestartPool { pool, .. } => self.pool_ref(pool, path.field("pool")),
         }
     }
 

@@ -112,7 +112,7 @@ fn bucket_end(bucket: &Bucket) -> SimTime {
 // ---------------------------------------------------------------------------------------------
 
 /// Metrics that are not about a pool, by the name the team types.
-const GLOBAL_METRICS: [(&str, Signal); 11] = [
+const GLOBAL_METRICS: [(&str, Signal); 15] = [
     ("arrival_rate", Signal::ArrivalRate),
     ("throughput", Signal::Throughput),
     ("error_rate", Signal::ErrorRate),
@@ -124,6 +124,10 @@ const GLOBAL_METRICS: [(&str, Signal); 11] = [
     ("latency_p95", Signal::LatencyP95),
     ("latency_p99", Signal::LatencyP99),
     ("in_flight", Signal::InFlight),
+    ("retry_rate", Signal::RetryRate),
+    ("token_rate", Signal::TokenRate),
+    ("cost_rate", Signal::CostRate),
+    ("eval_wrong_answer_ratio", Signal::EvalWrongAnswerRatio),
 ];
 
 /// Makes a per-pool signal from the pool's index.
@@ -159,6 +163,7 @@ enum Unit {
     Percent,
     Seconds,
     Count,
+    DollarsPerHour,
 }
 
 impl Unit {
@@ -168,11 +173,15 @@ impl Unit {
             | Signal::Throughput
             | Signal::ErrorRate
             | Signal::RejectedRate
+            | Signal::RetryRate
+            | Signal::TokenRate
             | Signal::PoolTimeoutRate(_) => Unit::PerSecond,
             Signal::ErrorRatio
             | Signal::DegradedRatio
             | Signal::WrongAnswerRatio
+            | Signal::EvalWrongAnswerRatio
             | Signal::PoolUtilization(_) => Unit::Percent,
+            Signal::CostRate => Unit::DollarsPerHour,
             Signal::LatencyP50 | Signal::LatencyP95 | Signal::LatencyP99 => Unit::Seconds,
             Signal::InFlight | Signal::PoolWaiting(_) => Unit::Count,
         }
@@ -184,6 +193,7 @@ impl Unit {
             Unit::Percent => "%",
             Unit::Seconds => "seconds",
             Unit::Count => "count",
+            Unit::DollarsPerHour => "dollars per hour",
         }
     }
 
@@ -193,7 +203,7 @@ impl Unit {
         match self {
             Unit::PerSecond | Unit::Seconds => 0.1,
             Unit::Percent => 0.01,
-            Unit::Count => 1.0,
+            Unit::Count | Unit::DollarsPerHour => 1.0,
         }
     }
 
@@ -205,6 +215,7 @@ impl Unit {
             Unit::Percent => format!("{:.1}%", value * 100.0),
             Unit::Seconds => format!("{value:.2} s"),
             Unit::Count => format!("{value:.1}"),
+            Unit::DollarsPerHour => format!("${value:.2}/h"),
         }
     }
 
@@ -216,6 +227,7 @@ impl Unit {
             Unit::Percent => format!("{}%", compact(value * 100.0)),
             Unit::Seconds => format!("{}s", compact(value)),
             Unit::Count => compact(value),
+            Unit::DollarsPerHour => format!("${}/h", compact(value)),
         }
     }
 }

@@ -53,6 +53,13 @@ pub enum Kind {
     FaultEnd(u16),
     /// A team action's effect lands.
     ActionLands(u32),
+    /// An effect with an end stops (a restart's dip).
+    EffectExpires,
+    /// A client retries request `id`, as its attempt number `attempt`.
+    Retry {
+        id: u64,
+        attempt: u8,
+    },
 }
 
 impl Kind {
@@ -60,7 +67,11 @@ impl Kind {
     fn is_world_level(self) -> bool {
         matches!(
             self,
-            Kind::Tick | Kind::FaultStart(_) | Kind::FaultEnd(_) | Kind::ActionLands(_)
+            Kind::Tick
+                | Kind::FaultStart(_)
+                | Kind::FaultEnd(_)
+                | Kind::ActionLands(_)
+                | Kind::EffectExpires
         )
     }
 }
@@ -146,6 +157,8 @@ impl Gauge {
 #[derive(Debug, Clone)]
 struct Request {
     id: u64,
+    /// 1 for the first attempt, 2 for the first retry, ...
+    attempt: u8,
     arrived: SimTime,
     step: u16,
     /// Counted in the run's statistics (arrived after the warm-up).
@@ -217,6 +230,54 @@ pub struct StepState {
     /// The step's own error rate plus any effect's.
     pub error_rate: f64,
     pub time_factor: f64,
+    /// Probability the step's output makes the answer wrong (own rate plus effects').
+    pub wrong_rate: f64,
+    /// Tokens per call, and the effects' multiplier on them (and on the step's time).
+    pub tokens: f64,
+    pub token_factor: f64,
+    fallback: Option<FallbackState>,
+    /// Whether the step runs on its fallback.
+    pub on_fallback: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct FallbackState {
+    sampler: Sampler,
+    wrong_rate: f64,
+    tokens: f64,
+}
+
+/// A step as the engine is built with it.
+#[derive(Debug, Clone)]
+pub struct StepInit {
+    pub name: String,
+    pub pool: Option<usize>,
+    pub sampler: Sampler,
+    pub on_timeout: OnTimeout,
+    pub error_rate: f64,
+    pub wrong_rate: f64,
+    pub tokens: f64,
+    /// (time, wrong-answer rate, tokens) of the step's fallback.
+    pub fallback: Option<(Sampler, f64, f64)>,
+}
+
+/// A pool as the engine is built with it.
+#[derive(Debug, Clone)]
+pub struct PoolInit {
+    pub name: String,
+    pub size: u32,
+    pub acquire_timeout: crate::drill::Duration,
+    pub cores: Option<u32>,
+}
+
+/// Client retries, resolved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    pub max_attempts: u8,
+    pub backoff_nanos: f64,
+    pub multiplier: f64,
+    pub jitter: f64,
+    pub budget: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -251,6 +312,8 @@ pub struct PoolState {
     timer_generation: u32,
     pub leak_fraction: f64,
     leak_rng: ChaCha8Rng,
+    /// Database cores behind the pool (query time grows past them).
+    pub cores: Option<u32>,
     /// Connections busy (in use or leaked), time-weighted.
     pub busy: Gauge,
     /// Requests waiting, time-weighted; `waiting.value` is the live count.
@@ -276,6 +339,8 @@ pub struct Totals {
     pub rejected: u64,
     pub degraded: u64,
     pub wrong_answers: u64,
+    pub retries: u64,
+    pub tokens: f64,
     pub latency: Histogram,
 }
 
@@ -289,6 +354,11 @@ pub struct BucketCounts {
     pub failed: u64,
     pub degraded: u64,
     pub wrong_answers: u64,
+    pub retries: u64,
+    pub tokens: f64,
+    /// Answers the evaluation pipeline graded, and how many it found wrong.
+    pub eval_graded: u64,
+    pub eval_wrong: u64,
     pub latency: Histogram,
     pub in_flight: f64,
     pub pools: Vec<PoolBucket>,
@@ -331,6 +401,12 @@ pub struct Core {
     pub pools: Vec<PoolState>,
     quality_rng: ChaCha8Rng,
     seed: Seed,
+    retry: Option<RetryPolicy>,
+    retry_rng: ChaCha8Rng,
+    /// Retry budget credit.
+    retry_credit: f64,
+    /// An answer is graded when the hash of its id (salted) is below this.
+    eval_threshold: u64,
     pub totals: Totals,
     pub bucket: BucketCounts,
     bucket_start: SimTime,
@@ -347,11 +423,20 @@ pub struct CoreSpec {
     pub warmup: SimTime,
     pub seed: Seed,
     pub arrivals: ArrivalProcess,
-    pub steps: Vec<(String, Option<usize>, Sampler, OnTimeout, f64)>,
-    pub pools: Vec<(String, u32, crate::drill::Duration)>,
+    pub steps: Vec<StepInit>,
+    pub pools: Vec<PoolInit>,
     pub max_in_flight: Option<u32>,
+    pub retry: Option<RetryPolicy>,
     pub log_sample: f64,
     pub log_limit: u32,
+    pub eval_sample: f64,
+}
+
+/// Salt for the evaluation pipeline's sampling hash, so it is independent of the log's.
+const EVAL_SALT: u64 = 0x9e37_79b9_7f4a_7c15;
+
+fn fraction_threshold(p: f64) -> u64 {
+    (p.clamp(0.0, 1.0) * 18_446_744_073_709_551_615.0) as u64
 }
 
 impl Core {
@@ -361,25 +446,37 @@ impl Core {
         let steps: Vec<StepState> = spec
             .steps
             .into_iter()
-            .map(|(name, pool, sampler, on_timeout, error_rate)| StepState {
-                time_rng: seed.stream(&format!("step/{name}/time")),
-                error_rng: seed.stream(&format!("step/{name}/errors")),
-                name,
-                pool,
-                sampler,
-                on_timeout,
-                error_rate,
+            .map(|s| StepState {
+                time_rng: seed.stream(&format!("step/{}/time", s.name)),
+                error_rng: seed.stream(&format!("step/{}/errors", s.name)),
+                name: s.name,
+                pool: s.pool,
+                sampler: s.sampler,
+                on_timeout: s.on_timeout,
+                error_rate: s.error_rate,
                 time_factor: 1.0,
+                wrong_rate: s.wrong_rate,
+                tokens: s.tokens,
+                token_factor: 1.0,
+                fallback: s
+                    .fallback
+                    .map(|(sampler, wrong_rate, tokens)| FallbackState {
+                        sampler,
+                        wrong_rate,
+                        tokens,
+                    }),
+                on_fallback: false,
             })
             .collect();
         let pools: Vec<PoolState> = spec
             .pools
             .into_iter()
-            .map(|(name, size, acquire_timeout)| PoolState {
-                leak_rng: seed.stream(&format!("pool/{name}/leaks")),
-                name,
-                size,
-                acquire_timeout,
+            .map(|p| PoolState {
+                leak_rng: seed.stream(&format!("pool/{}/leaks", p.name)),
+                name: p.name,
+                size: p.size,
+                acquire_timeout: p.acquire_timeout,
+                cores: p.cores,
                 in_use: 0,
                 leaked: 0,
                 queue: VecDeque::new(),
@@ -401,6 +498,9 @@ impl Core {
             step_time: vec![1.0; steps.len()],
             step_error: steps.iter().map(|s| s.error_rate).collect(),
             leak: vec![0.0; pools.len()],
+            step_wrong: steps.iter().map(|s| s.wrong_rate).collect(),
+            step_tokens: vec![1.0; steps.len()],
+            fallback: vec![false; steps.len()],
         };
         let mut core = Core {
             now: SimTime::ZERO,
@@ -420,12 +520,15 @@ impl Core {
             pools,
             quality_rng: seed.stream("quality"),
             seed,
+            retry: spec.retry,
+            retry_rng: seed.stream("retries"),
+            retry_credit: 10.0,
+            eval_threshold: fraction_threshold(spec.eval_sample),
             totals: Totals::default(),
             bucket: BucketCounts::default(),
             bucket_start: SimTime::ZERO,
             log: LogState {
-                info_threshold: (spec.log_sample.clamp(0.0, 1.0) * 18_446_744_073_709_551_615.0)
-                    as u64,
+                info_threshold: fraction_threshold(spec.log_sample),
                 thresholds: [u64::MAX; 3],
                 offered: [0; 3],
                 limit: spec.log_limit,
@@ -467,6 +570,7 @@ impl Core {
                 Kind::Arrival { plan } => self.on_arrival(plan),
                 Kind::StepDone { slot, generation } => self.on_step_done(slot, generation),
                 Kind::AcquireTimeout { pool, timer } => self.on_pool_timer(pool as usize, timer),
+                Kind::Retry { id, attempt } => self.admit(id, attempt),
                 world => {
                     debug_assert!(world.is_world_level());
                     return Some((time, world));
@@ -492,21 +596,33 @@ impl Core {
         }
         let now = self.now;
         if self.arrivals.accept(now) {
-            self.admit_new_request();
+            let id = self.next_request_id;
+            self.next_request_id += 1;
+            if let Some(policy) = self.retry
+                && let Some(budget) = policy.budget
+            {
+                self.retry_credit = (self.retry_credit + budget).min(10.0_f64.max(100.0 * budget));
+            }
+            self.admit(id, 1);
         }
         if let Some(c) = self.arrivals.plan(now, self.end) {
             self.schedule(c.at, Kind::Arrival { plan });
         }
     }
 
-    fn admit_new_request(&mut self) {
+    /// Attempt `attempt` of request `id` arrives: admission, then its first step.
+    fn admit(&mut self, id: u64, attempt: u8) {
         let now = self.now;
-        let id = self.next_request_id;
-        self.next_request_id += 1;
         let counted = now >= self.warmup;
         self.bucket.arrived += 1;
         if counted {
             self.totals.arrived += 1;
+        }
+        if attempt > 1 {
+            self.bucket.retries += 1;
+            if counted {
+                self.totals.retries += 1;
+            }
         }
         let over_rate = self.admission.as_mut().is_some_and(|b| !b.admit(now));
         let over_limit = self
@@ -525,6 +641,7 @@ impl Core {
                 SimTime::ZERO,
                 SimTime::ZERO,
             );
+            self.maybe_retry(id, attempt);
             return;
         }
         self.bucket.admitted += 1;
@@ -535,6 +652,7 @@ impl Core {
         self.in_flight.set(value, now, warmup);
         let (slot, generation) = self.requests.insert(Request {
             id,
+            attempt,
             arrived: now,
             step: 0,
             counted,
@@ -603,9 +721,23 @@ impl Core {
     }
 
     fn start_running(&mut self, slot: u32, generation: u32, step: usize) {
+        // With more queries running than the database has cores, each runs slower.
+        let contention = match self.steps[step].pool.map(|p| &self.pools[p]) {
+            Some(PoolState {
+                cores: Some(cores),
+                in_use,
+                ..
+            }) if *in_use > *cores => f64::from(*in_use) / f64::from((*cores).max(1)),
+            _ => 1.0,
+        };
         let s = &mut self.steps[step];
+        let sampler = match (s.on_fallback, &s.fallback) {
+            (true, Some(f)) => f.sampler,
+            _ => s.sampler,
+        };
+        let factor = s.time_factor * s.token_factor * contention;
         // Truncating `x + 0.5` rounds a non-negative draw to the nearest nanosecond.
-        let nanos = (s.sampler.sample(&mut s.time_rng) * s.time_factor + 0.5) as u64;
+        let nanos = (sampler.sample(&mut s.time_rng) * factor + 0.5) as u64;
         let done = SimTime::from_nanos(self.now.nanos().saturating_add(nanos));
         self.schedule(done, Kind::StepDone { slot, generation });
     }
@@ -623,7 +755,16 @@ impl Core {
             self.fail(slot, step, LogKind::StepError, None);
             return;
         }
+        let (wrong_rate, tokens) = match (s.on_fallback, s.fallback) {
+            (true, Some(f)) => (f.wrong_rate, f.tokens),
+            _ => (s.wrong_rate, s.tokens),
+        };
+        self.bucket.tokens += tokens * s.token_factor;
         if let Some(request) = self.requests.get_mut(slot, generation) {
+            if request.counted {
+                self.totals.tokens += tokens * s.token_factor;
+            }
+            request.right *= 1.0 - wrong_rate;
             request.step += 1;
         }
         self.advance(slot, generation);
@@ -752,9 +893,11 @@ impl Core {
             .remove(slot)
             .expect("completing a live request");
         let latency = now.since(request.arrived).as_nanos();
-        let wrong = request.degraded
-            && request.right < 1.0
-            && self.quality_rng.random::<f64>() >= request.right;
+        let wrong = request.right < 1.0 && self.quality_rng.random::<f64>() >= request.right;
+        if self.seed.hash(request.id ^ EVAL_SALT) < self.eval_threshold {
+            self.bucket.eval_graded += 1;
+            self.bucket.eval_wrong += u64::from(wrong);
+        }
         self.bucket.completed += 1;
         self.bucket.latency.record(latency);
         if request.degraded {
@@ -803,6 +946,39 @@ impl Core {
             request.arrived,
             request.waited,
         );
+        self.maybe_retry(request.id, request.attempt);
+    }
+
+    /// A client whose request failed or was rejected tries again after its backoff, while it
+    /// has attempts left and the retry budget allows.
+    fn maybe_retry(&mut self, id: u64, attempt: u8) {
+        let Some(policy) = self.retry else { return };
+        if attempt >= policy.max_attempts {
+            return;
+        }
+        if policy.budget.is_some() {
+            if self.retry_credit < 1.0 {
+                return;
+            }
+            self.retry_credit -= 1.0;
+        }
+        let wait = policy.backoff_nanos * policy.multiplier.powi(i32::from(attempt) - 1);
+        let wait = wait * (1.0 - policy.jitter * self.retry_rng.random::<f64>());
+        let at = SimTime::from_nanos(
+            self.now
+                .nanos()
+                .saturating_add(wait as u64)
+                .max(self.now.nanos() + 1),
+        );
+        if at < self.end {
+            self.schedule(
+                at,
+                Kind::Retry {
+                    id,
+                    attempt: attempt + 1,
+                },
+            );
+        }
     }
 
     fn leave(&mut self, _request: &Request) {
@@ -946,6 +1122,9 @@ impl Core {
         for (s, step) in self.steps.iter_mut().enumerate() {
             step.time_factor = params.step_time[s];
             step.error_rate = params.step_error[s];
+            step.wrong_rate = params.step_wrong[s];
+            step.token_factor = params.step_tokens[s];
+            step.on_fallback = params.fallback[s] && step.fallback.is_some();
         }
         for p in 0..self.pools.len() {
             let pool = &mut self.pools[p];
@@ -955,6 +1134,16 @@ impl Core {
                 self.serve_waiters(p);
             }
         }
+    }
+
+    /// A pool restart: leaked connections come back (the caller applies any dip in capacity).
+    pub fn restart_pool(&mut self, p: usize) {
+        let (now, warmup) = (self.now, self.warmup);
+        let pool = &mut self.pools[p];
+        pool.leaked = 0;
+        let busy = u64::from(pool.in_use);
+        pool.busy.set(busy, now, warmup);
+        self.serve_waiters(p);
     }
 
     /// Recomputes parameters from the baseline and the effects in force, and applies them.

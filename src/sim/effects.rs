@@ -18,6 +18,22 @@ pub enum Knob {
     StepTimeMultiplier { step: usize, factor: f64 },
     StepErrorRate { step: usize, rate: f64 },
     ConnectionLeak { pool: usize, fraction: f64 },
+    WrongAnswerRate { step: usize, rate: f64 },
+    TokenMultiplier { step: usize, factor: f64 },
+    UseFallback { step: usize },
+}
+
+/// What applying an effect does: set a knob while the effect lasts, or act once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Change {
+    Set(Knob),
+    /// End fault `0` now (a rollback).
+    EndFault(usize),
+    /// Bring a pool's leaked connections back, after `dip` with no connections.
+    RestartPool {
+        pool: usize,
+        dip: Duration,
+    },
 }
 
 /// Where an effect came from.
@@ -33,6 +49,8 @@ pub struct ActiveEffect {
     pub knob: Knob,
     pub start: SimTime,
     pub ramp: Duration,
+    /// When the effect stops by itself, if it does.
+    pub until: Option<SimTime>,
     pub source: Source,
 }
 
@@ -62,6 +80,9 @@ pub struct Params {
     pub step_time: Vec<f64>,
     pub step_error: Vec<f64>,
     pub leak: Vec<f64>,
+    pub step_wrong: Vec<f64>,
+    pub step_tokens: Vec<f64>,
+    pub fallback: Vec<bool>,
 }
 
 impl Params {
@@ -92,6 +113,13 @@ impl Params {
                 Knob::ConnectionLeak { pool, fraction } => {
                     p.leak[pool] = (p.leak[pool] + fraction * x).clamp(0.0, 1.0);
                 }
+                Knob::WrongAnswerRate { step, rate } => {
+                    p.step_wrong[step] = (p.step_wrong[step] + rate * x).clamp(0.0, 1.0);
+                }
+                Knob::TokenMultiplier { step, factor } => {
+                    p.step_tokens[step] *= toward(1.0, factor.max(0.0));
+                }
+                Knob::UseFallback { step } => p.fallback[step] = true,
             }
         }
         p
@@ -111,6 +139,9 @@ mod tests {
             step_time: vec![1.0],
             step_error: vec![0.0],
             leak: vec![0.0],
+            step_wrong: vec![0.0],
+            step_tokens: vec![1.0],
+            fallback: vec![false],
         }
     }
 
@@ -119,6 +150,7 @@ mod tests {
             knob,
             start: SimTime::from_nanos(start * 1_000_000_000),
             ramp: Duration::from_secs(ramp),
+            until: None,
             source: Source::Fault(0),
         }
     }

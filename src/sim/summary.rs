@@ -36,6 +36,11 @@ pub struct RequestSummary {
     pub rejected: u64,
     pub degraded: u64,
     pub wrong_answers: u64,
+    /// Client retries among the arrivals.
+    pub retries: u64,
+    /// Model tokens produced, and what they cost.
+    pub tokens: f64,
+    pub cost_dollars: f64,
     /// Admitted but not finished when the run ended.
     pub in_flight_at_end: u64,
     pub latency_seconds: Latency,
@@ -135,6 +140,9 @@ impl Summary {
                 rejected: t.rejected,
                 degraded: t.degraded,
                 wrong_answers: t.wrong_answers,
+                retries: t.retries,
+                tokens: t.tokens,
+                cost_dollars: t.tokens / 1000.0 * drill.service.cost_per_1k_tokens,
                 in_flight_at_end: t.admitted - t.completed - t.failed,
                 latency_seconds: Latency {
                     mean: t.latency.mean() / 1e9,
@@ -196,6 +204,21 @@ impl Summary {
             r.degraded,
             pct(r.degraded, r.completed)
         );
+        if r.retries > 0 {
+            let _ = writeln!(
+                out,
+                "  retries     {:>10}  ({:.2}% of arrivals)",
+                r.retries,
+                pct(r.retries, r.arrived)
+            );
+        }
+        if r.tokens > 0.0 {
+            let _ = writeln!(
+                out,
+                "  tokens      {:>10.0}  (${:.2})",
+                r.tokens, r.cost_dollars
+            );
+        }
         let _ = writeln!(
             out,
             "  wrong       {:>10}  ({:.2}% of completed)",

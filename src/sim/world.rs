@@ -15,8 +15,8 @@ use std::collections::VecDeque;
 use bevy_ecs::prelude::*;
 use serde::Serialize;
 
-use super::core::{BucketCounts, Core, CoreSpec, Kind};
-use super::effects::{ActiveEffect, Knob, Source};
+use super::core::{BucketCounts, Core, CoreSpec, Kind, PoolInit, RetryPolicy, StepInit};
+use super::effects::{ActiveEffect, Change, Knob, Source};
 use super::rng::Seed;
 use super::sampler::Sampler;
 use super::traffic::ArrivalProcess;
@@ -129,7 +129,7 @@ pub struct FaultRule {
     pub at: SimTime,
     pub ramp: Duration,
     pub lasts: Option<Duration>,
-    pub knob: Option<Knob>,
+    pub change: Option<Change>,
 }
 
 #[derive(Component, Debug, Clone, Default)]
@@ -151,7 +151,7 @@ pub struct ActionDef {
 #[derive(Resource, Debug, Default)]
 pub struct Actions {
     pub defs: Vec<ActionDef>,
-    pending: Vec<(usize, Knob)>,
+    pending: Vec<(usize, Change)>,
 }
 
 /// Why a team action could not be ordered.
@@ -192,6 +192,10 @@ pub struct Telemetry {
     window_buckets: usize,
     pub bucket_width: Duration,
     pub window: Duration,
+    /// Dollars per thousand tokens, for the cost rate.
+    pub cost_per_1k_tokens: f64,
+    /// How late the evaluation pipeline reports.
+    pub eval_delay: Duration,
 }
 
 impl Telemetry {
@@ -203,6 +207,34 @@ impl Telemetry {
     #[must_use]
     pub fn log(&self) -> &[LogLine] {
         &self.log
+    }
+
+    /// Wrong over graded answers in the window that ended `eval_delay` ago: what the
+    /// evaluation pipeline has reported by now.
+    fn eval_ratio(&self) -> f64 {
+        let Some(last) = self.buckets.last() else {
+            return 0.0;
+        };
+        // `buckets` does not yet hold the bucket being closed, which ends one width later.
+        let now = last.start + last.width + self.bucket_width.as_secs_f64();
+        let reported_until = now - self.eval_delay.as_secs_f64();
+        let from = reported_until - self.window.as_secs_f64();
+        let (mut graded, mut wrong) = (0u64, 0u64);
+        for b in self.buckets.iter().rev() {
+            let end = b.start + b.width;
+            if end <= from + 1e-9 {
+                break;
+            }
+            if end <= reported_until + 1e-9 {
+                graded += b.eval_graded;
+                wrong += b.eval_wrong;
+            }
+        }
+        if graded == 0 {
+            0.0
+        } else {
+            wrong as f64 / graded as f64
+        }
     }
 
     /// The window's values from the most recent buckets (those in `recent`).
@@ -225,7 +257,13 @@ impl Telemetry {
         let (completed, failed, rejected) =
             (sum(|b| b.completed), sum(|b| b.failed), sum(|b| b.rejected));
         let pools = self.recent.back().map_or(0, |(_, b)| b.pools.len());
+        let tokens: f64 = self.recent.iter().map(|(_, b)| b.tokens).sum();
+        let token_rate = if width > 0.0 { tokens / width } else { 0.0 };
         Window {
+            retry_rate: per_second(sum(|b| b.retries)),
+            token_rate,
+            cost_rate: token_rate / 1000.0 * self.cost_per_1k_tokens * 3600.0,
+            eval_wrong_answer_ratio: self.eval_ratio(),
             arrival_rate: per_second(sum(|b| b.arrived)),
             throughput: per_second(completed),
             error_rate: per_second(failed),
@@ -275,6 +313,10 @@ fn close_bucket(mut core: ResMut<Core>, mut telemetry: ResMut<Telemetry>) {
         failed: counts.failed,
         degraded: counts.degraded,
         wrong_answers: counts.wrong_answers,
+        retries: counts.retries,
+        tokens: counts.tokens,
+        eval_graded: counts.eval_graded,
+        eval_wrong: counts.eval_wrong,
         latency_p50: quantile(0.50),
         latency_p95: quantile(0.95),
         latency_p99: quantile(0.99),
@@ -409,6 +451,7 @@ pub struct Sim {
     alerts: Vec<(AlertRule, AlertState)>,
     pools: Vec<String>,
     steps: Vec<String>,
+    faults: Vec<String>,
     news: Vec<News>,
     drill_name: String,
     seed: u64,
@@ -423,6 +466,7 @@ impl Sim {
         let end = SimTime::from(options.duration.unwrap_or(drill.duration));
         let pools: Vec<String> = drill.pools.iter().map(|p| p.name.clone()).collect();
         let steps: Vec<String> = drill.service.steps.iter().map(|s| s.name.clone()).collect();
+        let fault_names: Vec<String> = drill.faults.iter().map(|f| f.name.clone()).collect();
         let pool_index = |name: &str| pools.iter().position(|p| p == name);
         let limit = |x: i64| u32::try_from(x.max(0)).unwrap_or(u32::MAX);
         let core = Core::new(CoreSpec {
@@ -434,25 +478,44 @@ impl Sim {
                 .service
                 .steps
                 .iter()
-                .map(|s| {
-                    let pool = s.pool.as_deref().and_then(pool_index);
-                    (
-                        s.name.clone(),
-                        pool,
-                        Sampler::new(&s.time),
-                        s.on_timeout,
-                        s.error_rate.clamp(0.0, 1.0),
-                    )
+                .map(|s| StepInit {
+                    name: s.name.clone(),
+                    pool: s.pool.as_deref().and_then(pool_index),
+                    sampler: Sampler::new(&s.time),
+                    on_timeout: s.on_timeout,
+                    error_rate: s.error_rate.clamp(0.0, 1.0),
+                    wrong_rate: s.wrong_answer_rate.clamp(0.0, 1.0),
+                    tokens: s.tokens.max(0.0),
+                    fallback: s.fallback.as_ref().map(|f| {
+                        (
+                            Sampler::new(&f.time),
+                            f.wrong_answer_rate.clamp(0.0, 1.0),
+                            f.tokens.max(0.0),
+                        )
+                    }),
                 })
                 .collect(),
             pools: drill
                 .pools
                 .iter()
-                .map(|p| (p.name.clone(), limit(p.size), p.acquire_timeout))
+                .map(|p| PoolInit {
+                    name: p.name.clone(),
+                    size: limit(p.size),
+                    acquire_timeout: p.acquire_timeout,
+                    cores: p.cores.map(limit),
+                })
                 .collect(),
             max_in_flight: drill.service.max_in_flight.map(limit),
+            retry: drill.service.retries.as_ref().map(|r| RetryPolicy {
+                max_attempts: u8::try_from(r.max_attempts.clamp(1, 100)).unwrap_or(100),
+                backoff_nanos: r.backoff.as_nanos() as f64,
+                multiplier: r.multiplier.max(0.0),
+                jitter: r.jitter.clamp(0.0, 1.0),
+                budget: r.budget.map(|b| b.max(0.0)),
+            }),
             log_sample: drill.telemetry.log_sample,
             log_limit: drill.telemetry.log_limit,
+            eval_sample: drill.telemetry.eval_sample,
         });
 
         let mut world = World::new();
@@ -470,6 +533,8 @@ impl Sim {
             .max(1);
         world.insert_resource(Telemetry {
             window_buckets,
+            cost_per_1k_tokens: drill.service.cost_per_1k_tokens,
+            eval_delay: drill.telemetry.eval_delay,
             bucket_width: bucket,
             window: drill.telemetry.window,
             ..Telemetry::default()
@@ -518,7 +583,8 @@ impl Sim {
         }
         if !options.no_faults {
             for (index, fault) in drill.faults.iter().enumerate() {
-                let knob = resolve_knob(&fault.effect, &pools, &steps, &|_| None).ok();
+                let change =
+                    resolve_change(&fault.effect, &pools, &steps, &fault_names, &|_| None).ok();
                 world.spawn((
                     FaultRule {
                         index,
@@ -526,7 +592,7 @@ impl Sim {
                         at: SimTime::from(fault.at),
                         ramp: fault.ramp,
                         lasts: fault.lasts,
-                        knob,
+                        change,
                     },
                     FaultState::default(),
                 ));
@@ -554,6 +620,7 @@ impl Sim {
             alerts: Vec::new(),
             pools,
             steps,
+            faults: fault_names,
             news: Vec::new(),
             drill_name: drill.name.clone(),
             seed: seed.0,
@@ -647,7 +714,16 @@ impl Sim {
                 Kind::FaultStart(i) => self.start_fault(i as usize, time),
                 Kind::FaultEnd(i) => self.end_fault(i as usize, time),
                 Kind::ActionLands(i) => self.land_action(i as usize, time),
-                Kind::Arrival { .. } | Kind::StepDone { .. } | Kind::AcquireTimeout { .. } => {
+                Kind::EffectExpires => {
+                    let mut core = self.world.resource_mut::<Core>();
+                    core.effects
+                        .retain(|e| e.until.is_none_or(|until| until > time));
+                    core.refresh_effects();
+                }
+                Kind::Arrival { .. }
+                | Kind::StepDone { .. }
+                | Kind::AcquireTimeout { .. }
+                | Kind::Retry { .. } => {
                     unreachable!("run_hot handles request events")
                 }
             }
@@ -708,15 +784,8 @@ impl Sim {
             .expect("fault entity")
             .started = Some(time);
         self.world.resource_mut::<Truth>().fault_started[index] = Some(time);
-        if let Some(knob) = rule.knob {
-            let mut core = self.world.resource_mut::<Core>();
-            core.effects.push(ActiveEffect {
-                knob,
-                start: time,
-                ramp: rule.ramp,
-                source: Source::Fault(index),
-            });
-            core.refresh_effects();
+        if let Some(change) = rule.change {
+            self.apply_change(change, Source::Fault(index), rule.ramp, time);
         }
         self.news.push(News::FaultStarted {
             at: time,
@@ -734,6 +803,13 @@ impl Sim {
             .expect("fault entity")
             .name
             .clone();
+        let state = self
+            .world
+            .get_mut::<FaultState>(entity)
+            .expect("fault entity");
+        if state.started.is_none() || state.ended.is_some() {
+            return;
+        }
         self.world
             .get_mut::<FaultState>(entity)
             .expect("fault entity")
@@ -788,11 +864,11 @@ impl Sim {
             });
         }
         let lookup = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
-        let knob = resolve_knob(&def.effect, &self.pools, &self.steps, &lookup)
+        let change = resolve_change(&def.effect, &self.pools, &self.steps, &self.faults, &lookup)
             .map_err(ActionError::Invalid)?;
         let lands = self.now().after(def.delay);
         let mut actions = self.world.resource_mut::<Actions>();
-        actions.pending.push((index, knob));
+        actions.pending.push((index, change));
         let order = (actions.pending.len() - 1) as u32;
         self.world
             .resource_mut::<Core>()
@@ -801,22 +877,50 @@ impl Sim {
     }
 
     fn land_action(&mut self, order: usize, time: SimTime) {
-        let (index, knob) = self.world.resource::<Actions>().pending[order];
+        let (index, change) = self.world.resource::<Actions>().pending[order];
         let name = self.world.resource::<Actions>().defs[index].name.clone();
-        let mut core = self.world.resource_mut::<Core>();
-        // A repeated action replaces its earlier order (throttle 150, then throttle 120).
-        core.effects.retain(|e| e.source != Source::Action(index));
-        core.effects.push(ActiveEffect {
-            knob,
-            start: time,
-            ramp: Duration::ZERO,
-            source: Source::Action(index),
-        });
-        core.refresh_effects();
         self.news.push(News::ActionLanded {
             at: time,
             action: name,
         });
+        self.apply_change(change, Source::Action(index), Duration::ZERO, time);
+    }
+
+    /// Applies a fault's or an action's change: faults and actions are one mechanism.
+    fn apply_change(&mut self, change: Change, source: Source, ramp: Duration, time: SimTime) {
+        match change {
+            Change::Set(knob) => {
+                let mut core = self.world.resource_mut::<Core>();
+                // A repeated action replaces its earlier order (throttle 150, then 120).
+                core.effects.retain(|e| e.source != source);
+                core.effects.push(ActiveEffect {
+                    knob,
+                    start: time,
+                    ramp,
+                    until: None,
+                    source,
+                });
+                core.refresh_effects();
+            }
+            Change::EndFault(fault) => self.end_fault(fault, time),
+            Change::RestartPool { pool, dip } => {
+                let until = time.after(dip);
+                let mut core = self.world.resource_mut::<Core>();
+                core.restart_pool(pool);
+                if !dip.is_zero() {
+                    let knob = Knob::PoolSize { pool, size: 0.0 };
+                    core.effects.push(ActiveEffect {
+                        knob,
+                        start: time,
+                        ramp: Duration::ZERO,
+                        until: Some(until),
+                        source,
+                    });
+                    core.schedule(until, Kind::EffectExpires);
+                }
+                core.refresh_effects();
+            }
+        }
     }
 }
 
@@ -824,12 +928,13 @@ impl Sim {
 ///
 /// # Errors
 /// A message naming the unknown pool, step or parameter, or the value out of range.
-pub fn resolve_knob(
+pub fn resolve_change(
     effect: &Effect,
     pools: &[String],
     steps: &[String],
+    faults: &[String],
     param: &dyn Fn(&str) -> Option<f64>,
-) -> Result<Knob, String> {
+) -> Result<Change, String> {
     let value = |v: &Value| match v {
         Value::Literal(x) => Ok(*x),
         Value::Param(name) => param(name).ok_or_else(|| format!("missing parameter `{name}`")),
@@ -860,7 +965,29 @@ pub fn resolve_knob(
             Err(format!("{what} must be between 0 and 1, not {x}"))
         }
     };
-    Ok(match effect {
+    Ok(Change::Set(match effect {
+        Effect::EndFault(name) => {
+            let fault = faults
+                .iter()
+                .position(|f| f == name)
+                .ok_or_else(|| format!("no fault named `{name}`"))?;
+            return Ok(Change::EndFault(fault));
+        }
+        Effect::RestartPool { pool: p, dip } => {
+            return Ok(Change::RestartPool {
+                pool: pool(p)?,
+                dip: *dip,
+            });
+        }
+        Effect::WrongAnswerRate { step: s, rate } => Knob::WrongAnswerRate {
+            step: step(s)?,
+            rate: fraction("rate", value(rate)?)?,
+        },
+        Effect::TokenMultiplier { step: s, factor } => Knob::TokenMultiplier {
+            step: step(s)?,
+            factor: non_negative("factor", value(factor)?)?,
+        },
+        Effect::UseFallback { step: s } => Knob::UseFallback { step: step(s)? },
         Effect::TrafficMultiplier(m) => {
             Knob::TrafficMultiplier(non_negative("a traffic multiplier", value(m)?)?)
         }
@@ -891,5 +1018,5 @@ pub fn resolve_knob(
             pool: pool(p)?,
             fraction: fraction("fraction", value(f)?)?,
         },
-    })
+    }))
 }

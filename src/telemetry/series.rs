@@ -35,6 +35,11 @@ pub struct Window {
     pub latency_p95: f64,
     pub latency_p99: f64,
     pub in_flight: f64,
+    pub retry_rate: f64,
+    pub token_rate: f64,
+    /// Dollars per hour.
+    pub cost_rate: f64,
+    pub eval_wrong_answer_ratio: f64,
     pub pools: Vec<PoolWindow>,
 }
 
@@ -62,6 +67,10 @@ pub enum Signal {
     PoolUtilization(usize),
     PoolWaiting(usize),
     PoolTimeoutRate(usize),
+    RetryRate,
+    TokenRate,
+    CostRate,
+    EvalWrongAnswerRatio,
 }
 
 impl Signal {
@@ -84,6 +93,10 @@ impl Signal {
             Metric::PoolUtilization(p) => Signal::PoolUtilization(pool(p)?),
             Metric::PoolWaiting(p) => Signal::PoolWaiting(pool(p)?),
             Metric::PoolTimeoutRate(p) => Signal::PoolTimeoutRate(pool(p)?),
+            Metric::RetryRate => Signal::RetryRate,
+            Metric::TokenRate => Signal::TokenRate,
+            Metric::CostRate => Signal::CostRate,
+            Metric::EvalWrongAnswerRatio => Signal::EvalWrongAnswerRatio,
         })
     }
 }
@@ -106,6 +119,10 @@ impl Window {
             Signal::PoolUtilization(i) => self.pools[i].utilization,
             Signal::PoolWaiting(i) => self.pools[i].waiting,
             Signal::PoolTimeoutRate(i) => self.pools[i].timeout_rate,
+            Signal::RetryRate => self.retry_rate,
+            Signal::TokenRate => self.token_rate,
+            Signal::CostRate => self.cost_rate,
+            Signal::EvalWrongAnswerRatio => self.eval_wrong_answer_ratio,
         }
     }
 }
@@ -124,6 +141,13 @@ pub struct Bucket {
     pub failed: u64,
     pub degraded: u64,
     pub wrong_answers: u64,
+    /// Client retries that arrived.
+    pub retries: u64,
+    /// Model tokens produced.
+    pub tokens: f64,
+    /// Answers completed in this bucket that the evaluation pipeline grades, and of them wrong.
+    pub eval_graded: u64,
+    pub eval_wrong: u64,
     /// Latency quantiles (seconds) of the requests that completed in this bucket.
     pub latency_p50: f64,
     pub latency_p95: f64,
