@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use crate::cli::{Cli, Command, PlayArgs, RunArgs, SimulateArgs};
+use crate::calibrate::{self, Calibration, Plan, Shard};
+use crate::cli::{CalibrateArgs, Cli, Command, ListArgs, NewArgs, PlayArgs, RunArgs, SimulateArgs};
 use crate::drill::check::{CheckStatus, ReportStyle};
 use crate::drill::spec::Say;
 use crate::drill::{self, Drill, library};
@@ -72,6 +73,10 @@ pub fn run(cli: Cli) -> Result<Exit, AppError> {
             output,
             format,
         } => debrief(&transcript, output.as_deref(), format),
+        Command::Calibrate(args) => calibrate(&args),
+        Command::List(args) => list(&args),
+        Command::New(args) => new_drill(&args),
+        Command::Export(args) => export(&args),
     }
 }
 
@@ -238,6 +243,7 @@ fn live(args: &RunArgs) -> Result<Exit, AppError> {
         transcript: writer,
         transcript_path: path,
         interactive,
+        metrics_listen: args.metrics_listen,
     };
     terminal::run(&mut session, config).map_err(|e| AppError::Io(e.to_string()))?;
     write_debrief(&session, args.debrief.as_deref())?;
@@ -415,3 +421,216 @@ fn write_stdout(text: &str) -> Result<Exit, AppError> {
         Err(e) => Err(AppError::Io(format!("cannot write output: {e}"))),
     }
 }
+
+// --- calibrate, list, new ---
+
+fn usage(e: impl std::fmt::Display) -> AppError {
+    AppError::Io(e.to_string())
+}
+
+/// `--jobs`: at least 1; none means one thread per core (rayon's 0).
+fn jobs(jobs: Option<usize>) -> Result<usize, AppError> {
+    match jobs {
+        Some(0) => Err(AppError::Io("--jobs must be at least 1".into())),
+        Some(j) => Ok(j),
+        None => Ok(0),
+    }
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+fn progress_bar(len: usize, message: String) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(len as u64), target);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} seeds, {elapsed} (eta {eta})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(message);
+    bar
+}
+
+/// Runs `plan` on `drill` with a progress bar, and times it.
+fn run_calibration(source: &Source, plan: &Plan, jobs: usize) -> Result<Calibration, AppError> {
+    let bar = progress_bar(
+        plan.seeds().len(),
+        format!("calibrating {}", source.drill.name),
+    );
+    let started = Instant::now();
+    let result = calibrate::calibrate(&source.drill, &source.text, plan, jobs, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let mut report = result.map_err(usage)?;
+    report.wall_seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn calibrate(args: &CalibrateArgs) -> Result<Exit, AppError> {
+    let report = if args.merge.is_empty() {
+        let jobs = jobs(args.jobs)?;
+        let plan =
+            Plan::new(args.runs, args.seed_start, args.shard.unwrap_or_default()).map_err(usage)?;
+        let file = args
+            .file
+            .as_ref()
+            .ok_or_else(|| usage("calibrate needs a drill FILE (or --merge FILES...)"))?;
+        run_calibration(&load(file)?, &plan, jobs)?
+    } else {
+        let mut parts = Vec::new();
+        for path in &args.merge {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+            let label = path.display().to_string();
+            let part = calibrate::merge::parse(&label, &text).map_err(usage)?;
+            parts.push((label, part));
+        }
+        calibrate::merge::merge(parts).map_err(usage)?
+    };
+    let text = if args.json {
+        to_json(&report)
+    } else {
+        report.render_text()
+    };
+    write_stdout(&text)?;
+    Ok(if report.pass {
+        Exit::Ok
+    } else {
+        Exit::Findings
+    })
+}
+
+fn list(args: &ListArgs) -> Result<Exit, AppError> {
+    let calibration = if args.calibrate {
+        Some((
+            Plan::new(args.runs, 1, Shard::WHOLE).map_err(usage)?,
+            jobs(args.jobs)?,
+        ))
+    } else {
+        None
+    };
+    let mut out = String::new();
+    let mut exit = Exit::Ok;
+    for (name, text) in library::BUILTIN {
+        let meta = library::Meta::of(text);
+        let loaded = drill::load_str(&format!("{name} (built in)"), text);
+        let title = loaded
+            .as_ref()
+            .map_or("(does not load: run `firedrill check`)", |d| {
+                d.title.as_str()
+            });
+        let _ = writeln!(out, "{name}\n  {title}");
+        let difficulty = meta
+            .difficulty
+            .map_or_else(|| "not given".to_owned(), |d| format!("{d}/5"));
+        let teaches = meta.teaches.as_deref().unwrap_or("not given");
+        let _ = writeln!(out, "  difficulty: {difficulty}\n  teaches: {teaches}");
+        let path = Path::new("drills").join(format!("{name}.ron"));
+        if path.is_file() {
+            let _ = writeln!(out, "  file: {}", path.display());
+        }
+        if let (Some((plan, jobs)), Ok(drill)) = (&calibration, &loaded) {
+            let source = Source {
+                text: (*text).to_owned(),
+                drill: drill.clone(),
+            };
+            let report = run_calibration(&source, plan, *jobs)?;
+            if report.pass {
+                let _ = writeln!(out, "  calibration: clean over {} seeds", plan.runs);
+            } else {
+                exit = Exit::Findings;
+                let failures: Vec<&str> = report.failures().map(|v| v.message.as_str()).collect();
+                let _ = writeln!(
+                    out,
+                    "  calibration: FAILS over {} seeds: {}",
+                    plan.runs,
+                    failures.join("; ")
+                );
+            }
+        }
+        out.push('\n');
+    }
+    if calibration.is_none() {
+        out.push_str(
+            "Calibration not run: `firedrill list --calibrate` runs each drill on 20 seeds, with \
+             no team and with its reference response (it takes a while); `firedrill calibrate \
+             NAME` checks one drill in depth.\n",
+        );
+    }
+    write_stdout(&out)?;
+    Ok(exit)
+}
+
+fn new_drill(args: &NewArgs) -> Result<Exit, AppError> {
+    let text = library::new_drill(&args.name).map_err(usage)?;
+    let path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.ron", args.name)));
+    if path.as_os_str() == "-" {
+        return write_stdout(&text);
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                usage(format!(
+                    "{} already exists; firedrill new never overwrites a file (choose another with -o)",
+                    path.display()
+                ))
+            } else {
+                usage(format!("cannot write {}: {e}", path.display()))
+            }
+        })?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
+    let p = path.display();
+    eprintln!(
+        "wrote {p}\nnext: `firedrill check {p}`, `firedrill play {p} --reference`, `firedrill calibrate {p}`"
+    );
+    Ok(Exit::Ok)
+}
+// --- end calibrate, list, new ---
+
+// --- export ---
+fn export(args: &crate::cli::ExportArgs) -> Result<Exit, AppError> {
+    use crate::export::{self, SourceKind};
+    let start_ms = match &args.start {
+        Some(text) => Some(export::time::parse_rfc3339_ms(text).map_err(AppError::Io)?),
+        None => None,
+    };
+    let run = match export::detect(&args.source) {
+        SourceKind::Transcript => {
+            if args.seed.is_some() {
+                return Err(AppError::Io(
+                    "--seed applies to a drill; a transcript carries its own seed".into(),
+                ));
+            }
+            export::run_transcript(&args.source).map_err(|e| match e {
+                transcript::TranscriptError::Io { .. } => AppError::Io(e.to_string()),
+                _ => AppError::Findings(e.to_string()),
+            })?
+        }
+        SourceKind::Drill => export::run_drill(load(&args.source)?.drill, args.seed),
+    };
+    let settings = export::Settings {
+        format: args.format,
+        start_ms,
+        rule_file: args.rule_file.clone(),
+    };
+    let text = export::render(&run, &settings);
+    match &args.output {
+        Some(out) => {
+            std::fs::write(out, text)
+                .map_err(|e| AppError::Io(format!("cannot write {}: {e}", out.display())))?;
+            Ok(Exit::Ok)
+        }
+        None => write_stdout(&text),
+    }
+}
+// --- end export ---

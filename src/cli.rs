@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::calibrate::Shard;
 use crate::drill::Duration;
 use crate::report::Format;
 use crate::session::transcript::ClockMode;
@@ -55,7 +56,76 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Html)]
         format: Format,
     },
+    // --- export (Prometheus, OpenMetrics, logs) ---
+    /// Export a run for the team's own tools: its metrics as OpenMetrics, the drill's alerts
+    /// as Prometheus rules (or a promtool test of them), or the request log as JSON Lines.
+    Export(ExportArgs),
+    // --- end export ---
+    // --- calibrate, list, new (the drill library) ---
+    /// Run a drill over many seeds, with no team and with its reference response, and check
+    /// that its alerts fire, its faults page and its reference response recovers.
+    Calibrate(CalibrateArgs),
+    /// List the built-in drills: title, what each teaches, difficulty, and with --calibrate
+    /// whether it calibrates clean.
+    List(ListArgs),
+    /// Write a new, commented drill to start from (it passes `check` and `calibrate`).
+    New(NewArgs),
 }
+
+#[derive(Debug, clap::Args)]
+pub struct CalibrateArgs {
+    /// The drill file, or the name of a built-in drill.
+    #[arg(required_unless_present = "merge")]
+    pub file: Option<PathBuf>,
+    /// How many seeds to run.
+    #[arg(long, default_value_t = 100)]
+    pub runs: u32,
+    /// The first seed; the runs use seeds S, S+1, ...
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed_start: u64,
+    /// Worker threads (default: one per core). The results do not depend on it.
+    #[arg(long, short, value_name = "J")]
+    pub jobs: Option<usize>,
+    /// Print one JSON object (with every seed's results) instead of the readable report.
+    #[arg(long)]
+    pub json: bool,
+    /// Run only shard K of N: the seeds whose index i (from 0) has i % N == K-1. Merge the
+    /// shards' --json output with --merge.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Merge the --json reports of all the shards of one calibration instead of running.
+    #[arg(
+        long,
+        value_name = "FILES",
+        num_args = 1..,
+        conflicts_with_all = ["file", "runs", "seed_start", "jobs", "shard"]
+    )]
+    pub merge: Vec<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Also calibrate each drill (this runs the simulations, so it takes a while).
+    #[arg(long)]
+    pub calibrate: bool,
+    /// Seeds per drill with --calibrate.
+    #[arg(long, default_value_t = 20, requires = "calibrate")]
+    pub runs: u32,
+    /// Worker threads with --calibrate (default: one per core).
+    #[arg(long, short, value_name = "J", requires = "calibrate")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NewArgs {
+    /// The drill's name: lowercase letters, digits and dashes (`checkout-slowdown`).
+    pub name: String,
+    /// Where to write it (default: NAME.ron; `-` for standard output). An existing file is
+    /// never overwritten.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+// --- end calibrate, list, new ---
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -83,7 +153,35 @@ pub struct RunArgs {
     /// At the end, write the HTML debrief here.
     #[arg(long)]
     pub debrief: Option<PathBuf>,
+    /// Serve the live metrics at http://ADDR/metrics in the Prometheus text format
+    /// (ADDR: HOST:PORT, or a port for 127.0.0.1; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", value_parser = crate::session::metrics_server::parse_listen)]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
+
+// --- export ---
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// A drill (run with no team) or a transcript (replayed); told apart by content.
+    pub source: PathBuf,
+    /// openmetrics, prometheus-rules, promtool-test or logs.
+    #[arg(long, value_enum)]
+    pub format: crate::export::Format,
+    /// Wall-clock time of the drill's start, RFC 3339 (default: the drill's clock_start on
+    /// 2026-01-05, UTC, so that exports are reproducible).
+    #[arg(long, value_name = "RFC3339")]
+    pub start: Option<String>,
+    /// Seed for a drill source (default: the drill's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The rule file a promtool-test export loads, relative to the test file.
+    #[arg(long, value_name = "FILE", default_value = "rules.yml")]
+    pub rule_file: PathBuf,
+    /// Where to write it (default: standard output).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+// --- end export ---
 
 #[derive(Debug, clap::Args)]
 pub struct PlayArgs {

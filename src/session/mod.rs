@@ -8,6 +8,7 @@
 
 pub mod anchor;
 pub mod command;
+pub mod metrics_server;
 pub mod play;
 pub mod summary;
 pub mod team;

@@ -16,7 +16,11 @@ use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, ExternalPrinter, Helper};
 
+// --- metrics server (declared here while session/mod.rs is being edited; move it there) ---
+// --- end metrics server ---
+
 use super::command::{self, Command};
+use super::metrics_server;
 use super::transcript::{ClockMode, Line, Writer};
 use super::{Accepted, ClockChange, Notice, Session};
 use crate::sim::SimTime;
@@ -107,6 +111,8 @@ pub struct LiveConfig {
     pub transcript_path: Option<PathBuf>,
     /// Whether input comes from a terminal (line editor, no echo).
     pub interactive: bool,
+    /// Serve `/metrics` here while the drill runs.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// Why a live run stopped early.
@@ -118,6 +124,11 @@ pub enum LiveError {
     Transcript { path: String, source: io::Error },
     #[error("terminal: {0}")]
     Terminal(String),
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Metrics {
+        addr: std::net::SocketAddr,
+        source: io::Error,
+    },
 }
 
 /// Runs the session until the team ends it, the drill reaches its end, or input ends.
@@ -125,6 +136,15 @@ pub enum LiveError {
 /// # Errors
 /// The transcript cannot be written, or the terminal fails.
 pub fn run(session: &mut Session, mut config: LiveConfig) -> Result<(), LiveError> {
+    let mut metrics = match config.metrics_listen {
+        Some(addr) => {
+            let publisher = metrics_server::start(addr, session)
+                .map_err(|source| LiveError::Metrics { addr, source })?;
+            eprintln!("metrics: serving http://{}/metrics", publisher.addr());
+            Some(publisher)
+        }
+        None => None,
+    };
     let mut out = io::stdout();
     let (tx, rx) = mpsc::channel::<String>();
     let (printer_tx, printer_rx) = mpsc::channel::<Box<dyn ExternalPrinter + Send>>();
@@ -162,6 +182,9 @@ pub fn run(session: &mut Session, mut config: LiveConfig) -> Result<(), LiveErro
             let notices = session.advance_to(target);
             say(&render_notices(session, &notices), &mut printer);
         }
+        if let Some(m) = metrics.as_mut() {
+            m.publish(session);
+        }
         let line = match received {
             Ok(line) => line,
             Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -195,6 +218,9 @@ pub fn run(session: &mut Session, mut config: LiveConfig) -> Result<(), LiveErro
             }
             Ok(None) => {}
             Err(message) => say(&format!("error: {message}"), &mut printer),
+        }
+        if let Some(m) = metrics.as_mut() {
+            m.publish(session);
         }
         if finish_by_duration(session, &mut config)? || session.ended().is_some() {
             break;

@@ -1112,7 +1112,7 @@ mod tests {
     fn metric_names_cover_every_signal() {
         let pools = vec!["db".to_owned(), "cache".to_owned()];
         let names = metric_names(&pools);
-        assert_eq!(names.len(), 11 + 3 * 2);
+        assert_eq!(names.len(), GLOBAL_METRICS.len() + 3 * 2);
         for name in &names {
             let signal = parse_metric(name, &pools).unwrap();
             assert_eq!(&signal_name(signal, &pools), name);

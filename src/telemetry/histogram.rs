@@ -112,6 +112,20 @@ impl Histogram {
         self.max as f64
     }
 
+    /// How many recorded values are at most `nanos`, judged as [`Histogram::quantile`] reports
+    /// them (each value stands for its slot's midpoint), so that a count at a bound agrees
+    /// with the quantiles at that bound.
+    #[must_use]
+    pub fn count_at_most(&self, nanos: f64) -> u64 {
+        let max = self.max as f64;
+        self.counts[self.lo.min(self.hi)..self.hi]
+            .iter()
+            .enumerate()
+            .take_while(|(i, _)| representative(self.lo + i).min(max) <= nanos)
+            .map(|(_, &c)| u64::from(c))
+            .sum()
+    }
+
     pub fn merge(&mut self, other: &Histogram) {
         if other.total == 0 {
             return;
@@ -173,6 +187,12 @@ mod tests {
             );
         }
         assert_eq!(h.mean(), 50_000.5 * 1000.0);
+        // Counts agree with quantiles: at the median, at least half the values, and no more
+        // than one slot's worth (0.8%) beyond.
+        let at_median = h.count_at_most(h.quantile(0.5));
+        assert!((50_000..50_400).contains(&at_median), "{at_median}");
+        assert_eq!(h.count_at_most(0.0), 0);
+        assert_eq!(h.count_at_most(f64::MAX), 100_000);
         let mut m = Histogram::default();
         m.merge(&h);
         m.merge(&h);

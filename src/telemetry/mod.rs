@@ -6,4 +6,5 @@
 
 pub mod histogram;
 pub mod log;
+pub mod prometheus;
 pub mod series;

@@ -1,8 +1,12 @@
 //! The one integration-test binary: every module is a family of data-driven checks.
 
+mod browser;
+mod calibrate;
 mod check;
-mod effects;
 mod debrief;
+mod drills;
+mod effects;
+mod prometheus;
 mod queueing;
 mod session;
 mod theory;

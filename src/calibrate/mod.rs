@@ -1,0 +1,353 @@
+//! Calibration: does a drill work across seeds, not just the seed its author tried? For each
+//! seed it runs the drill twice, once with no team and once with the drill's reference
+//! response, and keeps a small record of each run ([`SeedRun`]). [`report`] turns the records
+//! into statistics and verdicts a drill author can act on; [`merge`] joins the records of
+//! sharded runs into the report one unsharded run would have given.
+//!
+//! Runs go in parallel on a local rayon pool, but the records are collected in seed order and
+//! every statistic is computed from that ordered list, so the result is the same whatever the
+//! number of threads. This module reads no clock and draws no progress bar: the caller times
+//! the run and is told, through a callback, when each seed is done.
+//!
+//! It reuses the engine ([`Sim`]), the scripted team ([`play`]) and the impact counting of
+//! scoring ([`impact::outcome`]); it adds no model of its own.
+
+pub mod merge;
+pub mod report;
+
+use std::fmt;
+use std::str::FromStr;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use report::{Calibration, Subject, Verdict};
+
+use crate::drill::Drill;
+use crate::drill::spec::Severity;
+use crate::score::impact;
+use crate::session::{Session, play};
+use crate::sim::{RunOptions, Sim, SimTime};
+
+/// Why a calibration cannot start, or its results cannot be merged.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CalibrateError {
+    #[error("--runs must be at least 1")]
+    NoRuns,
+    #[error("`{0}` is not a shard; write K/N with 1 <= K <= N, e.g. --shard 2/4")]
+    BadShard(String),
+    #[error("--shard {index}/{count} has no seeds: there are only {runs} runs")]
+    EmptyShard { index: u32, count: u32, runs: u32 },
+    #[error("seeds {start} + {runs} runs go past the largest seed")]
+    SeedOverflow { start: u64, runs: u32 },
+    #[error("cannot start {0} worker threads")]
+    Threads(String),
+    #[error("{0}")]
+    Merge(String),
+}
+
+/// One slice of the seeds: `index` (from 1) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// All the seeds.
+    pub const WHOLE: Shard = Shard { index: 1, count: 1 };
+
+    #[must_use]
+    pub fn is_whole(self) -> bool {
+        self.count == 1
+    }
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard::WHOLE
+    }
+}
+
+impl FromStr for Shard {
+    type Err = CalibrateError;
+
+    /// `2/4`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || CalibrateError::BadShard(text.to_owned());
+        let (k, n) = text.trim().split_once('/').ok_or_else(bad)?;
+        let index: u32 = k.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// Which seeds to run: `runs` seeds from `seed_start`, or one shard of them. Seed number `i`
+/// (from 0) belongs to shard `i % count + 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub runs: u32,
+    pub seed_start: u64,
+    pub shard: Shard,
+}
+
+impl Plan {
+    /// A validated plan.
+    pub fn new(runs: u32, seed_start: u64, shard: Shard) -> Result<Plan, CalibrateError> {
+        if runs == 0 {
+            return Err(CalibrateError::NoRuns);
+        }
+        if shard.index == 0 || shard.index > shard.count {
+            return Err(CalibrateError::BadShard(shard.to_string()));
+        }
+        if shard.index > runs {
+            return Err(CalibrateError::EmptyShard {
+                index: shard.index,
+                count: shard.count,
+                runs,
+            });
+        }
+        if seed_start.checked_add(u64::from(runs) - 1).is_none() {
+            return Err(CalibrateError::SeedOverflow {
+                start: seed_start,
+                runs,
+            });
+        }
+        Ok(Plan {
+            runs,
+            seed_start,
+            shard,
+        })
+    }
+
+    /// The seeds this plan runs, in order.
+    #[must_use]
+    pub fn seeds(&self) -> Vec<u64> {
+        (0..self.runs)
+            .filter(|i| i % self.shard.count == self.shard.index - 1)
+            .map(|i| self.seed_start + u64::from(i))
+            .collect()
+    }
+
+    /// The same seeds, unsharded.
+    #[must_use]
+    pub fn whole(&self) -> Plan {
+        Plan {
+            shard: Shard::WHOLE,
+            ..*self
+        }
+    }
+}
+
+/// What users went through in one run over the whole drill (from [`impact::outcome`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Harm {
+    pub failed: u64,
+    pub rejected: u64,
+    pub degraded: u64,
+    pub wrong_answers: u64,
+    /// Failed + rejected + degraded.
+    pub harmed: u64,
+    pub page_breach_minutes: f64,
+}
+
+impl From<&impact::Outcome> for Harm {
+    fn from(o: &impact::Outcome) -> Self {
+        Harm {
+            failed: o.failed,
+            rejected: o.rejected,
+            degraded: o.degraded,
+            wrong_answers: o.wrong_answers,
+            harmed: o.harmed,
+            page_breach_minutes: o.page_breach_minutes,
+        }
+    }
+}
+
+/// The run with no team. Times are seconds from the start of the drill.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoTeamRun {
+    /// Each alert's first firing (drill order), at any time.
+    pub alert_fired: Vec<Option<f64>>,
+    /// Each alert's first firing at or after the first fault's start (the start of the drill
+    /// when it has no faults), in seconds after that start.
+    pub alert_delay: Vec<Option<f64>>,
+    /// When each fault started (drill order).
+    pub fault_started: Vec<Option<f64>>,
+    /// Whether a page alert fired at or after each fault's start.
+    pub fault_paged: Vec<bool>,
+    pub first_page: Option<f64>,
+    /// A page fired before any fault had started.
+    pub early_page: bool,
+    pub harm: Harm,
+}
+
+/// The run with the reference response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceRun {
+    pub first_page: Option<f64>,
+    /// When the system recovered (no page alert pending or firing for 5 minutes after the
+    /// first page), if it did.
+    pub recovered: Option<f64>,
+    pub harm: Harm,
+}
+
+/// Both runs of one seed: the raw material of every statistic, kept in the JSON so that
+/// shards merge exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeedRun {
+    pub seed: u64,
+    pub no_team: NoTeamRun,
+    /// `None` when the drill has no reference response.
+    pub reference: Option<ReferenceRun>,
+}
+
+/// Runs the drill with no team with `seed`, to its end.
+#[must_use]
+pub fn run_no_team(drill: &Drill, seed: u64) -> NoTeamRun {
+    let mut sim = Sim::new(
+        drill,
+        &RunOptions {
+            seed: Some(seed),
+            ..RunOptions::default()
+        },
+    );
+    sim.run_to_end();
+    let truth = sim.truth();
+    let harm = Harm::from(&impact::outcome(
+        drill,
+        sim.telemetry().buckets(),
+        truth,
+        sim.end(),
+    ));
+    let first_fault = truth.fault_started.iter().flatten().min().copied();
+    let origin = if drill.faults.is_empty() {
+        Some(SimTime::ZERO)
+    } else {
+        first_fault
+    };
+    let mut alert_fired = vec![None; drill.alerts.len()];
+    let mut alert_delay = vec![None; drill.alerts.len()];
+    let mut page_times: Vec<SimTime> = Vec::new();
+    for (rule, state) in sim.alert_states() {
+        let i = rule.index;
+        if i >= drill.alerts.len() {
+            continue;
+        }
+        alert_fired[i] = state.fired_at.first().map(|t| t.as_secs_f64());
+        alert_delay[i] = origin.and_then(|o| {
+            state
+                .fired_at
+                .iter()
+                .find(|t| **t >= o)
+                .map(|t| t.since(o).as_secs_f64())
+        });
+        if rule.severity == Severity::Page {
+            page_times.extend(&state.fired_at);
+        }
+    }
+    let fault_paged = truth
+        .fault_started
+        .iter()
+        .map(|s| s.is_some_and(|s| page_times.iter().any(|t| *t >= s)))
+        .collect();
+    let early_page = truth
+        .first_page
+        .is_some_and(|p| first_fault.is_none_or(|f| p < f));
+    NoTeamRun {
+        alert_fired,
+        alert_delay,
+        fault_started: truth
+            .fault_started
+            .iter()
+            .map(|t| t.map(SimTime::as_secs_f64))
+            .collect(),
+        fault_paged,
+        first_page: truth.first_page.map(SimTime::as_secs_f64),
+        early_page,
+        harm,
+    }
+}
+
+/// Plays the drill's reference response with `seed`, to the drill's end; `None` when the
+/// drill has none.
+#[must_use]
+pub fn run_reference(drill: &Drill, seed: u64) -> Option<ReferenceRun> {
+    if drill.reference.is_empty() {
+        return None;
+    }
+    let mut session = Session::new(drill.clone(), Some(seed));
+    play::play(&mut session, &drill.reference, &mut |_, _| {});
+    let sim = session.sim();
+    let truth = sim.truth();
+    Some(ReferenceRun {
+        first_page: truth.first_page.map(SimTime::as_secs_f64),
+        recovered: truth.recovered.map(SimTime::as_secs_f64),
+        harm: Harm::from(&impact::outcome(
+            drill,
+            sim.telemetry().buckets(),
+            truth,
+            sim.end(),
+        )),
+    })
+}
+
+/// Both runs of one seed (in parallel when the pool has a free thread).
+#[must_use]
+pub fn run_seed(drill: &Drill, seed: u64) -> SeedRun {
+    let (no_team, reference) =
+        rayon::join(|| run_no_team(drill, seed), || run_reference(drill, seed));
+    SeedRun {
+        seed,
+        no_team,
+        reference,
+    }
+}
+
+/// Runs every seed of `plan` on `jobs` threads (0: one per core), calling `done` after each
+/// seed. The records come back in seed order whatever `jobs` is.
+pub fn run(
+    drill: &Drill,
+    plan: &Plan,
+    jobs: usize,
+    done: &(dyn Fn() + Sync),
+) -> Result<Vec<SeedRun>, CalibrateError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("calibrate-{i}"))
+        .build()
+        .map_err(|e| CalibrateError::Threads(e.to_string()))?;
+    let seeds = plan.seeds();
+    Ok(pool.install(|| {
+        seeds
+            .par_iter()
+            .map(|&seed| {
+                let run = run_seed(drill, seed);
+                done();
+                run
+            })
+            .collect()
+    }))
+}
+
+/// Calibrates `drill` (whose text is `text`): runs `plan` and reports. `wall_seconds` is left
+/// at zero for the caller to fill in.
+pub fn calibrate(
+    drill: &Drill,
+    text: &str,
+    plan: &Plan,
+    jobs: usize,
+    done: &(dyn Fn() + Sync),
+) -> Result<Calibration, CalibrateError> {
+    let runs = run(drill, plan, jobs, done)?;
+    Ok(Calibration::new(Subject::of(drill, text), *plan, runs, 0.0))
+}

@@ -1,0 +1,107 @@
+//! The debrief page in a real browser: Debian's headless Chromium renders it, the screenshot
+//! is kept as a test artifact (`target/debrief-screenshot.png`), and its charts must be
+//! visible — coloured series lines, not a blank or broken page.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The reference response on the short drill, debriefed to HTML through the binary.
+fn debrief_page() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = dir.join("debrief.html");
+    let status = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "play",
+            "drills/monday-rush.ron",
+            "--reference",
+            "--quiet",
+            "--debrief",
+        ])
+        .arg(&page)
+        .output()
+        .expect("firedrill runs");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    page
+}
+
+fn chromium() -> &'static str {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect(
+            "this test needs a headless browser: apt-get install -y chromium (.ci/run installs it)",
+        )
+}
+
+#[test]
+fn the_debrief_renders_in_a_real_browser_with_visible_charts() {
+    let page = debrief_page();
+    let shot = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/debrief-screenshot.png");
+    let _ = std::fs::remove_file(&shot);
+    let profile = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("chromium-profile");
+    let out = Command::new("timeout")
+        .arg("120")
+        .arg(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1280,2000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("the browser runs");
+    assert!(
+        shot.exists(),
+        "no screenshot; chromium said: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (1280, 2000));
+    let channels = info.color_type.samples();
+    let pixels = &buf[..info.buffer_size()];
+    // Series lines and shading are the page's only strongly coloured pixels.
+    let coloured = pixels
+        .chunks(channels)
+        .filter(|p| {
+            let (max, min) = (p[..3].iter().max().unwrap(), p[..3].iter().min().unwrap());
+            max - min > 80
+        })
+        .count();
+    let total = pixels.len() / channels;
+    assert!(
+        coloured > total / 200,
+        "only {coloured} of {total} pixels are coloured: the charts did not render"
+    );
+    // And the page is not one colour (a blank or error page).
+    let distinct: std::collections::BTreeSet<&[u8]> =
+        pixels.chunks(channels).map(|p| &p[..3]).collect();
+    assert!(
+        distinct.len() > 100,
+        "the page has only {} colours",
+        distinct.len()
+    );
+}

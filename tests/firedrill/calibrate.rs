@@ -1,0 +1,324 @@
+//! Calibration, the drill library and `firedrill new` (issue 5), through the binary: the same
+//! JSON whatever `--jobs` is, shards that merge into the unsharded report, merges that refuse
+//! mismatched shards, verdicts that fail (exit 1, named), `list`, and a `new` drill that
+//! passes `check` and `calibrate`.
+//!
+//! Runs are few (monday-rush takes a fraction of a second per run in the test profile); the
+//! merge cases use the small mini-rush drill.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const MONDAY: &str = "drills/monday-rush.ron";
+const MINI: &str = "tests/data/mini-rush.ron";
+const NEVER_FIRES: &str = "tests/data/never-fires.ron";
+
+fn firedrill(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("firedrill runs")
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("an exit code")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("firedrill-calibrate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+/// `calibrate --json ARGS`: the report, with `wall_seconds` taken out (and checked present).
+fn calibrate_json(args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["calibrate", "--json"];
+    all.extend_from_slice(args);
+    let out = firedrill(&all);
+    let mut value: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("JSON from {all:?}: {e}\n{}", stderr(&out)));
+    let wall = value
+        .as_object_mut()
+        .and_then(|o| o.remove("wall_seconds"))
+        .expect("wall_seconds");
+    assert!(wall.as_f64().is_some_and(|w| w >= 0.0));
+    (code(&out), value)
+}
+
+/// The one wall-clock figure is `wall_seconds`: no other key mentions time on the wall.
+fn assert_no_wall_clock(value: &Value) {
+    let text = value.to_string();
+    for word in ["wall", "elapsed", "duration_ms", "timestamp"] {
+        assert!(!text.contains(word), "`{word}` in the report");
+    }
+}
+
+#[test]
+fn monday_rush_gives_the_same_report_whatever_the_jobs() {
+    let (code1, one) = calibrate_json(&[MONDAY, "--runs", "8", "--jobs", "1"]);
+    let (code2, two) = calibrate_json(&[MONDAY, "--runs", "8", "--jobs", "2"]);
+    assert_eq!(one, two);
+    assert_eq!(code1, code2);
+    assert_no_wall_clock(&one);
+    assert_eq!(one["seeds_run"], 8);
+    let seeds: Vec<u64> = one["seed_runs"]
+        .as_array()
+        .expect("seed_runs")
+        .iter()
+        .map(|r| r["seed"].as_u64().expect("a seed"))
+        .collect();
+    assert_eq!(seeds, (1..=8).collect::<Vec<_>>());
+    // The drill this project was founded on: the surge pages, the reference recovers.
+    let verdict = |check: &str| {
+        one["verdicts"]
+            .as_array()
+            .expect("verdicts")
+            .iter()
+            .find(|v| v["check"] == check)
+            .cloned()
+            .expect("the verdict")
+    };
+    assert_eq!(verdict("fault_pages")["pass"], true);
+    assert_eq!(verdict("early_page")["pass"], true);
+    assert_eq!(verdict("reference_recovers")["pass"], true);
+}
+
+#[test]
+fn four_shards_merge_into_the_unsharded_report() {
+    let (whole_code, whole) = calibrate_json(&[MINI, "--runs", "8", "--seed-start", "5"]);
+    assert_eq!(whole_code, 0, "mini-rush calibrates clean");
+    let mut files = Vec::new();
+    for k in 1..=4 {
+        let shard = format!("{k}/4");
+        let out = firedrill(&[
+            "calibrate",
+            MINI,
+            "--runs",
+            "8",
+            "--seed-start",
+            "5",
+            "--shard",
+            &shard,
+            "--json",
+            "--jobs",
+            "1",
+        ]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let part: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(part["seeds_run"], 2);
+        let path = temp(&format!("mini-shard-{k}.json"));
+        std::fs::write(&path, &out.stdout).expect("write the shard");
+        files.push(path);
+    }
+    // In any order.
+    files.reverse();
+    let paths: Vec<&str> = files.iter().map(|p| p.to_str().expect("utf-8")).collect();
+    let mut args = vec!["--merge"];
+    args.extend(&paths);
+    let (merged_code, merged) = calibrate_json(&args);
+    assert_eq!(merged, whole);
+    assert_eq!(merged_code, whole_code);
+
+    // The text report of a merge is the unsharded one's, but for the time taken.
+    let mut text_args = vec!["calibrate", "--merge"];
+    text_args.extend(&paths);
+    let text = stdout(&firedrill(&text_args));
+    let mut whole_report = whole.clone();
+    whole_report["wall_seconds"] = 0.0.into();
+    let unsharded = serde_json::from_value::<firedrill::calibrate::Calibration>(whole_report)
+        .expect("the report reads back")
+        .render_text();
+    // The first line says how long it took.
+    let without_time = |t: &str| t.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(without_time(&text), without_time(&unsharded));
+
+    merge_refuses_mismatched_shards(&files);
+}
+
+/// Each case edits the shards' JSON and names what `--merge` must say.
+fn merge_refuses_mismatched_shards(files: &[PathBuf]) {
+    let shards: Vec<Value> = files
+        .iter()
+        .map(|f| serde_json::from_str(&std::fs::read_to_string(f).expect("read")).expect("JSON"))
+        .collect();
+    let cases: Vec<(&str, Vec<Value>, &str)> = vec![
+        ("missing", shards[..3].to_vec(), "missing shard"),
+        (
+            "twice",
+            vec![
+                shards[0].clone(),
+                shards[0].clone(),
+                shards[1].clone(),
+                shards[2].clone(),
+            ],
+            "is given twice",
+        ),
+        (
+            "seed-start",
+            edit(&shards, 1, |v| v["plan"]["seed_start"] = 6.into()),
+            "must share --runs, --seed-start and N",
+        ),
+        (
+            "drill",
+            edit(&shards, 2, |v| {
+                v["drill"]["sha256"] = "0123456789abcdef".into();
+            }),
+            "must come from the same drill file",
+        ),
+        (
+            "format",
+            edit(&shards, 0, |v| v["calibration_format"] = 99.into()),
+            "calibration format 99",
+        ),
+        (
+            "seeds",
+            edit(&shards, 3, |v| v["seed_runs"][0]["seed"] = 1000.into()),
+            "are not exactly seeds 5..=12",
+        ),
+    ];
+    for (name, parts, message) in cases {
+        let paths: Vec<String> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let p = temp(&format!("bad-{name}-{i}.json"));
+                std::fs::write(&p, v.to_string()).expect("write");
+                p.to_string_lossy().into_owned()
+            })
+            .collect();
+        let mut args = vec!["calibrate", "--merge"];
+        args.extend(paths.iter().map(String::as_str));
+        let out = firedrill(&args);
+        assert_eq!(code(&out), 2, "{name}");
+        assert!(stderr(&out).contains(message), "{name}: {}", stderr(&out));
+    }
+}
+
+fn edit(shards: &[Value], i: usize, f: impl Fn(&mut Value)) -> Vec<Value> {
+    let mut out = shards.to_vec();
+    f(&mut out[i]);
+    out
+}
+
+#[test]
+fn an_alert_that_never_fires_fails_its_verdict() {
+    let out = firedrill(&["calibrate", NEVER_FIRES, "--runs", "4"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("FAIL  alert NeverFires fires in 0% of runs with no team"),
+        "{text}"
+    );
+    assert!(text.contains("1 of 7 verdicts fail."), "{text}");
+    let (json_code, json) = calibrate_json(&[NEVER_FIRES, "--runs", "4"]);
+    assert_eq!(json_code, 1);
+    assert_eq!(json["pass"], false);
+    let failed: Vec<&Value> = json["verdicts"]
+        .as_array()
+        .expect("verdicts")
+        .iter()
+        .filter(|v| v["pass"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["check"], "alert_fires");
+    assert_eq!(failed[0]["subject"], "NeverFires");
+}
+
+#[test]
+fn calibrate_rejects_bad_arguments() {
+    let cases: &[(&[&str], &str)] = &[
+        (&[MINI, "--runs", "0"], "--runs must be at least 1"),
+        (&[MINI, "--shard", "5/4"], "is not a shard"),
+        (&[MINI, "--shard", "0/4"], "is not a shard"),
+        (&[MINI, "--shard", "two"], "is not a shard"),
+        (&[MINI, "--runs", "2", "--shard", "3/4"], "has no seeds"),
+        (&[MINI, "--jobs", "0"], "--jobs must be at least 1"),
+        (
+            &[MINI, "--seed-start", "18446744073709551615", "--runs", "2"],
+            "past the largest seed",
+        ),
+        (&[], "FILE"),
+        (&["--merge", "a.json", "--runs", "3"], "cannot be used with"),
+    ];
+    for (args, message) in cases {
+        let mut all = vec!["calibrate"];
+        all.extend_from_slice(args);
+        let out = firedrill(&all);
+        assert_eq!(code(&out), 2, "{args:?}");
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_new_drill_passes_check_and_calibrate() {
+    let path = temp("checkout-slowdown.ron");
+    let _ = std::fs::remove_file(&path);
+    let p = path.to_str().expect("utf-8");
+    let out = firedrill(&["new", "checkout-slowdown", "-o", p]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = std::fs::read_to_string(&path).expect("written");
+    assert!(text.contains("name: \"checkout-slowdown\""));
+    assert!(text.contains("title: \"Checkout slowdown\""));
+    let meta = firedrill::drill::library::Meta::of(&text);
+    assert!(
+        meta.teaches.is_some() && meta.difficulty.is_some(),
+        "{meta:?}"
+    );
+
+    let check = firedrill(&["check", p]);
+    assert_eq!(code(&check), 0, "{}{}", stdout(&check), stderr(&check));
+    let calibrate = firedrill(&["calibrate", p, "--runs", "10"]);
+    assert_eq!(code(&calibrate), 0, "{}", stdout(&calibrate));
+
+    // Never over an existing file; never a name that is not a slug.
+    let again = firedrill(&["new", "checkout-slowdown", "-o", p]);
+    assert_eq!(code(&again), 2);
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("still there"), text);
+    for bad in ["Checkout", "checkout_slowdown", "x-", "a--b"] {
+        let out = firedrill(&["new", bad, "-o", "-"]);
+        assert_eq!(code(&out), 2, "{bad}");
+        assert!(stderr(&out).contains("is not a drill name"), "{bad}");
+    }
+    assert_eq!(stdout(&firedrill(&["new", "x", "-o", "-"])), text_of("x"));
+}
+
+fn text_of(name: &str) -> String {
+    firedrill::drill::library::new_drill(name).expect("a slug")
+}
+
+#[test]
+fn list_shows_the_built_in_drills() {
+    let out = firedrill(&["list"]);
+    assert_eq!(code(&out), 0);
+    let text = stdout(&out);
+    for (name, drill) in firedrill::drill::library::BUILTIN {
+        assert!(text.contains(&format!("{name}\n")), "{name} in\n{text}");
+        let title = firedrill::drill::load_str(name, drill)
+            .expect("a built-in drill loads")
+            .title;
+        assert!(text.contains(&title), "{title}");
+        if Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("drills/{name}.ron"))
+            .is_file()
+        {
+            assert!(text.contains(&format!("file: drills/{name}.ron")), "{text}");
+        }
+    }
+    assert!(text.contains("Calibration not run"), "{text}");
+}
