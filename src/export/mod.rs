@@ -154,36 +154,23 @@ pub fn run_drill(drill: Drill, seed: Option<u64>) -> Run {
 pub fn run_transcript(path: &Path) -> Result<Run, TranscriptError> {
     let transcript = Transcript::read(path)?;
     let drill = transcript.drill(path)?;
-    let mut session = Session::new(drill.clone(), Some(transcript.header.seed));
     let mut sampler = Sampler::new(&drill);
-    let mut snapshots = vec![sampler.sample(session.sim())];
     let (bucket, _) = bucket_of(&drill);
-    let end = session.sim().end();
-    let mut step_to = |session: &mut Session, snapshots: &mut Vec<Snapshot>, to: SimTime| {
+    let mut snapshots = Vec::new();
+    let mut step_to = |session: &mut Session, to: SimTime| {
+        if snapshots.is_empty() {
+            snapshots.push(sampler.sample(session.sim()));
+        }
+        let end = session.sim().end();
         for t in bucket_ends(session.now(), to, bucket, end) {
             session.advance_to(t);
             snapshots.push(sampler.sample(session.sim()));
         }
         session.advance_to(to);
     };
-    for (i, line) in transcript.lines.iter().enumerate() {
-        let refuse = |session: &Session, message: String| TranscriptError::Replay {
-            path: path.to_owned(),
-            line: i + 2,
-            input: line.input.clone(),
-            at: session.clock_text(line.at()),
-            message,
-        };
-        if line.at() < session.now() {
-            return Err(refuse(
-                &session,
-                "it is recorded before a time the session already reached".into(),
-            ));
-        }
-        step_to(&mut session, &mut snapshots, line.at());
-        session
-            .execute_as(&line.role, &line.input)
-            .map_err(|e| refuse(&session, e.to_string()))?;
+    let session = transcript.replay_with(path, &mut step_to)?;
+    if snapshots.is_empty() {
+        snapshots.push(sampler.sample(session.sim()));
     }
     let now = session.now().as_secs_f64();
     if snapshots.last().is_none_or(|s| s.at < now) {

@@ -228,6 +228,21 @@ impl Transcript {
     /// # Errors
     /// A line the session refuses, or one recorded before the time the session has reached.
     pub fn replay(&self, path: &Path) -> Result<Session, TranscriptError> {
+        self.replay_with(path, &mut |session, t| {
+            session.advance_to(t);
+        })
+    }
+
+    /// As [`Transcript::replay`], moving time to each line's moment with `advance` (which must
+    /// leave the session at that time), so a caller can look at the run on the way.
+    ///
+    /// # Errors
+    /// As [`Transcript::replay`].
+    pub fn replay_with(
+        &self,
+        path: &Path,
+        advance: &mut dyn FnMut(&mut Session, SimTime),
+    ) -> Result<Session, TranscriptError> {
         let drill = self.drill(path)?;
         let mut session = Session::new(drill, Some(self.header.seed));
         for (i, line) in self.lines.iter().enumerate() {
@@ -247,7 +262,7 @@ impl Transcript {
                     ),
                 ));
             }
-            session.advance_to(line.at());
+            advance(&mut session, line.at());
             session
                 .execute_as(&line.role, &line.input)
                 .map_err(|e| refuse(&session, e.to_string()))?;
