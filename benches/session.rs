@@ -12,7 +12,9 @@ use firedrill::sim::SimTime;
 fn wait_one_minute(c: &mut Criterion) {
     let drill = parse_str(include_str!("../drills/monday-rush.ron")).expect("monday-rush loads");
     let mut group = c.benchmark_group("session");
-    group.sample_size(20).measurement_time(Duration::from_secs(20));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(20));
     group.bench_function("wait 1m at 210 rps", |b| {
         b.iter_batched(
             || {
