@@ -1,8 +1,30 @@
 //! The drills built into the binary, so `firedrill run` works with no file at hand.
 
 /// `(name, RON text)` of every built-in drill; the first is the default.
-pub const BUILTIN: &[(&str, &str)] =
-    &[("monday-rush", include_str!("../../drills/monday-rush.ron"))];
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("monday-rush", include_str!("../../drills/monday-rush.ron")),
+    ("retry-storm", include_str!("../../drills/retry-storm.ron")),
+    (
+        "friday-prompt-release",
+        include_str!("../../drills/friday-prompt-release.ron"),
+    ),
+    (
+        "connection-leak",
+        include_str!("../../drills/connection-leak.ron"),
+    ),
+    (
+        "dropped-index",
+        include_str!("../../drills/dropped-index.ron"),
+    ),
+    (
+        "llm-provider-429",
+        include_str!("../../drills/llm-provider-429.ron"),
+    ),
+    (
+        "token-blowup",
+        include_str!("../../drills/token-blowup.ron"),
+    ),
+];
 
 /// The built-in drill called `name`.
 #[must_use]

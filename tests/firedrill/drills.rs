@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use firedrill::drill::spec::Severity;
 use firedrill::drill::{Drill, Duration, load_file};
+use firedrill::session::Session;
+use firedrill::session::play::{Step, play};
 use firedrill::session::team::Detail;
-use firedrill::session::{Session, play::play};
 use firedrill::sim::SimTime;
 use firedrill::sim::world::AlertPhase;
 use firedrill::telemetry::series::Bucket;
@@ -61,9 +62,24 @@ fn unresolved_pages(session: &Session) -> Vec<String> {
         .collect()
 }
 
+/// The drill played with its reference response; every line plays and is accepted.
 fn reference_session(drill: &Drill, seed: u64) -> Session {
     let mut session = Session::new(drill.clone(), Some(seed));
-    play(&mut session, &drill.reference, &mut |_, _| {});
+    let mut refused = Vec::new();
+    let never = play(&mut session, &drill.reference, &mut |_, step| {
+        if let Step::Refused { input, error, .. } = step {
+            refused.push(format!("{input}: {error}"));
+        }
+    });
+    let name = &drill.name;
+    assert!(
+        refused.is_empty(),
+        "{name} seed {seed}: refused {refused:?}"
+    );
+    assert!(
+        never.is_empty(),
+        "{name} seed {seed}: reference lines {never:?} never played"
+    );
     session
 }
 
