@@ -349,6 +349,18 @@ impl<'a> Checker<'a> {
                     .hint("set `size` to the number of connections, e.g. `size: 20`"),
                 );
             }
+            if let Some(cores) = pool.cores
+                && cores <= 0
+            {
+                self.push(
+                    SemanticProblem::new(
+                        path.field("cores"),
+                        format!("pool `{}` has {cores} database cores", pool.name),
+                        "must be at least 1",
+                    )
+                    .hint("give the database's CPU cores, e.g. `cores: 8`, or leave `cores` out for no contention"),
+                );
+            }
         }
         self.service();
         self.unique(
@@ -476,6 +488,63 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
+        if !(service.cost_per_1k_tokens.is_finite() && service.cost_per_1k_tokens >= 0.0) {
+            self.push(
+                SemanticProblem::new(
+                    path.field("cost_per_1k_tokens"),
+                    format!(
+                        "`cost_per_1k_tokens` is {}, but a price cannot be negative",
+                        service.cost_per_1k_tokens
+                    ),
+                    "must be 0 or more",
+                )
+                .hint("dollars per thousand tokens, e.g. 0.01"),
+            );
+        }
+        if let Some(retries) = &service.retries {
+            let r = path.field("retries");
+            if !(1..=100).contains(&retries.max_attempts) {
+                self.push(
+                    SemanticProblem::new(
+                        r.field("max_attempts"),
+                        format!(
+                            "`max_attempts` is {}; it counts the first attempt too",
+                            retries.max_attempts
+                        ),
+                        "must be from 1 to 100",
+                    )
+                    .hint("e.g. `max_attempts: 3` for two retries"),
+                );
+            }
+            if !(retries.multiplier.is_finite() && retries.multiplier >= 1.0) {
+                self.push(
+                    SemanticProblem::new(
+                        r.field("multiplier"),
+                        format!(
+                            "the backoff `multiplier` is {}, so waits would shrink",
+                            retries.multiplier
+                        ),
+                        "must be at least 1",
+                    )
+                    .hint("1 keeps every wait the same; 2 doubles it each retry"),
+                );
+            }
+            self.fraction(retries.jitter, &r.field("jitter"), "`jitter`");
+            if let Some(budget) = retries.budget
+                && !(budget.is_finite() && budget >= 0.0)
+            {
+                self.push(
+                    SemanticProblem::new(
+                        r.field("budget"),
+                        format!("the retry `budget` is {budget}"),
+                        "must be 0 or more",
+                    )
+                    .hint(
+                        "retries allowed per first attempt, e.g. 0.2; leave it out for no budget",
+                    ),
+                );
+            }
+        }
         let steps = path.field("steps");
         self.unique(
             service.steps.iter().map(|s| s.name.as_str()),
@@ -559,6 +628,39 @@ impl<'a> Checker<'a> {
             );
         }
         self.fraction(step.error_rate, &path.field("error_rate"), "`error_rate`");
+        self.fraction(
+            step.wrong_answer_rate,
+            &path.field("wrong_answer_rate"),
+            "`wrong_answer_rate`",
+        );
+        self.non_negative(step.tokens, &path.field("tokens"), "`tokens`");
+        if let Some(fallback) = &step.fallback {
+            let f = path.field("fallback");
+            self.fraction(
+                fallback.wrong_answer_rate,
+                &f.field("wrong_answer_rate"),
+                "the fallback's `wrong_answer_rate`",
+            );
+            self.non_negative(
+                fallback.tokens,
+                &f.field("tokens"),
+                "the fallback's `tokens`",
+            );
+        }
+    }
+
+    /// A count or amount: zero or more.
+    fn non_negative(&mut self, value: f64, path: &FieldPath, what: &str) {
+        if !(value.is_finite() && value >= 0.0) {
+            self.push(
+                SemanticProblem::new(
+                    path.clone(),
+                    format!("{what} is {value}, but it cannot be negative"),
+                    "must be 0 or more",
+                )
+                .hint("write zero or a positive number"),
+            );
+        }
     }
 
     /// A probability: from 0 to 1.

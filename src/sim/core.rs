@@ -55,11 +55,9 @@ pub enum Kind {
     ActionLands(u32),
     /// An effect with an end stops (a restart's dip).
     EffectExpires,
-    /// A client retries request `id`, as its attempt number `attempt`.
-    Retry {
-        id: u64,
-        attempt: u8,
-    },
+    /// A client retries: entry `0` of the pending retries (kept aside so that every agenda
+    /// entry stays small).
+    Retry(u32),
 }
 
 impl Kind {
@@ -76,24 +74,25 @@ impl Kind {
     }
 }
 
+/// An agenda entry: 24 bytes, ordered by time, then by the order it was scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
-    /// Time in the high 64 bits, sequence number in the low: one comparison orders by time,
-    /// then by the order events were scheduled.
-    key: u128,
+    time: u64,
+    /// Wraps after 2³² events; it only orders events at the very same nanosecond.
+    seq: u32,
     kind: Kind,
 }
 
 impl Entry {
     fn time(&self) -> SimTime {
-        SimTime::from_nanos((self.key >> 64) as u64)
+        SimTime::from_nanos(self.time)
     }
 }
 
 impl Ord for Entry {
     fn cmp(&self, other: &Self) -> Ordering {
         // BinaryHeap is a max-heap: reverse for the earliest first.
-        other.key.cmp(&self.key)
+        (other.time, other.seq).cmp(&(self.time, self.seq))
     }
 }
 
@@ -405,6 +404,9 @@ pub struct Core {
     retry_rng: ChaCha8Rng,
     /// Retry budget credit.
     retry_credit: f64,
+    /// Retries waiting out their backoff, by the index their agenda entry carries.
+    retries_pending: Vec<(u64, u8)>,
+    retries_free: Vec<u32>,
     /// An answer is graded when the hash of its id (salted) is below this.
     eval_threshold: u64,
     pub totals: Totals,
@@ -431,9 +433,6 @@ pub struct CoreSpec {
     pub log_limit: u32,
     pub eval_sample: f64,
 }
-
-/// Salt for the evaluation pipeline's sampling hash, so it is independent of the log's.
-const EVAL_SALT: u64 = 0x9e37_79b9_7f4a_7c15;
 
 fn fraction_threshold(p: f64) -> u64 {
     (p.clamp(0.0, 1.0) * 18_446_744_073_709_551_615.0) as u64
@@ -523,6 +522,8 @@ impl Core {
             retry: spec.retry,
             retry_rng: seed.stream("retries"),
             retry_credit: 10.0,
+            retries_pending: Vec::new(),
+            retries_free: Vec::new(),
             eval_threshold: fraction_threshold(spec.eval_sample),
             totals: Totals::default(),
             bucket: BucketCounts::default(),
@@ -544,8 +545,11 @@ impl Core {
 
     pub fn schedule(&mut self, time: SimTime, kind: Kind) {
         self.seq += 1;
-        let key = (u128::from(time.nanos()) << 64) | u128::from(self.seq);
-        self.agenda.push(Entry { key, kind });
+        self.agenda.push(Entry {
+            time: time.nanos(),
+            seq: self.seq as u32,
+            kind,
+        });
     }
 
     /// The time of the next event, if any.
@@ -570,7 +574,11 @@ impl Core {
                 Kind::Arrival { plan } => self.on_arrival(plan),
                 Kind::StepDone { slot, generation } => self.on_step_done(slot, generation),
                 Kind::AcquireTimeout { pool, timer } => self.on_pool_timer(pool as usize, timer),
-                Kind::Retry { id, attempt } => self.admit(id, attempt),
+                Kind::Retry(i) => {
+                    let (id, attempt) = self.retries_pending[i as usize];
+                    self.retries_free.push(i);
+                    self.admit(id, attempt);
+                }
                 world => {
                     debug_assert!(world.is_world_level());
                     return Some((time, world));
@@ -894,7 +902,10 @@ impl Core {
             .expect("completing a live request");
         let latency = now.since(request.arrived).as_nanos();
         let wrong = request.right < 1.0 && self.quality_rng.random::<f64>() >= request.right;
-        if self.seed.hash(request.id ^ EVAL_SALT) < self.eval_threshold {
+        // One hash of the id decides both samples: the log's from its value, the evaluation
+        // pipeline's from its rotation (independent for a well-mixed hash).
+        let sample = self.seed.hash(request.id);
+        if sample.rotate_left(32) < self.eval_threshold {
             self.bucket.eval_graded += 1;
             self.bucket.eval_wrong += u64::from(wrong);
         }
@@ -917,7 +928,7 @@ impl Core {
             }
         }
         self.leave(&request);
-        if !request.degraded {
+        if !request.degraded && sample < self.log.info_threshold {
             self.log_request(
                 Level::Info,
                 request.id,
@@ -971,13 +982,15 @@ impl Core {
                 .max(self.now.nanos() + 1),
         );
         if at < self.end {
-            self.schedule(
-                at,
-                Kind::Retry {
-                    id,
-                    attempt: attempt + 1,
-                },
-            );
+            let retry = (id, attempt + 1);
+            let i = if let Some(i) = self.retries_free.pop() {
+                self.retries_pending[i as usize] = retry;
+                i
+            } else {
+                self.retries_pending.push(retry);
+                (self.retries_pending.len() - 1) as u32
+            };
+            self.schedule(at, Kind::Retry(i));
         }
     }
 
@@ -1023,8 +1036,9 @@ impl Core {
         if self.log.used[i] >= self.log.limit {
             return;
         }
+        // Info lines were sampled by the caller; warnings and errors are spread here.
         let threshold = if level == Level::Info {
-            self.log.info_threshold
+            u64::MAX
         } else {
             self.log.thresholds[i]
         };

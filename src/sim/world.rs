@@ -723,7 +723,7 @@ impl Sim {
                 Kind::Arrival { .. }
                 | Kind::StepDone { .. }
                 | Kind::AcquireTimeout { .. }
-                | Kind::Retry { .. } => {
+                | Kind::Retry(_) => {
                     unreachable!("run_hot handles request events")
                 }
             }

@@ -1,5 +1,5 @@
 //! The debrief page in a real browser: Debian's headless Chromium renders it, the screenshot
-//! is kept as a test artifact (`target/debrief-screenshot.png`), and its charts must be
+//! is kept as a test artifact (`target/tmp/debrief-screenshot.png`), and its charts must be
 //! visible — coloured series lines, not a blank or broken page.
 
 use std::path::PathBuf;
@@ -47,7 +47,7 @@ fn chromium() -> &'static str {
 #[test]
 fn the_debrief_renders_in_a_real_browser_with_visible_charts() {
     let page = debrief_page();
-    let shot = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/debrief-screenshot.png");
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("debrief-screenshot.png");
     let _ = std::fs::remove_file(&shot);
     let profile = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("chromium-profile");
     let out = Command::new("timeout")

@@ -77,6 +77,28 @@ type Edits = &'static [(&'static str, &'static str)];
 
 /// Edits of the shipped drill that must each be reported at the edited spot.
 const EDITS: &[(&str, Edits, &[Expected])] = &[
+    // The engine's newer knobs are range-checked like the rest.
+    (
+        "a database with no cores",
+        &[(
+            "acquire_timeout: \"2s\")",
+            "acquire_timeout: \"2s\", cores: 0)",
+        )],
+        &[("24:66", "pool `db` has 0 database cores")],
+    ),
+    (
+        "retries with no attempts and too much jitter",
+        &[(
+            "max_in_flight: 1000,",
+            "max_in_flight: 1000, retries: Retries(max_attempts: 0, backoff: \"1s\", jitter: 2.0),",
+        )],
+        &[("29:61", "`max_attempts` is 0"), ("29:87", "`jitter` is 2")],
+    ),
+    (
+        "a model that is wrong more than always",
+        &[("p99: \"5s\")),", "p99: \"5s\"), wrong_answer_rate: 1.5),")],
+        &[("37:99", "`wrong_answer_rate` is 1.5")],
+    ),
     // Structure: what serde reads.
     (
         "unknown field, with a hint",
