@@ -387,6 +387,9 @@ pub struct Core {
     pub warmup: SimTime,
     seq: u64,
     agenda: BinaryHeap<Entry>,
+    /// The one planned arrival, kept beside the heap: half of all events are arrivals, and
+    /// a slot of its own spares each of them a push and a pop (and replaces a stale plan).
+    next_arrival: Option<Entry>,
     /// Events handled so far.
     pub events: u64,
     requests: Slab,
@@ -507,6 +510,7 @@ impl Core {
             warmup: spec.warmup,
             seq: 0,
             agenda: BinaryHeap::new(),
+            next_arrival: None,
             events: 0,
             requests: Slab::default(),
             next_request_id: 0,
@@ -545,29 +549,48 @@ impl Core {
 
     pub fn schedule(&mut self, time: SimTime, kind: Kind) {
         self.seq += 1;
-        self.agenda.push(Entry {
+        let entry = Entry {
             time: time.nanos(),
             seq: self.seq as u32,
             kind,
-        });
+        };
+        if matches!(kind, Kind::Arrival { .. }) {
+            self.next_arrival = Some(entry);
+        } else {
+            self.agenda.push(entry);
+        }
+    }
+
+    /// The next event: the earlier of the heap's first and the planned arrival.
+    fn peek(&self) -> Option<Entry> {
+        match (self.agenda.peek(), self.next_arrival) {
+            // `Entry`'s order is reversed for the max-heap: greater means earlier.
+            (Some(top), Some(arrival)) => Some(if arrival > *top { arrival } else { *top }),
+            (Some(top), None) => Some(*top),
+            (None, arrival) => arrival,
+        }
     }
 
     /// The time of the next event, if any.
     #[must_use]
     pub fn next_event_time(&self) -> Option<SimTime> {
-        self.agenda.peek().map(Entry::time)
+        self.peek().as_ref().map(Entry::time)
     }
 
     /// Handles request events up to and including `limit`; returns the first world-level
     /// event due by then (already removed from the agenda), or `None` when none is left
     /// before `limit`.
     pub fn run_hot(&mut self, limit: SimTime) -> Option<(SimTime, Kind)> {
-        while let Some(top) = self.agenda.peek() {
-            if top.time() > limit {
+        while let Some(next) = self.peek() {
+            if next.time() > limit {
                 return None;
             }
-            let entry = self.agenda.pop().expect("peeked");
-            let (time, kind) = (entry.time(), entry.kind);
+            if Some(next) == self.next_arrival {
+                self.next_arrival = None;
+            } else {
+                self.agenda.pop();
+            }
+            let (time, kind) = (next.time(), next.kind);
             self.now = time;
             self.events += 1;
             match kind {
