@@ -762,27 +762,23 @@ impl Sim {
         self.news.extend(fresh);
     }
 
-    fn fault_entity(&mut self, index: usize) -> Option<Entity> {
-        self.world
+    /// Fault `index`'s rule and state, in the world.
+    fn fault(&mut self, index: usize) -> Option<(FaultRule, Mut<'_, FaultState>)> {
+        let entity = self
+            .world
             .query::<(Entity, &FaultRule)>()
             .iter(&self.world)
             .find(|(_, f)| f.index == index)
-            .map(|(e, _)| e)
+            .map(|(e, _)| e)?;
+        let rule = self.world.get::<FaultRule>(entity)?.clone();
+        Some((rule, self.world.get_mut::<FaultState>(entity)?))
     }
 
     fn start_fault(&mut self, index: usize, time: SimTime) {
-        let Some(entity) = self.fault_entity(index) else {
+        let Some((rule, mut state)) = self.fault(index) else {
             return;
         };
-        let rule = self
-            .world
-            .get::<FaultRule>(entity)
-            .expect("fault entity")
-            .clone();
-        self.world
-            .get_mut::<FaultState>(entity)
-            .expect("fault entity")
-            .started = Some(time);
+        state.started = Some(time);
         self.world.resource_mut::<Truth>().fault_started[index] = Some(time);
         if let Some(change) = rule.change {
             self.apply_change(change, Source::Fault(index), rule.ramp, time);
@@ -793,34 +789,22 @@ impl Sim {
         });
     }
 
+    /// Ends fault `index` (by itself, or rolled back); a fault not running is left alone.
     fn end_fault(&mut self, index: usize, time: SimTime) {
-        let Some(entity) = self.fault_entity(index) else {
+        let Some((rule, mut state)) = self.fault(index) else {
             return;
         };
-        let name = self
-            .world
-            .get::<FaultRule>(entity)
-            .expect("fault entity")
-            .name
-            .clone();
-        let state = self
-            .world
-            .get_mut::<FaultState>(entity)
-            .expect("fault entity");
         if state.started.is_none() || state.ended.is_some() {
             return;
         }
-        self.world
-            .get_mut::<FaultState>(entity)
-            .expect("fault entity")
-            .ended = Some(time);
+        state.ended = Some(time);
         self.world.resource_mut::<Truth>().fault_ended[index] = Some(time);
         let mut core = self.world.resource_mut::<Core>();
         core.effects.retain(|e| e.source != Source::Fault(index));
         core.refresh_effects();
         self.news.push(News::FaultEnded {
             at: time,
-            fault: name,
+            fault: rule.name,
         });
     }
 
