@@ -443,11 +443,7 @@ impl Session {
     /// Acknowledges `alert`, or every firing alert not yet acknowledged in its current firing.
     fn ack(&self, alert: Option<&str>) -> Result<(Vec<String>, String), CommandError> {
         let states = self.sim.alert_states();
-        let unacked = |name: &str, since: SimTime| {
-            !self.team.log.iter().any(|e| {
-                e.at >= since && matches!(&e.detail, Detail::Acked { alerts } if alerts.iter().any(|a| a == name))
-            })
-        };
+        let unacked = |name: &str, since: SimTime| !self.team.acked_since(name, since);
         if let Some(name) = alert {
             let (_, state) = states
                 .iter()

@@ -86,12 +86,13 @@ impl Team {
             .count()
     }
 
-    /// Alerts acknowledged so far.
+    /// Whether `alert` was acknowledged at or after `since` (its current firing began).
     #[must_use]
-    pub fn acked(&self, alert: &str) -> bool {
-        self.log.iter().any(
-            |e| matches!(&e.detail, Detail::Acked { alerts } if alerts.iter().any(|a| a == alert)),
-        )
+    pub fn acked_since(&self, alert: &str, since: SimTime) -> bool {
+        self.log.iter().any(|e| {
+            e.at >= since
+                && matches!(&e.detail, Detail::Acked { alerts } if alerts.iter().any(|a| a == alert))
+        })
     }
 
     /// Who holds each role (`assign comms sam`), latest assignment winning, in first-assigned order.

@@ -571,12 +571,6 @@ impl Core {
         }
     }
 
-    /// The time of the next event, if any.
-    #[must_use]
-    pub fn next_event_time(&self) -> Option<SimTime> {
-        self.peek().as_ref().map(Entry::time)
-    }
-
     /// Handles request events up to and including `limit`; returns the first world-level
     /// event due by then (already removed from the agenda), or `None` when none is left
     /// before `limit`.

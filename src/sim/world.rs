@@ -366,25 +366,11 @@ fn evaluate_alerts(
                     value,
                 });
                 if rule.hold.is_zero() {
-                    state.phase = AlertPhase::Firing;
-                    state.fired_at.push(now);
-                    news.write(News::AlertFiring {
-                        at: now,
-                        alert,
-                        value,
-                        severity: rule.severity,
-                    });
+                    fire(rule, &mut state, now, value, &mut news);
                 }
             }
             (AlertPhase::Pending, true) if now.since(state.since) >= rule.hold => {
-                state.phase = AlertPhase::Firing;
-                state.fired_at.push(now);
-                news.write(News::AlertFiring {
-                    at: now,
-                    alert,
-                    value,
-                    severity: rule.severity,
-                });
+                fire(rule, &mut state, now, value, &mut news);
             }
             (AlertPhase::Pending, false) => state.phase = AlertPhase::Inactive,
             (AlertPhase::Firing, false) => {
@@ -399,6 +385,24 @@ fn evaluate_alerts(
             _ => {}
         }
     }
+}
+
+/// A pending alert starts firing.
+fn fire(
+    rule: &AlertRule,
+    state: &mut AlertState,
+    now: SimTime,
+    value: f64,
+    news: &mut MessageWriter<News>,
+) {
+    state.phase = AlertPhase::Firing;
+    state.fired_at.push(now);
+    news.write(News::AlertFiring {
+        at: now,
+        alert: rule.name.clone(),
+        value,
+        severity: rule.severity,
+    });
 }
 
 fn track_truth(
