@@ -93,6 +93,7 @@ impl Sampler {
         let last = buckets.last();
         let core = sim.core();
         let t = &core.totals;
+        let latency = core.latency();
         let service = || vec![("service", self.service.clone())];
         let mut series = Vec::new();
         let mut push = |name: &str, labels: Vec<(&'static str, String)>, point: Point| {
@@ -147,18 +148,18 @@ impl Sampler {
             service(),
             counter(self.eval_wrong),
         );
-        let count = t.latency.count();
+        let count = latency.count();
         let mut histogram: Vec<(f64, u64)> = self
             .bounds
             .iter()
-            .map(|&le| (le, t.latency.count_at_most(le * 1e9)))
+            .map(|&le| (le, latency.count_at_most(le * 1e9)))
             .collect();
         histogram.push((f64::INFINITY, count));
         push(
             "firedrill_request_duration_seconds",
             service(),
             Point::Histogram {
-                sum: t.latency.mean() * count as f64 / 1e9,
+                sum: latency.mean() * count as f64 / 1e9,
                 count,
                 buckets: histogram,
             },

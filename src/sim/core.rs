@@ -340,7 +340,8 @@ pub struct Totals {
     pub wrong_answers: u64,
     pub retries: u64,
     pub tokens: f64,
-    pub latency: Histogram,
+    /// Latencies up to the last closed bucket ([`Core::latency`] adds the open one).
+    latency: Histogram,
 }
 
 /// Counts for the current metric bucket (all requests, warm-up included).
@@ -358,9 +359,36 @@ pub struct BucketCounts {
     /// Answers the evaluation pipeline graded, and how many it found wrong.
     pub eval_graded: u64,
     pub eval_wrong: u64,
+    /// Latencies of the requests that completed in the bucket. While the bucket is open it
+    /// holds only counted requests' (the others wait in `Core::uncounted_latency`), so that
+    /// each latency is recorded once; closing the bucket folds it into the totals and then
+    /// adds the uncounted ones.
     pub latency: Histogram,
     pub in_flight: f64,
     pub pools: Vec<PoolBucket>,
+}
+
+impl BucketCounts {
+    /// Empty counts recording latencies into `latency` (cleared).
+    fn starting_with(mut latency: Histogram) -> Self {
+        latency.clear();
+        BucketCounts {
+            arrived: 0,
+            admitted: 0,
+            rejected: 0,
+            completed: 0,
+            failed: 0,
+            degraded: 0,
+            wrong_answers: 0,
+            retries: 0,
+            tokens: 0.0,
+            eval_graded: 0,
+            eval_wrong: 0,
+            latency,
+            in_flight: 0.0,
+            pools: Vec::new(),
+        }
+    }
 }
 
 /// Request-log settings and this bucket's budget.
@@ -414,6 +442,8 @@ pub struct Core {
     eval_threshold: u64,
     pub totals: Totals,
     pub bucket: BucketCounts,
+    /// Latencies of requests that arrived before the warm-up and completed in this bucket.
+    uncounted_latency: Histogram,
     bucket_start: SimTime,
     log: LogState,
     /// The drill's parameters before any effect.
@@ -531,6 +561,7 @@ impl Core {
             eval_threshold: fraction_threshold(spec.eval_sample),
             totals: Totals::default(),
             bucket: BucketCounts::default(),
+            uncounted_latency: Histogram::default(),
             bucket_start: SimTime::ZERO,
             log: LogState {
                 info_threshold: fraction_threshold(spec.log_sample),
@@ -927,7 +958,6 @@ impl Core {
             self.bucket.eval_wrong += u64::from(wrong);
         }
         self.bucket.completed += 1;
-        self.bucket.latency.record(latency);
         if request.degraded {
             self.bucket.degraded += 1;
         }
@@ -936,13 +966,15 @@ impl Core {
         }
         if request.counted {
             self.totals.completed += 1;
-            self.totals.latency.record(latency);
+            self.bucket.latency.record(latency);
             if request.degraded {
                 self.totals.degraded += 1;
             }
             if wrong {
                 self.totals.wrong_answers += 1;
             }
+        } else {
+            self.uncounted_latency.record(latency);
         }
         self.leave(&request);
         if !request.degraded && sample < self.log.info_threshold {
@@ -1087,10 +1119,22 @@ impl Core {
         std::mem::take(&mut self.log.lines)
     }
 
-    /// Closes the current bucket at `now`: returns its counts and starts the next.
-    pub fn close_bucket(&mut self) -> (SimTime, BucketCounts) {
+    /// The latencies of every counted request completed so far.
+    #[must_use]
+    pub fn latency(&self) -> Histogram {
+        let mut all = self.totals.latency.clone();
+        all.merge(&self.bucket.latency);
+        all
+    }
+
+    /// Closes the current bucket at `now`: returns its counts and starts the next, whose
+    /// latency histogram is `spare` (cleared; a closed bucket's, so none is allocated).
+    pub fn close_bucket(&mut self, spare: Histogram) -> (SimTime, BucketCounts) {
         let (start, now, warmup) = (self.bucket_start, self.now, self.warmup);
-        let mut counts = std::mem::take(&mut self.bucket);
+        self.totals.latency.merge(&self.bucket.latency);
+        self.bucket.latency.merge(&self.uncounted_latency);
+        self.uncounted_latency.clear();
+        let mut counts = std::mem::replace(&mut self.bucket, BucketCounts::starting_with(spare));
         counts.in_flight = self.in_flight.take_bucket_mean(start, now, warmup);
         counts.pools = self
             .pools

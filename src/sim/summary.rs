@@ -93,7 +93,8 @@ impl Summary {
         let core = sim.core();
         let (warmup, now) = (core.warmup.min(core.now), core.now);
         let t = &core.totals;
-        let q = |x: f64| t.latency.quantile(x) / 1e9;
+        let latency = core.latency();
+        let q = |x: f64| latency.quantile(x) / 1e9;
         let pools = core
             .pools
             .iter()
@@ -145,11 +146,11 @@ impl Summary {
                 cost_dollars: t.tokens / 1000.0 * drill.service.cost_per_1k_tokens,
                 in_flight_at_end: t.admitted - t.completed - t.failed,
                 latency_seconds: Latency {
-                    mean: t.latency.mean() / 1e9,
+                    mean: latency.mean() / 1e9,
                     p50: q(0.50),
                     p95: q(0.95),
                     p99: q(0.99),
-                    max: t.latency.max() as f64 / 1e9,
+                    max: latency.max() as f64 / 1e9,
                 },
             },
             pools,

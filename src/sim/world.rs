@@ -190,6 +190,10 @@ pub struct Telemetry {
     log: Vec<LogLine>,
     recent: VecDeque<(f64, BucketCounts)>,
     window_buckets: usize,
+    /// Latency histograms of buckets that left the window, for the engine's next buckets.
+    spare: Vec<Histogram>,
+    /// The window's latencies, merged afresh at each bucket's close.
+    window_latency: Histogram,
     pub bucket_width: Duration,
     pub window: Duration,
     /// Dollars per thousand tokens, for the cost rate.
@@ -237,8 +241,20 @@ impl Telemetry {
         }
     }
 
-    /// The window's values from the most recent buckets (those in `recent`).
-    fn window_values(&self) -> Window {
+    /// The window's latency quantiles (p50, p95, p99) in seconds.
+    fn window_latency(&mut self) -> [f64; 3] {
+        self.window_latency.clear();
+        for (_, b) in &self.recent {
+            self.window_latency.merge(&b.latency);
+        }
+        self.window_latency
+            .quantiles([0.50, 0.95, 0.99])
+            .map(|q| q / 1e9)
+    }
+
+    /// The window's values from the most recent buckets (those in `recent`), with its
+    /// latency quantiles from [`Telemetry::window_latency`].
+    fn window_values(&self, [p50, p95, p99]: [f64; 3]) -> Window {
         let width: f64 = self.recent.iter().map(|(w, _)| *w).sum();
         let per_second = |x: u64| if width > 0.0 { x as f64 / width } else { 0.0 };
         let sum = |f: fn(&BucketCounts) -> u64| self.recent.iter().map(|(_, b)| f(b)).sum::<u64>();
@@ -250,10 +266,6 @@ impl Telemetry {
             }
         };
         let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-        let mut latency = Histogram::default();
-        for (_, b) in &self.recent {
-            latency.merge(&b.latency);
-        }
         let (completed, failed, rejected) =
             (sum(|b| b.completed), sum(|b| b.failed), sum(|b| b.rejected));
         let pools = self.recent.back().map_or(0, |(_, b)| b.pools.len());
@@ -271,9 +283,9 @@ impl Telemetry {
             rejected_rate: per_second(rejected),
             degraded_ratio: ratio(sum(|b| b.degraded), completed),
             wrong_answer_ratio: ratio(sum(|b| b.wrong_answers), completed),
-            latency_p50: latency.quantile(0.50) / 1e9,
-            latency_p95: latency.quantile(0.95) / 1e9,
-            latency_p99: latency.quantile(0.99) / 1e9,
+            latency_p50: p50,
+            latency_p95: p95,
+            latency_p99: p99,
             in_flight: weighted(&|b| b.in_flight),
             pools: (0..pools)
                 .map(|p| {
@@ -300,9 +312,13 @@ impl Telemetry {
 pub struct Tick;
 
 fn close_bucket(mut core: ResMut<Core>, mut telemetry: ResMut<Telemetry>) {
-    let (start, counts) = core.close_bucket();
+    let spare = telemetry.spare.pop().unwrap_or_default();
+    let (start, counts) = core.close_bucket(spare);
     let width = core.now.since(start).as_secs_f64();
-    let quantile = |q: f64| counts.latency.quantile(q) / 1e9;
+    let [p50, p95, p99] = counts
+        .latency
+        .quantiles([0.50, 0.95, 0.99])
+        .map(|q| q / 1e9);
     let mut bucket = Bucket {
         start: start.as_secs_f64(),
         width,
@@ -317,18 +333,21 @@ fn close_bucket(mut core: ResMut<Core>, mut telemetry: ResMut<Telemetry>) {
         tokens: counts.tokens,
         eval_graded: counts.eval_graded,
         eval_wrong: counts.eval_wrong,
-        latency_p50: quantile(0.50),
-        latency_p95: quantile(0.95),
-        latency_p99: quantile(0.99),
+        latency_p50: p50,
+        latency_p95: p95,
+        latency_p99: p99,
         in_flight: counts.in_flight,
         pools: counts.pools.clone(),
         window: Window::default(),
     };
     telemetry.recent.push_back((width, counts));
     while telemetry.recent.len() > telemetry.window_buckets {
-        telemetry.recent.pop_front();
+        if let Some((_, old)) = telemetry.recent.pop_front() {
+            telemetry.spare.push(old.latency);
+        }
     }
-    bucket.window = telemetry.window_values();
+    let latency = telemetry.window_latency();
+    bucket.window = telemetry.window_values(latency);
     telemetry.buckets.push(bucket);
     let lines = core.take_log();
     telemetry.log.extend(lines);

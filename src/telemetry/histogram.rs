@@ -98,18 +98,49 @@ impl Histogram {
     /// The nearest-rank `q`-quantile in nanoseconds, or zero when empty.
     #[must_use]
     pub fn quantile(&self, q: f64) -> f64 {
+        self.quantiles([q])[0]
+    }
+
+    /// Several nearest-rank quantiles in nanoseconds from one scan, `qs` in ascending order
+    /// (each as [`Histogram::quantile`] reports it); zeros when empty.
+    #[must_use]
+    pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [f64; N] {
+        /// Slots summed at a time while the target rank is still beyond them.
+        const CHUNK: usize = 64;
+        debug_assert!(qs.is_sorted(), "quantiles are asked in ascending order");
         if self.total == 0 {
-            return 0.0;
+            return [0.0; N];
         }
-        let rank = ((q.clamp(0.0, 1.0) * self.total as f64).ceil() as u64).max(1);
-        let mut seen = 0u64;
-        for (i, &c) in self.counts[self.lo..self.hi].iter().enumerate() {
-            seen += u64::from(c);
-            if seen >= rank {
-                return representative(self.lo + i).min(self.max as f64);
+        let max = self.max as f64;
+        let ranks = qs.map(|q| ((q.clamp(0.0, 1.0) * self.total as f64).ceil() as u64).max(1));
+        let mut out = [max; N];
+        // `seen` counts the values in slots lo..i.
+        let (mut i, mut seen) = (self.lo, 0u64);
+        for (k, &target) in ranks.iter().enumerate() {
+            if seen < target {
+                while i + CHUNK <= self.hi {
+                    let chunk: u64 = self.counts[i..i + CHUNK]
+                        .iter()
+                        .map(|&c| u64::from(c))
+                        .sum();
+                    if seen + chunk >= target {
+                        break;
+                    }
+                    seen += chunk;
+                    i += CHUNK;
+                }
+                while i < self.hi && seen < target {
+                    seen += u64::from(self.counts[i]);
+                    i += 1;
+                }
+                if seen < target {
+                    break;
+                }
             }
+            // The target rank falls in slot i - 1.
+            out[k] = representative(i - 1).min(max);
         }
-        self.max as f64
+        out
     }
 
     /// How many recorded values are at most `nanos`, judged as [`Histogram::quantile`] reports
@@ -170,6 +201,35 @@ mod tests {
                 "{v} -> {r}"
             );
         }
+    }
+
+    /// Nearest rank by a plain scan of every slot, one quantile at a time.
+    fn scanned_quantile(h: &Histogram, q: f64) -> f64 {
+        let rank = ((q * h.total as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (i, &c) in h.counts.iter().enumerate() {
+            seen += u64::from(c);
+            if seen >= rank {
+                return representative(i).min(h.max as f64);
+            }
+        }
+        h.max as f64
+    }
+
+    #[test]
+    fn one_scan_finds_every_quantile_a_plain_scan_finds() {
+        // Values spread over many powers of two, with gaps, so the chunked scan both skips
+        // and stops inside chunks; repeated and extreme quantiles included.
+        let mut h = Histogram::default();
+        for v in 0..20_000u64 {
+            h.record(v * v * 37 + (v % 7) * 1_000_000);
+        }
+        let qs = [0.0, 0.001, 0.25, 0.5, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0];
+        assert_eq!(h.quantiles(qs), qs.map(|q| scanned_quantile(&h, q)));
+        let mut one = Histogram::default();
+        one.record(42);
+        assert_eq!(one.quantiles([0.0, 0.5, 1.0]), [42.0; 3]);
+        assert_eq!(Histogram::default().quantiles([0.5]), [0.0]);
     }
 
     #[test]
