@@ -178,10 +178,12 @@ fn print_engine_stats(contender: &str, summary: &Summary) {
 
 /// Engine and plain loop timed alternately, `PAIRS` times each, so both see the same load
 /// on a shared machine: prints the median of the per-pair time ratios (engine / plain),
-/// a cross-check on the criterion medians, which time the two minutes apart.
+/// a cross-check on the criterion medians, which time the two minutes apart, and the ratio
+/// of each contender's fastest run (the least disturbed by other load).
 fn paired_ratio(drill: &Drill, options: &RunOptions, horizon: f64) {
-    const PAIRS: usize = 7;
+    const PAIRS: usize = 11;
     let mut ratios = Vec::with_capacity(PAIRS);
+    let (mut fastest_engine, mut fastest_plain) = (f64::INFINITY, f64::INFINITY);
     for _ in 0..PAIRS {
         let started = Instant::now();
         black_box(simulate(black_box(drill), black_box(options)));
@@ -196,13 +198,19 @@ fn paired_ratio(drill: &Drill, options: &RunOptions, horizon: f64) {
         ));
         let plain = started.elapsed().as_secs_f64();
         ratios.push(engine / plain);
+        fastest_engine = fastest_engine.min(engine);
+        fastest_plain = fastest_plain.min(plain);
     }
     ratios.sort_by(f64::total_cmp);
     println!(
-        "bench-stats: contender=paired pairs={PAIRS} engine_plain_median={:.3} min={:.3} max={:.3}",
+        "bench-stats: contender=paired pairs={PAIRS} engine_plain_median={:.3} min={:.3} max={:.3} \
+         fastest_engine_ms={:.1} fastest_plain_ms={:.1} fastest_ratio={:.3}",
         ratios[PAIRS / 2],
         ratios[0],
-        ratios[PAIRS - 1]
+        ratios[PAIRS - 1],
+        fastest_engine * 1e3,
+        fastest_plain * 1e3,
+        fastest_engine / fastest_plain
     );
 }
 

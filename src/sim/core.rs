@@ -8,8 +8,8 @@
 //! bucket closing) live in the [`bevy_ecs::world::World`] around it (see [`super::world`]).
 //! A pool's waiters share one acquire timeout and queue in arrival order, so their deadlines
 //! are in queue order too: each pool keeps a single timer in the agenda, armed for its head
-//! waiter, instead of one event per waiting request. Stale events (a re-armed timer, a
-//! finished request) are recognised by their generation when they fire, and skipped.
+//! waiter, instead of one event per waiting request. A re-armed timer's old entry is
+//! recognised by its sequence number when it fires, and skipped.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
@@ -31,20 +31,18 @@ use crate::telemetry::series::PoolBucket;
 /// What an agenda entry asks the engine to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// A planned candidate arrival; stale when `plan` differs from the current plan.
-    Arrival {
-        plan: u32,
-    },
-    /// A request finishes its current step.
+    /// The planned candidate arrival (there is one at a time, kept beside the heap).
+    Arrival,
+    /// The request in `slot` finishes its current step. (A running request leaves its slot
+    /// only when its step is done, so these are never stale and need no generation.)
     StepDone {
         slot: u32,
-        generation: u32,
     },
     /// Pool `pool`'s timer: waiters at the head of its queue whose acquire timeout has
-    /// passed give up. Stale when the pool's timer was re-armed since.
+    /// passed give up. Stale when the pool's timer was re-armed since (the pool keeps the
+    /// sequence number of the entry it armed).
     AcquireTimeout {
         pool: u16,
-        timer: u32,
     },
     /// The end of a metric bucket: periodic work runs.
     Tick,
@@ -74,16 +72,67 @@ impl Kind {
     }
 }
 
-/// An agenda entry: 24 bytes, ordered by time, then by the order it was scheduled.
+impl Kind {
+    /// Bits of an entry's code that hold the kind; the payload is above them.
+    const TAG_BITS: u32 = 4;
+
+    /// The kind and its payload in 32 bits (payloads are indices below 2²⁸).
+    fn encode(self) -> u32 {
+        let (tag, payload) = match self {
+            Kind::Arrival => (0, 0),
+            Kind::StepDone { slot } => (1, slot),
+            Kind::AcquireTimeout { pool } => (2, u32::from(pool)),
+            Kind::Tick => (3, 0),
+            Kind::FaultStart(i) => (4, u32::from(i)),
+            Kind::FaultEnd(i) => (5, u32::from(i)),
+            Kind::ActionLands(i) => (6, i),
+            Kind::EffectExpires => (7, 0),
+            Kind::Retry(i) => (8, i),
+        };
+        assert!(
+            payload < 1 << (32 - Self::TAG_BITS),
+            "agenda payload {payload} out of range"
+        );
+        payload << Self::TAG_BITS | tag
+    }
+
+    fn decode(code: u32) -> Kind {
+        let payload = code >> Self::TAG_BITS;
+        match code & ((1 << Self::TAG_BITS) - 1) {
+            0 => Kind::Arrival,
+            1 => Kind::StepDone { slot: payload },
+            2 => Kind::AcquireTimeout {
+                pool: payload as u16,
+            },
+            3 => Kind::Tick,
+            4 => Kind::FaultStart(payload as u16),
+            5 => Kind::FaultEnd(payload as u16),
+            6 => Kind::ActionLands(payload),
+            7 => Kind::EffectExpires,
+            _ => Kind::Retry(payload),
+        }
+    }
+}
+
+/// An agenda entry: 16 bytes, ordered by time, then by the order it was scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
     time: u64,
-    /// Wraps after 2³² events; it only orders events at the very same nanosecond.
+    /// Wraps after 2³² events; it only orders events at the very same nanosecond (and names
+    /// a pool's armed timer, which never waits in the agenda through 2³² others).
     seq: u32,
-    kind: Kind,
+    /// The [`Kind`], encoded.
+    code: u32,
 }
 
 impl Entry {
+    /// The empty arrival slot: later than any event.
+    const NO_ARRIVAL: Entry = Entry {
+        time: u64::MAX,
+        seq: u32::MAX,
+        code: 0,
+    };
+
     fn time(&self) -> SimTime {
         SimTime::from_nanos(self.time)
     }
@@ -104,40 +153,46 @@ impl PartialOrd for Entry {
 
 /// A time-weighted level (connections busy, requests waiting, in flight): integrates the
 /// level over the current bucket and over the measured period (after warm-up).
+///
+/// The integral from zero to `t` is `acc + value·t`, where `acc` gathers `-Δvalue·t` at each
+/// change: a change costs one multiply-add, and the integral over any span is the difference
+/// of two such values (exact, in integer nanoseconds).
 #[derive(Debug, Clone, Default)]
 pub struct Gauge {
     pub value: u64,
-    last: SimTime,
-    bucket: u128,
-    total: u128,
+    acc: i128,
+    /// The integral up to the start of the current bucket.
+    bucket_mark: i128,
+    /// The integral up to the warm-up's end, once a change at or after it fixed it.
+    warm_mark: Option<i128>,
 }
 
 impl Gauge {
-    fn flush(&mut self, now: SimTime, warmup: SimTime) {
-        let dt = now.since(self.last).as_nanos();
-        self.bucket += u128::from(self.value) * u128::from(dt);
-        let from = self.last.max(warmup);
-        if now > from {
-            self.total += u128::from(self.value) * u128::from(now.since(from).as_nanos());
-        }
-        self.last = now;
+    /// The integral of the level from zero to `t` (no change after `t` yet).
+    fn area(&self, t: SimTime) -> i128 {
+        self.acc + i128::from(self.value) * i128::from(t.nanos())
     }
 
     fn set(&mut self, value: u64, now: SimTime, warmup: SimTime) {
-        self.flush(now, warmup);
+        if self.warm_mark.is_none() && now >= warmup {
+            // The level has held since before the warm-up ended.
+            self.warm_mark = Some(self.area(warmup));
+        }
+        let delta = i128::from(self.value) - i128::from(value);
+        self.acc += delta * i128::from(now.nanos());
         self.value = value;
     }
 
     /// Mean over the bucket that began at `start`, then starts the next bucket.
-    fn take_bucket_mean(&mut self, start: SimTime, now: SimTime, warmup: SimTime) -> f64 {
-        self.flush(now, warmup);
+    fn take_bucket_mean(&mut self, start: SimTime, now: SimTime) -> f64 {
+        let area = self.area(now);
         let width = now.since(start).as_nanos();
         let mean = if width == 0 {
             0.0
         } else {
-            self.bucket as f64 / width as f64
+            (area - self.bucket_mark) as f64 / width as f64
         };
-        self.bucket = 0;
+        self.bucket_mark = area;
         mean
     }
 
@@ -146,10 +201,10 @@ impl Gauge {
     pub fn total_mean(&self, warmup: SimTime, now: SimTime) -> f64 {
         let width = now.since(warmup).as_nanos();
         if width == 0 {
-            0.0
-        } else {
-            self.total as f64 / width as f64
+            return 0.0;
         }
+        let from = self.warm_mark.unwrap_or_else(|| self.area(warmup));
+        (self.area(now) - from) as f64 / width as f64
     }
 }
 
@@ -306,9 +361,8 @@ pub struct PoolState {
     /// Connections lost to leaks: unavailable until a restart.
     pub leaked: u32,
     queue: VecDeque<Waiter>,
-    /// Generation of the pool's armed timer, if one is armed.
+    /// Sequence number of the pool's armed timer entry, if one is armed.
     timer: Option<u32>,
-    timer_generation: u32,
     pub leak_fraction: f64,
     leak_rng: ChaCha8Rng,
     /// Database cores behind the pool (query time grows past them).
@@ -416,15 +470,15 @@ pub struct Core {
     seq: u64,
     agenda: BinaryHeap<Entry>,
     /// The one planned arrival, kept beside the heap: half of all events are arrivals, and
-    /// a slot of its own spares each of them a push and a pop (and replaces a stale plan).
-    next_arrival: Option<Entry>,
+    /// a slot of its own spares each of them a push and a pop (and a re-plan simply
+    /// replaces it). [`Entry::NO_ARRIVAL`] when none is planned.
+    next_arrival: Entry,
     /// Events handled so far.
     pub events: u64,
     requests: Slab,
     next_request_id: u64,
     pub in_flight: Gauge,
     pub arrivals: ArrivalProcess,
-    arrival_plan: u32,
     admission: Option<TokenBucket>,
     pub max_in_flight: Option<u32>,
     pub steps: Vec<StepState>,
@@ -513,7 +567,6 @@ impl Core {
                 leaked: 0,
                 queue: VecDeque::new(),
                 timer: None,
-                timer_generation: 0,
                 leak_fraction: 0.0,
                 busy: Gauge::default(),
                 waiting: Gauge::default(),
@@ -540,13 +593,12 @@ impl Core {
             warmup: spec.warmup,
             seq: 0,
             agenda: BinaryHeap::new(),
-            next_arrival: None,
+            next_arrival: Entry::NO_ARRIVAL,
             events: 0,
             requests: Slab::default(),
             next_request_id: 0,
             in_flight: Gauge::default(),
             arrivals: spec.arrivals,
-            arrival_plan: 0,
             admission: None,
             max_in_flight: spec.max_in_flight,
             steps,
@@ -578,50 +630,48 @@ impl Core {
         core
     }
 
-    pub fn schedule(&mut self, time: SimTime, kind: Kind) {
+    /// Puts `kind` on the agenda at `time`; returns the entry's sequence number.
+    pub fn schedule(&mut self, time: SimTime, kind: Kind) -> u32 {
         self.seq += 1;
         let entry = Entry {
             time: time.nanos(),
             seq: self.seq as u32,
-            kind,
+            code: kind.encode(),
         };
-        if matches!(kind, Kind::Arrival { .. }) {
-            self.next_arrival = Some(entry);
+        if kind == Kind::Arrival {
+            self.next_arrival = entry;
         } else {
             self.agenda.push(entry);
         }
-    }
-
-    /// The next event: the earlier of the heap's first and the planned arrival.
-    fn peek(&self) -> Option<Entry> {
-        match (self.agenda.peek(), self.next_arrival) {
-            // `Entry`'s order is reversed for the max-heap: greater means earlier.
-            (Some(top), Some(arrival)) => Some(if arrival > *top { arrival } else { *top }),
-            (Some(top), None) => Some(*top),
-            (None, arrival) => arrival,
-        }
+        entry.seq
     }
 
     /// Handles request events up to and including `limit`; returns the first world-level
     /// event due by then (already removed from the agenda), or `None` when none is left
     /// before `limit`.
     pub fn run_hot(&mut self, limit: SimTime) -> Option<(SimTime, Kind)> {
-        while let Some(next) = self.peek() {
-            if next.time() > limit {
+        loop {
+            // The earlier of the heap's first and the planned arrival (`Entry`'s order is
+            // reversed for the max-heap: greater means earlier).
+            let (next, from_heap) = match self.agenda.peek() {
+                Some(&top) if top > self.next_arrival => (top, true),
+                _ => (self.next_arrival, false),
+            };
+            if next == Entry::NO_ARRIVAL || next.time() > limit {
                 return None;
             }
-            if Some(next) == self.next_arrival {
-                self.next_arrival = None;
-            } else {
+            if from_heap {
                 self.agenda.pop();
+            } else {
+                self.next_arrival = Entry::NO_ARRIVAL;
             }
-            let (time, kind) = (next.time(), next.kind);
+            let time = next.time();
             self.now = time;
             self.events += 1;
-            match kind {
-                Kind::Arrival { plan } => self.on_arrival(plan),
-                Kind::StepDone { slot, generation } => self.on_step_done(slot, generation),
-                Kind::AcquireTimeout { pool, timer } => self.on_pool_timer(pool as usize, timer),
+            match Kind::decode(next.code) {
+                Kind::Arrival => self.on_arrival(),
+                Kind::StepDone { slot } => self.on_step_done(slot),
+                Kind::AcquireTimeout { pool } => self.on_pool_timer(pool as usize, next.seq),
                 Kind::Retry(i) => {
                     let (id, attempt) = self.retries_pending[i as usize];
                     self.retries_free.push(i);
@@ -633,23 +683,18 @@ impl Core {
                 }
             }
         }
-        None
     }
 
     /// Throws away the pending arrival and plans a new one from now (after the rate changed;
     /// valid for Poisson arrivals because they are memoryless).
     pub fn replan_arrivals(&mut self) {
-        self.arrival_plan = self.arrival_plan.wrapping_add(1);
+        self.next_arrival = Entry::NO_ARRIVAL;
         if let Some(c) = self.arrivals.plan(self.now, self.end) {
-            let plan = self.arrival_plan;
-            self.schedule(c.at, Kind::Arrival { plan });
+            self.schedule(c.at, Kind::Arrival);
         }
     }
 
-    fn on_arrival(&mut self, plan: u32) {
-        if plan != self.arrival_plan {
-            return;
-        }
+    fn on_arrival(&mut self) {
         let now = self.now;
         if self.arrivals.accept(now) {
             let id = self.next_request_id;
@@ -662,7 +707,7 @@ impl Core {
             self.admit(id, 1);
         }
         if let Some(c) = self.arrivals.plan(now, self.end) {
-            self.schedule(c.at, Kind::Arrival { plan });
+            self.schedule(c.at, Kind::Arrival);
         }
     }
 
@@ -795,11 +840,14 @@ impl Core {
         // Truncating `x + 0.5` rounds a non-negative draw to the nearest nanosecond.
         let nanos = (sampler.sample(&mut s.time_rng) * factor + 0.5) as u64;
         let done = SimTime::from_nanos(self.now.nanos().saturating_add(nanos));
-        self.schedule(done, Kind::StepDone { slot, generation });
+        debug_assert_eq!(self.requests.slots[slot as usize].generation, generation);
+        self.schedule(done, Kind::StepDone { slot });
     }
 
-    fn on_step_done(&mut self, slot: u32, generation: u32) {
+    fn on_step_done(&mut self, slot: u32) {
+        let generation = self.requests.slots[slot as usize].generation;
         let Some(request) = self.requests.get_mut(slot, generation) else {
+            debug_assert!(false, "a running request left its slot");
             return;
         };
         let step = request.step as usize;
@@ -863,21 +911,11 @@ impl Core {
     /// Arms pool `p`'s timer for its head waiter (or disarms it when nobody waits).
     fn arm_timer(&mut self, p: usize) {
         let pool = &mut self.pools[p];
-        pool.timer_generation = pool.timer_generation.wrapping_add(1);
         match pool.queue.front() {
             Some(head) => {
-                let (deadline, timer) = (
-                    head.since.after(pool.acquire_timeout),
-                    pool.timer_generation,
-                );
-                pool.timer = Some(timer);
-                self.schedule(
-                    deadline,
-                    Kind::AcquireTimeout {
-                        pool: p as u16,
-                        timer,
-                    },
-                );
+                let deadline = head.since.after(pool.acquire_timeout);
+                let timer = self.schedule(deadline, Kind::AcquireTimeout { pool: p as u16 });
+                self.pools[p].timer = Some(timer);
             }
             None => pool.timer = None,
         }
@@ -1130,19 +1168,19 @@ impl Core {
     /// Closes the current bucket at `now`: returns its counts and starts the next, whose
     /// latency histogram is `spare` (cleared; a closed bucket's, so none is allocated).
     pub fn close_bucket(&mut self, spare: Histogram) -> (SimTime, BucketCounts) {
-        let (start, now, warmup) = (self.bucket_start, self.now, self.warmup);
+        let (start, now) = (self.bucket_start, self.now);
         self.totals.latency.merge(&self.bucket.latency);
         self.bucket.latency.merge(&self.uncounted_latency);
         self.uncounted_latency.clear();
         let mut counts = std::mem::replace(&mut self.bucket, BucketCounts::starting_with(spare));
-        counts.in_flight = self.in_flight.take_bucket_mean(start, now, warmup);
+        counts.in_flight = self.in_flight.take_bucket_mean(start, now);
         counts.pools = self
             .pools
             .iter_mut()
             .map(|p| PoolBucket {
                 size: u64::from(p.size),
-                in_use: p.busy.take_bucket_mean(start, now, warmup),
-                waiting: p.waiting.take_bucket_mean(start, now, warmup),
+                in_use: p.busy.take_bucket_mean(start, now),
+                waiting: p.waiting.take_bucket_mean(start, now),
                 acquired: std::mem::take(&mut p.bucket_acquired),
                 timeouts: std::mem::take(&mut p.bucket_timeouts),
                 leaked: u64::from(p.leaked),
@@ -1166,16 +1204,6 @@ impl Core {
         }
         self.log.offered = [0; 3];
         (start, counts)
-    }
-
-    /// Brings every time-weighted level up to `now` (for end-of-run statistics).
-    pub fn flush_levels(&mut self) {
-        let (now, warmup) = (self.now, self.warmup);
-        self.in_flight.flush(now, warmup);
-        for p in &mut self.pools {
-            p.busy.flush(now, warmup);
-            p.waiting.flush(now, warmup);
-        }
     }
 
     /// Applies effect-derived parameters to the running system.

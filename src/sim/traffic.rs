@@ -45,19 +45,29 @@ impl RateCurve {
     /// The rate at `t`.
     #[must_use]
     pub fn rate(&self, t: u64) -> f64 {
-        let i = self.corners.partition_point(|&(ct, _)| ct <= t);
-        if i == self.corners.len() {
-            return self.corners[i - 1].1;
+        self.segment(t).rate(t)
+    }
+
+    /// The linear piece of the curve that holds at `t`.
+    #[must_use]
+    pub fn segment(&self, t: u64) -> Segment {
+        // The first corner is at zero, so `i` ≥ 1.
+        let i = self.corners.partition_point(|&(ct, _)| ct <= t).max(1);
+        let (start, from) = self.corners[i - 1];
+        match self.corners.get(i) {
+            Some(&(end, to)) => Segment {
+                start,
+                end,
+                from,
+                to,
+            },
+            None => Segment {
+                start,
+                end: u64::MAX,
+                from,
+                to: from,
+            },
         }
-        if i == 0 {
-            return self.corners[0].1;
-        }
-        let (t0, r0) = self.corners[i - 1];
-        let (t1, r1) = self.corners[i];
-        if t1 == t0 {
-            return r1;
-        }
-        r0 + (r1 - r0) * ((t - t0) as f64 / (t1 - t0) as f64)
     }
 
     /// The first corner strictly after `t`, if any.
@@ -81,6 +91,36 @@ impl RateCurve {
     }
 }
 
+/// One linear piece of a [`RateCurve`]: the rate goes from `from` at `start` to `to` at
+/// `end` (the next corner; `u64::MAX` for the last rate, which holds for ever).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Segment {
+    pub start: u64,
+    pub end: u64,
+    pub from: f64,
+    pub to: f64,
+}
+
+impl Segment {
+    #[must_use]
+    pub fn contains(&self, t: u64) -> bool {
+        self.start <= t && t < self.end
+    }
+
+    /// The rate at `t`, a time in `start..=end` (at `end`, the next piece's first rate).
+    #[must_use]
+    pub fn rate(&self, t: u64) -> f64 {
+        if t >= self.end {
+            self.to
+        } else if self.end == u64::MAX {
+            self.from
+        } else {
+            self.from
+                + (self.to - self.from) * ((t - self.start) as f64 / (self.end - self.start) as f64)
+        }
+    }
+}
+
 /// The arrival process: it plans one candidate arrival at a time.
 #[derive(Debug)]
 pub struct ArrivalProcess {
@@ -91,6 +131,8 @@ pub struct ArrivalProcess {
     pub multiplier: f64,
     /// The thinning bound the pending candidate was drawn with.
     bound: f64,
+    /// The piece of the curve last planned in (almost every arrival falls in the same one).
+    segment: Segment,
 }
 
 /// A planned candidate arrival.
@@ -102,13 +144,23 @@ pub struct Candidate {
 impl ArrivalProcess {
     #[must_use]
     pub fn new(traffic: &Traffic, rng: ChaCha8Rng) -> Self {
+        let curve = RateCurve::new(traffic);
         ArrivalProcess {
-            curve: RateCurve::new(traffic),
+            segment: curve.segment(0),
+            curve,
             kind: traffic.arrivals,
             rng,
             multiplier: 1.0,
             bound: 0.0,
         }
+    }
+
+    /// The piece of the curve that holds at `t`.
+    fn segment_at(&mut self, t: u64) -> Segment {
+        if !self.segment.contains(t) {
+            self.segment = self.curve.segment(t);
+        }
+        self.segment
     }
 
     /// The rate, multiplier included, at `t`.
@@ -128,13 +180,10 @@ impl ArrivalProcess {
     fn plan_poisson(&mut self, now: SimTime, end: SimTime) -> Option<Candidate> {
         let mut t = now.nanos();
         while t < end.nanos() {
-            let seg_end = self
-                .curve
-                .next_corner(t)
-                .unwrap_or(u64::MAX)
-                .min(end.nanos());
+            let segment = self.segment_at(t);
+            let seg_end = segment.end.min(end.nanos());
             // Rate is linear within a segment, so its larger end bounds it.
-            let bound = self.multiplier * self.curve.rate(t).max(self.curve.rate(seg_end));
+            let bound = self.multiplier * segment.rate(t).max(segment.rate(seg_end));
             if bound <= 0.0 {
                 t = seg_end;
                 continue;
@@ -175,7 +224,8 @@ impl ArrivalProcess {
         match self.kind {
             Arrivals::Even => true,
             Arrivals::Poisson => {
-                let p = self.rate(at) / self.bound;
+                let t = at.nanos();
+                let p = self.segment_at(t).rate(t) * self.multiplier / self.bound;
                 p >= 1.0 || self.rng.random::<f64>() < p
             }
         }

@@ -743,7 +743,7 @@ impl Sim {
                         .retain(|e| e.until.is_none_or(|until| until > time));
                     core.refresh_effects();
                 }
-                Kind::Arrival { .. }
+                Kind::Arrival
                 | Kind::StepDone { .. }
                 | Kind::AcquireTimeout { .. }
                 | Kind::Retry(_) => {
@@ -755,7 +755,6 @@ impl Sim {
         if core.now < limit {
             core.now = limit;
         }
-        core.flush_levels();
     }
 
     pub fn run_to_end(&mut self) {
