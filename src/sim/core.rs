@@ -12,13 +12,14 @@
 //! recognised by its sequence number when it fires, and skipped.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 use bevy_ecs::resource::Resource;
 use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
 
 use super::SimTime;
+use super::agenda::Heap;
 use super::effects::{ActiveEffect, Params};
 use super::rng::Seed;
 use super::sampler::Sampler;
@@ -136,12 +137,16 @@ impl Entry {
     fn time(&self) -> SimTime {
         SimTime::from_nanos(self.time)
     }
+
+    /// Time, then sequence number, in one integer (compared without branches).
+    fn key(&self) -> u128 {
+        u128::from(self.time) << 32 | u128::from(self.seq)
+    }
 }
 
 impl Ord for Entry {
     fn cmp(&self, other: &Self) -> Ordering {
-        // BinaryHeap is a max-heap: reverse for the earliest first.
-        (other.time, other.seq).cmp(&(self.time, self.seq))
+        self.key().cmp(&other.key())
     }
 }
 
@@ -261,6 +266,11 @@ impl Slab {
         } else {
             None
         }
+    }
+
+    /// The request in `slot`, whatever its generation (for events that cannot be stale).
+    fn running(&mut self, slot: u32) -> Option<&mut Request> {
+        self.slots.get_mut(slot as usize)?.request.as_mut()
     }
 
     fn remove(&mut self, slot: u32) -> Option<Request> {
@@ -468,7 +478,7 @@ pub struct Core {
     pub end: SimTime,
     pub warmup: SimTime,
     seq: u64,
-    agenda: BinaryHeap<Entry>,
+    agenda: Heap<Entry>,
     /// The one planned arrival, kept beside the heap: half of all events are arrivals, and
     /// a slot of its own spares each of them a push and a pop (and a re-plan simply
     /// replaces it). [`Entry::NO_ARRIVAL`] when none is planned.
@@ -592,7 +602,7 @@ impl Core {
             end: spec.end,
             warmup: spec.warmup,
             seq: 0,
-            agenda: BinaryHeap::new(),
+            agenda: Heap::default(),
             next_arrival: Entry::NO_ARRIVAL,
             events: 0,
             requests: Slab::default(),
@@ -651,10 +661,9 @@ impl Core {
     /// before `limit`.
     pub fn run_hot(&mut self, limit: SimTime) -> Option<(SimTime, Kind)> {
         loop {
-            // The earlier of the heap's first and the planned arrival (`Entry`'s order is
-            // reversed for the max-heap: greater means earlier).
+            // The earlier of the heap's first and the planned arrival.
             let (next, from_heap) = match self.agenda.peek() {
-                Some(&top) if top > self.next_arrival => (top, true),
+                Some(&top) if top < self.next_arrival => (top, true),
                 _ => (self.next_arrival, false),
             };
             if next == Entry::NO_ARRIVAL || next.time() > limit {
@@ -845,12 +854,11 @@ impl Core {
     }
 
     fn on_step_done(&mut self, slot: u32) {
-        let generation = self.requests.slots[slot as usize].generation;
-        let Some(request) = self.requests.get_mut(slot, generation) else {
+        let Some(request) = self.requests.running(slot) else {
             debug_assert!(false, "a running request left its slot");
             return;
         };
-        let step = request.step as usize;
+        let (step, counted) = (request.step as usize, request.counted);
         if let Some(p) = self.steps[step].pool {
             self.release(p);
         }
@@ -863,15 +871,21 @@ impl Core {
             (true, Some(f)) => (f.wrong_rate, f.tokens),
             _ => (s.wrong_rate, s.tokens),
         };
-        self.bucket.tokens += tokens * s.token_factor;
-        if let Some(request) = self.requests.get_mut(slot, generation) {
-            if request.counted {
-                self.totals.tokens += tokens * s.token_factor;
-            }
-            request.right *= 1.0 - wrong_rate;
-            request.step += 1;
+        let tokens = tokens * s.token_factor;
+        self.bucket.tokens += tokens;
+        if counted {
+            self.totals.tokens += tokens;
         }
-        self.advance(slot, generation);
+        let last = step + 1 == self.steps.len();
+        let request = self.requests.running(slot).expect("still running");
+        request.right *= 1.0 - wrong_rate;
+        request.step += 1;
+        if last {
+            self.complete(slot);
+        } else {
+            let generation = self.requests.slots[slot as usize].generation;
+            self.advance(slot, generation);
+        }
     }
 
     /// A connection comes back to pool `p` (or leaks), and waiting requests are served.

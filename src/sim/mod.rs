@@ -5,10 +5,12 @@
 //! ([`SimTime`]) and every random draw comes from a named stream of the drill's seed
 //! ([`rng`]). Same drill, seed and inputs give the same run, bit for bit.
 //!
-//! Layout: [`core`] holds the hot per-request state and handlers; [`world`] wraps it in a
+//! Layout: [`core`] holds the hot per-request state and handlers, ordered by the
+//! [`agenda`]'s heap; [`world`] wraps it in a
 //! bevy_ecs world with alerts and faults as entities and a per-bucket schedule; [`traffic`],
 //! [`sampler`] and [`effects`] are the model's parts; [`summary`] is what a run reports.
 
+pub mod agenda;
 pub mod core;
 pub mod effects;
 pub mod rng;

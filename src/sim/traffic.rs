@@ -133,6 +133,9 @@ pub struct ArrivalProcess {
     bound: f64,
     /// The piece of the curve last planned in (almost every arrival falls in the same one).
     segment: Segment,
+    /// Whether the pending candidate is sure to pass the thinning test: evenly spaced, or
+    /// drawn in a flat piece of the curve (where the bound is the rate itself).
+    certain: bool,
 }
 
 /// A planned candidate arrival.
@@ -152,6 +155,7 @@ impl ArrivalProcess {
             rng,
             multiplier: 1.0,
             bound: 0.0,
+            certain: traffic.arrivals == Arrivals::Even,
         }
     }
 
@@ -196,8 +200,10 @@ impl ArrivalProcess {
             }
             self.bound = bound;
             // Truncate, then at least one nanosecond on, so time always advances.
+            let at = (next as u64).max(t + 1);
+            self.certain = segment.from == segment.to && at < segment.end;
             return Some(Candidate {
-                at: SimTime::from_nanos((next as u64).max(t + 1)),
+                at: SimTime::from_nanos(at),
             });
         }
         None
@@ -221,6 +227,9 @@ impl ArrivalProcess {
 
     /// Whether the candidate at `at` is a real arrival (the thinning test).
     pub fn accept(&mut self, at: SimTime) -> bool {
+        if self.certain {
+            return true;
+        }
         match self.kind {
             Arrivals::Even => true,
             Arrivals::Poisson => {
