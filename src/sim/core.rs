@@ -54,6 +54,8 @@ pub enum Kind {
     ActionLands(u32),
     /// An effect with an end stops (a restart's dip).
     EffectExpires,
+    /// The warm-up ends: the time-weighted levels mark where the measured period starts.
+    WarmupEnds,
     /// A client retries: entry `0` of the pending retries (kept aside so that every agenda
     /// entry stays small).
     Retry(u32),
@@ -89,6 +91,7 @@ impl Kind {
             Kind::ActionLands(i) => (6, i),
             Kind::EffectExpires => (7, 0),
             Kind::Retry(i) => (8, i),
+            Kind::WarmupEnds => (9, 0),
         };
         assert!(
             payload < 1 << (32 - Self::TAG_BITS),
@@ -110,7 +113,8 @@ impl Kind {
             5 => Kind::FaultEnd(payload as u16),
             6 => Kind::ActionLands(payload),
             7 => Kind::EffectExpires,
-            _ => Kind::Retry(payload),
+            8 => Kind::Retry(payload),
+            _ => Kind::WarmupEnds,
         }
     }
 }
@@ -119,28 +123,42 @@ impl Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
     time: u64,
-    /// Wraps after 2³² events; it only orders events at the very same nanosecond (and names
-    /// a pool's armed timer, which never waits in the agenda through 2³² others).
-    seq: u32,
-    /// The [`Kind`], encoded.
-    code: u32,
+    /// The sequence number in the high half, the encoded [`Kind`] in the low half, so that
+    /// (`time`, `tag`) compares as one 128-bit integer, by time and then by sequence. The
+    /// sequence number wraps after 2³² events: it only orders events at the very same
+    /// nanosecond (and names a pool's armed timer, which never waits in the agenda through
+    /// 2³² others).
+    tag: u64,
 }
 
 impl Entry {
     /// The empty arrival slot: later than any event.
     const NO_ARRIVAL: Entry = Entry {
         time: u64::MAX,
-        seq: u32::MAX,
-        code: 0,
+        tag: u64::MAX,
     };
+
+    fn new(time: SimTime, seq: u32, kind: Kind) -> Self {
+        Entry {
+            time: time.nanos(),
+            tag: u64::from(seq) << 32 | u64::from(kind.encode()),
+        }
+    }
 
     fn time(&self) -> SimTime {
         SimTime::from_nanos(self.time)
     }
 
-    /// Time, then sequence number, in one integer (compared without branches).
+    fn seq(&self) -> u32 {
+        (self.tag >> 32) as u32
+    }
+
+    fn kind(&self) -> Kind {
+        Kind::decode(self.tag as u32)
+    }
+
     fn key(&self) -> u128 {
-        u128::from(self.time) << 32 | u128::from(self.seq)
+        u128::from(self.time) << 64 | u128::from(self.tag)
     }
 }
 
@@ -161,30 +179,28 @@ impl PartialOrd for Entry {
 ///
 /// The integral from zero to `t` is `acc + value·t`, where `acc` gathers `-Δvalue·t` at each
 /// change: a change costs one multiply-add, and the integral over any span is the difference
-/// of two such values (exact, in integer nanoseconds).
+/// of two such values (exact, in integer nanoseconds; drills last at most 100 years, so
+/// times fit in an `i64`). The value at a change's own instant does not matter to the
+/// integral up to that instant, so marks can be taken before or after same-time changes.
 #[derive(Debug, Clone, Default)]
 pub struct Gauge {
     pub value: u64,
     acc: i128,
     /// The integral up to the start of the current bucket.
     bucket_mark: i128,
-    /// The integral up to the warm-up's end, once a change at or after it fixed it.
-    warm_mark: Option<i128>,
+    /// The integral up to the end of the warm-up (taken by [`Core::end_warmup`]).
+    warm_mark: i128,
 }
 
 impl Gauge {
     /// The integral of the level from zero to `t` (no change after `t` yet).
     fn area(&self, t: SimTime) -> i128 {
-        self.acc + i128::from(self.value) * i128::from(t.nanos())
+        self.acc + i128::from(self.value.cast_signed()) * i128::from(t.nanos().cast_signed())
     }
 
-    fn set(&mut self, value: u64, now: SimTime, warmup: SimTime) {
-        if self.warm_mark.is_none() && now >= warmup {
-            // The level has held since before the warm-up ended.
-            self.warm_mark = Some(self.area(warmup));
-        }
-        let delta = i128::from(self.value) - i128::from(value);
-        self.acc += delta * i128::from(now.nanos());
+    fn set(&mut self, value: u64, now: SimTime) {
+        let delta = self.value.cast_signed() - value.cast_signed();
+        self.acc += i128::from(delta) * i128::from(now.nanos().cast_signed());
         self.value = value;
     }
 
@@ -206,10 +222,10 @@ impl Gauge {
     pub fn total_mean(&self, warmup: SimTime, now: SimTime) -> f64 {
         let width = now.since(warmup).as_nanos();
         if width == 0 {
-            return 0.0;
+            0.0
+        } else {
+            (self.area(now) - self.warm_mark) as f64 / width as f64
         }
-        let from = self.warm_mark.unwrap_or_else(|| self.area(warmup));
-        (self.area(now) - from) as f64 / width as f64
     }
 }
 
@@ -637,23 +653,22 @@ impl Core {
             effects: Vec::new(),
         };
         core.replan_arrivals();
+        if core.warmup > SimTime::ZERO {
+            core.schedule(core.warmup, Kind::WarmupEnds);
+        }
         core
     }
 
     /// Puts `kind` on the agenda at `time`; returns the entry's sequence number.
     pub fn schedule(&mut self, time: SimTime, kind: Kind) -> u32 {
         self.seq += 1;
-        let entry = Entry {
-            time: time.nanos(),
-            seq: self.seq as u32,
-            code: kind.encode(),
-        };
+        let entry = Entry::new(time, self.seq as u32, kind);
         if kind == Kind::Arrival {
             self.next_arrival = entry;
         } else {
             self.agenda.push(entry);
         }
-        entry.seq
+        entry.seq()
     }
 
     /// Handles request events up to and including `limit`; returns the first world-level
@@ -666,7 +681,7 @@ impl Core {
                 Some(&top) if top < self.next_arrival => (top, true),
                 _ => (self.next_arrival, false),
             };
-            if next == Entry::NO_ARRIVAL || next.time() > limit {
+            if next.time() > limit || next.time == Entry::NO_ARRIVAL.time {
                 return None;
             }
             if from_heap {
@@ -677,10 +692,11 @@ impl Core {
             let time = next.time();
             self.now = time;
             self.events += 1;
-            match Kind::decode(next.code) {
+            match next.kind() {
                 Kind::Arrival => self.on_arrival(),
                 Kind::StepDone { slot } => self.on_step_done(slot),
-                Kind::AcquireTimeout { pool } => self.on_pool_timer(pool as usize, next.seq),
+                Kind::AcquireTimeout { pool } => self.on_pool_timer(pool as usize, next.seq()),
+                Kind::WarmupEnds => self.end_warmup(),
                 Kind::Retry(i) => {
                     let (id, attempt) = self.retries_pending[i as usize];
                     self.retries_free.push(i);
@@ -691,6 +707,18 @@ impl Core {
                     return Some((time, world));
                 }
             }
+        }
+    }
+
+    /// The measured period starts: every time-weighted level marks its integral so far.
+    fn end_warmup(&mut self) {
+        let now = self.now;
+        for gauge in std::iter::once(&mut self.in_flight).chain(
+            self.pools
+                .iter_mut()
+                .flat_map(|p| [&mut p.busy, &mut p.waiting]),
+        ) {
+            gauge.warm_mark = gauge.area(now);
         }
     }
 
@@ -758,8 +786,8 @@ impl Core {
         if counted {
             self.totals.admitted += 1;
         }
-        let (warmup, value) = (self.warmup, self.in_flight.value + 1);
-        self.in_flight.set(value, now, warmup);
+        let value = self.in_flight.value + 1;
+        self.in_flight.set(value, now);
         let (slot, generation) = self.requests.insert(Request {
             id,
             attempt,
@@ -792,7 +820,7 @@ impl Core {
                 let pool = &mut self.pools[p];
                 if pool.waiting.value == 0 && pool.has_free_connection() {
                     let counted = request.counted;
-                    Self::take_connection(pool, now, self.warmup, counted, SimTime::ZERO);
+                    Self::take_connection(pool, now, counted, SimTime::ZERO);
                     self.start_running(slot, generation, step);
                 } else {
                     pool.queue.push_back(Waiter {
@@ -801,7 +829,7 @@ impl Core {
                         since: now,
                     });
                     let waiting = pool.waiting.value + 1;
-                    pool.waiting.set(waiting, now, self.warmup);
+                    pool.waiting.set(waiting, now);
                     if pool.timer.is_none() {
                         self.arm_timer(p);
                     }
@@ -810,16 +838,10 @@ impl Core {
         }
     }
 
-    fn take_connection(
-        pool: &mut PoolState,
-        now: SimTime,
-        warmup: SimTime,
-        counted: bool,
-        wait: SimTime,
-    ) {
+    fn take_connection(pool: &mut PoolState, now: SimTime, counted: bool, wait: SimTime) {
         pool.in_use += 1;
         let busy = u64::from(pool.in_use + pool.leaked);
-        pool.busy.set(busy, now, warmup);
+        pool.busy.set(busy, now);
         pool.bucket_acquired += 1;
         if counted {
             pool.totals.acquired += 1;
@@ -890,20 +912,20 @@ impl Core {
 
     /// A connection comes back to pool `p` (or leaks), and waiting requests are served.
     fn release(&mut self, p: usize) {
-        let (now, warmup) = (self.now, self.warmup);
+        let now = self.now;
         let pool = &mut self.pools[p];
         pool.in_use -= 1;
         if pool.leak_fraction > 0.0 && pool.leak_rng.random::<f64>() < pool.leak_fraction {
             pool.leaked += 1;
         }
         let busy = u64::from(pool.in_use + pool.leaked);
-        pool.busy.set(busy, now, warmup);
+        pool.busy.set(busy, now);
         self.serve_waiters(p);
     }
 
     /// Hands free connections of pool `p` to waiting requests, first come first served.
     pub fn serve_waiters(&mut self, p: usize) {
-        let (now, warmup) = (self.now, self.warmup);
+        let now = self.now;
         while self.pools[p].has_free_connection() {
             let Some(w) = self.pools[p].queue.pop_front() else {
                 break;
@@ -916,8 +938,8 @@ impl Core {
             let (counted, step) = (request.counted, request.step as usize);
             let pool = &mut self.pools[p];
             let waiting = pool.waiting.value - 1;
-            pool.waiting.set(waiting, now, warmup);
-            Self::take_connection(pool, now, warmup, counted, SimTime::from(wait));
+            pool.waiting.set(waiting, now);
+            Self::take_connection(pool, now, counted, SimTime::from(wait));
             self.start_running(w.slot, w.generation, step);
         }
     }
@@ -952,7 +974,7 @@ impl Core {
     }
 
     fn give_up(&mut self, p: usize, w: Waiter) {
-        let (now, warmup) = (self.now, self.warmup);
+        let now = self.now;
         let Some(request) = self.requests.get_mut(w.slot, w.generation) else {
             return;
         };
@@ -961,7 +983,7 @@ impl Core {
         let (counted, s) = (request.counted, request.step as usize);
         let pool = &mut self.pools[p];
         let waiting = pool.waiting.value - 1;
-        pool.waiting.set(waiting, now, warmup);
+        pool.waiting.set(waiting, now);
         pool.bucket_timeouts += 1;
         if counted {
             pool.totals.timed_out += 1;
@@ -1097,8 +1119,8 @@ impl Core {
 
     fn leave(&mut self, _request: &Request) {
         let value = self.in_flight.value - 1;
-        let (now, warmup) = (self.now, self.warmup);
-        self.in_flight.set(value, now, warmup);
+        let now = self.now;
+        self.in_flight.set(value, now);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1255,11 +1277,11 @@ impl Core {
 
     /// A pool restart: leaked connections come back (the caller applies any dip in capacity).
     pub fn restart_pool(&mut self, p: usize) {
-        let (now, warmup) = (self.now, self.warmup);
+        let now = self.now;
         let pool = &mut self.pools[p];
         pool.leaked = 0;
         let busy = u64::from(pool.in_use);
-        pool.busy.set(busy, now, warmup);
+        pool.busy.set(busy, now);
         self.serve_waiters(p);
     }
 

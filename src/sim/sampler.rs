@@ -39,6 +39,7 @@ impl Sampler {
     }
 
     /// One draw, in nanoseconds (never negative).
+    #[inline]
     pub fn sample(&self, rng: &mut ChaCha8Rng) -> f64 {
         match *self {
             Sampler::Constant(v) => v,

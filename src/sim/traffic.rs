@@ -193,14 +193,16 @@ impl ArrivalProcess {
                 continue;
             }
             let gap: f64 = Exp1.sample(&mut self.rng);
-            let next = t as f64 + gap / bound * 1e9;
-            if next >= seg_end as f64 {
+            // Times go through i64, whose conversions to and from f64 are single
+            // instructions (drills last at most 100 years, well within it).
+            let next = t.cast_signed() as f64 + gap / bound * 1e9;
+            if next >= seg_end.cast_signed() as f64 {
                 t = seg_end;
                 continue;
             }
             self.bound = bound;
             // Truncate, then at least one nanosecond on, so time always advances.
-            let at = (next as u64).max(t + 1);
+            let at = (next as i64).cast_unsigned().max(t + 1);
             self.certain = segment.from == segment.to && at < segment.end;
             return Some(Candidate {
                 at: SimTime::from_nanos(at),
@@ -226,6 +228,7 @@ impl ArrivalProcess {
     }
 
     /// Whether the candidate at `at` is a real arrival (the thinning test).
+    #[inline]
     pub fn accept(&mut self, at: SimTime) -> bool {
         if self.certain {
             return true;

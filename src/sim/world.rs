@@ -746,7 +746,8 @@ impl Sim {
                 Kind::Arrival
                 | Kind::StepDone { .. }
                 | Kind::AcquireTimeout { .. }
-                | Kind::Retry(_) => {
+                | Kind::Retry(_)
+                | Kind::WarmupEnds => {
                     unreachable!("run_hot handles request events")
                 }
             }
