@@ -125,7 +125,10 @@ print(f"simpy / engine           : {simpy_engine:5.1f}x  (target >= 50x: {'met' 
 pr = stats("bench-stats:", "paired")
 print(f"paired, interleaved    : {float(pr['engine_plain_median']):5.2f}x  (engine / plain, median of "
       f"{pr['pairs']} alternating pairs; range {float(pr['min']):.2f}-{float(pr['max']):.2f})")
-print(f"RESULT paired={float(pr['engine_plain_median']):.3f} engine_plain={engine_plain:.3f} simpy_engine={simpy_engine:.2f} "
+print(f"fastest of each        : {float(pr['fastest_ratio']):5.2f}x  (engine {float(pr['fastest_engine_ms']):.1f} ms / "
+      f"plain {float(pr['fastest_plain_ms']):.1f} ms, the least disturbed of the same pairs)")
+print(f"RESULT paired={float(pr['engine_plain_median']):.3f} fastest={float(pr['fastest_ratio']):.3f} "
+      f"engine_plain={engine_plain:.3f} simpy_engine={simpy_engine:.2f} "
       + " ".join(f"{n}_ns_per_customer={per[n]:.1f}" for n in per))
 
 if day == "1":

@@ -16,8 +16,6 @@
 //! Before a contender is timed, one run of it prints a `bench-stats:` line (customers, events,
 //! mean wait) that benches/compare.sh reads to derive ns/customer and ns/event.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
 use std::hint::black_box;
 use std::sync::Once;
 use std::time::{Duration as WallDuration, Instant};
@@ -25,9 +23,10 @@ use std::time::{Duration as WallDuration, Instant};
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use firedrill::drill::{Drill, Duration};
 use firedrill::sim::{RunOptions, Summary, simulate};
-use rand::SeedableRng;
-use rand::rngs::ChaCha8Rng;
-use rand_distr::{Distribution, Exp1};
+
+#[path = "support/plain_mmc.rs"]
+mod plain_mmc;
+use plain_mmc::plain_mmc;
 
 /// The reference M/M/c model.
 const MMC: &str = include_str!("../drills/reference/mmc.ron");
@@ -73,95 +72,6 @@ fn erlang_c_wq(c: usize, lambda: f64, mean_service: f64) -> f64 {
     let top = term / (1.0 - rho);
     let p_wait = top / (sum + top);
     p_wait * mean_service / (c as f64 - a)
-}
-
-/// What a plain-loop run measured.
-#[derive(Debug, Clone, Copy)]
-struct PlainStats {
-    customers: u64,
-    events: u64,
-    mean_wait: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Event {
-    Arrival,
-    Departure,
-}
-
-/// A plain M/M/c simulation until `horizon` seconds: Poisson arrivals, exponential service,
-/// `servers` servers, FIFO queue. Time is integer nanoseconds, like the engine's.
-fn plain_mmc(
-    seed: u64,
-    servers: usize,
-    lambda: f64,
-    mean_service: f64,
-    horizon: f64,
-) -> PlainStats {
-    let mut arrivals = ChaCha8Rng::seed_from_u64(seed);
-    arrivals.set_stream(1);
-    let mut service = ChaCha8Rng::seed_from_u64(seed);
-    service.set_stream(2);
-    let gap_ns = 1e9 / lambda;
-    let service_ns = mean_service * 1e9;
-    let end = (horizon * 1e9) as u64;
-
-    let mut heap: BinaryHeap<Reverse<(u64, u64, Event)>> = BinaryHeap::new();
-    let mut queue: VecDeque<u64> = VecDeque::new();
-    let mut seq = 0u64;
-    let mut busy = 0usize;
-    let (mut customers, mut served, mut events) = (0u64, 0u64, 0u64);
-    let mut wait_sum = 0u128;
-
-    let first: f64 = Exp1.sample(&mut arrivals);
-    heap.push(Reverse(((first * gap_ns) as u64, seq, Event::Arrival)));
-    while let Some(Reverse((now, _, event))) = heap.pop() {
-        if now > end {
-            break;
-        }
-        events += 1;
-        match event {
-            Event::Arrival => {
-                customers += 1;
-                let gap: f64 = Exp1.sample(&mut arrivals);
-                seq += 1;
-                heap.push(Reverse((now + (gap * gap_ns) as u64, seq, Event::Arrival)));
-                if busy < servers {
-                    busy += 1;
-                    served += 1;
-                    let s: f64 = Exp1.sample(&mut service);
-                    seq += 1;
-                    heap.push(Reverse((
-                        now + (s * service_ns) as u64,
-                        seq,
-                        Event::Departure,
-                    )));
-                } else {
-                    queue.push_back(now);
-                }
-            }
-            Event::Departure => {
-                if let Some(arrived) = queue.pop_front() {
-                    wait_sum += u128::from(now - arrived);
-                    served += 1;
-                    let s: f64 = Exp1.sample(&mut service);
-                    seq += 1;
-                    heap.push(Reverse((
-                        now + (s * service_ns) as u64,
-                        seq,
-                        Event::Departure,
-                    )));
-                } else {
-                    busy -= 1;
-                }
-            }
-        }
-    }
-    PlainStats {
-        customers,
-        events,
-        mean_wait: wait_sum as f64 / served.max(1) as f64 / 1e9,
-    }
 }
 
 fn print_engine_stats(contender: &str, summary: &Summary) {
