@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 
 use crate::drill::spec::Severity;
-use crate::drill::{ClockTime, Duration};
+use crate::drill::{ClockTime, Duration, suggest};
 use crate::sim::SimTime;
 use crate::sim::world::{AlertPhase, AlertRule, AlertState, Telemetry};
 use crate::telemetry::log::{Level, LogLine};
@@ -354,32 +354,6 @@ fn parse_metric(text: &str, pools: &[String]) -> Result<Signal, String> {
     Err(format!("unknown metric `{text}`: {hint}"))
 }
 
-/// The edit distance between `a` and `b` in characters, counting a swap of two neighbours as
-/// one edit (optimal string alignment), since that is the commonest typo.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in rows.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in rows[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (rows[i - 1][j] + 1)
-                .min(rows[i][j - 1] + 1)
-                .min(rows[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(rows[i - 2][j - 2] + 1);
-            }
-            rows[i][j] = best;
-        }
-    }
-    rows[a.len()][b.len()]
-}
-
 /// The candidates nearest to `name` (all of those tied), if within a third of the name's
 /// length (at least one edit).
 fn closest<'a>(name: &str, candidates: &'a [String]) -> Vec<&'a str> {
@@ -387,7 +361,7 @@ fn closest<'a>(name: &str, candidates: &'a [String]) -> Vec<&'a str> {
     let limit = (name.chars().count() / 3).max(1);
     let scored: Vec<(usize, &str)> = candidates
         .iter()
-        .map(|c| (edit_distance(&name, &c.to_lowercase()), c.as_str()))
+        .map(|c| (suggest::edit_distance(&name, &c.to_lowercase()), c.as_str()))
         .filter(|(distance, _)| *distance <= limit)
         .collect();
     let best = scored.iter().map(|(d, _)| *d).min();
