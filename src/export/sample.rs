@@ -174,6 +174,23 @@ impl Sampler {
             service(),
             Point::Counter(self.in_flight_seconds),
         );
+        for step in &core.steps {
+            let labels = || {
+                vec![
+                    ("service", self.service.clone()),
+                    ("step", step.name.clone()),
+                ]
+            };
+            let t = &step.totals;
+            push("firedrill_step_calls", labels(), counter(t.calls));
+            push("firedrill_step_errors", labels(), counter(t.errors));
+            push("firedrill_step_skipped", labels(), counter(t.skipped));
+            push(
+                "firedrill_step_seconds",
+                labels(),
+                Point::Counter(t.busy_nanos as f64 / 1e9),
+            );
+        }
         let pools = sim.pool_names();
         let pool_labels = |p: usize| {
             vec![

@@ -243,6 +243,8 @@ struct Request {
     right: f64,
     /// Time spent waiting for connections so far.
     waited: SimTime,
+    /// When its current step started running.
+    step_started: SimTime,
 }
 
 #[derive(Debug, Clone)]
@@ -318,6 +320,20 @@ pub struct StepState {
     fallback: Option<FallbackState>,
     /// Whether the step runs on its fallback.
     pub on_fallback: bool,
+    /// Statistics of counted requests' calls.
+    pub totals: StepTotals,
+}
+
+/// Statistics of counted requests at a step.
+#[derive(Debug, Clone, Default)]
+pub struct StepTotals {
+    /// Calls that finished, errors included.
+    pub calls: u64,
+    pub errors: u64,
+    /// Requests that went on without the step after its connection wait timed out.
+    pub skipped: u64,
+    /// Time the finished calls ran.
+    pub busy_nanos: u128,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -578,6 +594,7 @@ impl Core {
                         tokens,
                     }),
                 on_fallback: false,
+                totals: StepTotals::default(),
             })
             .collect();
         let pools: Vec<PoolState> = spec
@@ -797,6 +814,7 @@ impl Core {
             degraded: false,
             right: 1.0,
             waited: SimTime::ZERO,
+            step_started: SimTime::ZERO,
         });
         self.advance(slot, generation);
     }
@@ -872,6 +890,9 @@ impl Core {
         let nanos = (sampler.sample(&mut s.time_rng) * factor + 0.5) as u64;
         let done = SimTime::from_nanos(self.now.nanos().saturating_add(nanos));
         debug_assert_eq!(self.requests.slots[slot as usize].generation, generation);
+        if let Some(request) = self.requests.running(slot) {
+            request.step_started = self.now;
+        }
         self.schedule(done, Kind::StepDone { slot });
     }
 
@@ -881,11 +902,18 @@ impl Core {
             return;
         };
         let (step, counted) = (request.step as usize, request.counted);
+        let took = self.now.since(request.step_started);
         if let Some(p) = self.steps[step].pool {
             self.release(p);
         }
         let s = &mut self.steps[step];
-        if s.error_rate > 0.0 && s.error_rng.random::<f64>() < s.error_rate {
+        let error = s.error_rate > 0.0 && s.error_rng.random::<f64>() < s.error_rate;
+        if counted {
+            s.totals.calls += 1;
+            s.totals.errors += u64::from(error);
+            s.totals.busy_nanos += u128::from(took.as_nanos());
+        }
+        if error {
             self.fail(slot, step, LogKind::StepError, None);
             return;
         }
@@ -1002,6 +1030,9 @@ impl Core {
                 request.right *= 1.0 - wrong_answer_rate.clamp(0.0, 1.0);
                 request.step += 1;
                 let (id, arrived, waited) = (request.id, request.arrived, request.waited);
+                if counted {
+                    self.steps[s].totals.skipped += 1;
+                }
                 self.log_request(
                     Level::Warn,
                     id,

@@ -20,7 +20,7 @@ pub mod time;
 pub mod traffic;
 pub mod world;
 
-pub use summary::{AlertSummary, Latency, PoolSummary, RequestSummary, Summary};
+pub use summary::{AlertSummary, Latency, PoolSummary, RequestSummary, StepSummary, Summary};
 pub use time::SimTime;
 pub use world::{ActionError, News, Sim};
 

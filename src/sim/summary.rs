@@ -23,6 +23,8 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events_per_second: Option<f64>,
     pub requests: RequestSummary,
+    /// The service's steps, in pipeline order.
+    pub steps: Vec<StepSummary>,
     pub pools: BTreeMap<String, PoolSummary>,
     pub alerts: Vec<AlertSummary>,
 }
@@ -53,6 +55,19 @@ pub struct Latency {
     pub p95: f64,
     pub p99: f64,
     pub max: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepSummary {
+    pub name: String,
+    /// Calls that finished, errors included.
+    pub calls: u64,
+    pub errors: u64,
+    /// Requests that went on without the step after its connection wait timed out
+    /// (degraded answers).
+    pub skipped: u64,
+    /// Mean running time of the finished calls (connection waits not included).
+    pub time_mean_seconds: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -95,6 +110,21 @@ impl Summary {
         let t = &core.totals;
         let latency = core.latency();
         let q = |x: f64| latency.quantile(x) / 1e9;
+        let steps = core
+            .steps
+            .iter()
+            .map(|s| StepSummary {
+                name: s.name.clone(),
+                calls: s.totals.calls,
+                errors: s.totals.errors,
+                skipped: s.totals.skipped,
+                time_mean_seconds: if s.totals.calls == 0 {
+                    0.0
+                } else {
+                    s.totals.busy_nanos as f64 / s.totals.calls as f64 / 1e9
+                },
+            })
+            .collect();
         let pools = core
             .pools
             .iter()
@@ -153,6 +183,7 @@ impl Summary {
                     max: latency.max() as f64 / 1e9,
                 },
             },
+            steps,
             pools,
             alerts,
         }
@@ -232,6 +263,33 @@ impl Summary {
             "  latency     mean {:.3}s  p50 {:.3}s  p95 {:.3}s  p99 {:.3}s  max {:.3}s",
             l.mean, l.p50, l.p95, l.p99, l.max
         );
+        if !self.steps.is_empty() {
+            let width = self
+                .steps
+                .iter()
+                .map(|s| s.name.len())
+                .max()
+                .unwrap_or(0)
+                .max(4);
+            let _ = writeln!(out, "\nsteps");
+            let _ = writeln!(
+                out,
+                "  {:<width$}  {:>10}  {:>17}  {:>10}  {:>9}",
+                "", "calls", "errors", "skipped", "mean time"
+            );
+            for s in &self.steps {
+                let _ = writeln!(
+                    out,
+                    "  {:<width$}  {:>10}  {:>8} ({:>5.2}%)  {:>10}  {:>8.3}s",
+                    s.name,
+                    s.calls,
+                    s.errors,
+                    pct(s.errors, s.calls),
+                    s.skipped,
+                    s.time_mean_seconds
+                );
+            }
+        }
         for (name, p) in &self.pools {
             let tried = p.acquired + p.timed_out;
             let _ = writeln!(out, "\npool {name} (size {})", p.size);

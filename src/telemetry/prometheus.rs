@@ -1,6 +1,6 @@
 //! Prometheus names for what firedrill measures: the one list of metric families
 //! ([`METRICS`]), in Prometheus conventions (base units, `_total` counters, a `_seconds`
-//! histogram with `le` buckets, `service` and `pool` labels), the values of every series at
+//! histogram with `le` buckets, `service`, `step` and `pool` labels), the values of every series at
 //! one instant ([`Snapshot`]), and their encoding in the Prometheus text format through the
 //! official `prometheus-client` crate (what `/metrics` serves).
 //!
@@ -64,6 +64,7 @@ impl MetricDef {
 
 const SERVICE: &[&str] = &["service"];
 const POOL: &[&str] = &["service", "pool"];
+const STEP: &[&str] = &["service", "step"];
 
 /// Every metric family firedrill exports, in output order.
 pub const METRICS: &[MetricDef] = &[
@@ -173,6 +174,34 @@ pub const METRICS: &[MetricDef] = &[
         help: "Requests in flight integrated over time (rate() of it is the mean in flight)",
     },
     MetricDef {
+        name: "firedrill_step_calls",
+        kind: Kind::Counter,
+        seconds: false,
+        labels: STEP,
+        help: "Calls of the step that finished, errors included",
+    },
+    MetricDef {
+        name: "firedrill_step_errors",
+        kind: Kind::Counter,
+        seconds: false,
+        labels: STEP,
+        help: "Calls of the step that ended in an error",
+    },
+    MetricDef {
+        name: "firedrill_step_skipped",
+        kind: Kind::Counter,
+        seconds: false,
+        labels: STEP,
+        help: "Requests that went on without the step after its connection wait timed out (degraded answers)",
+    },
+    MetricDef {
+        name: "firedrill_step_seconds",
+        kind: Kind::Counter,
+        seconds: true,
+        labels: STEP,
+        help: "Time the step's finished calls ran, connection waits not included (divided by calls: the mean step time)",
+    },
+    MetricDef {
         name: "firedrill_pool_connections_max",
         kind: Kind::Gauge,
         seconds: false,
@@ -233,7 +262,7 @@ pub const METRICS: &[MetricDef] = &[
         kind: Kind::Gauge,
         seconds: false,
         labels: POOL,
-        help: "Connections lost to leaks (unavailable until the pool is resized)",
+        help: "Connections lost to leaks (unavailable until the pool is restarted)",
     },
     MetricDef {
         name: "firedrill_simulation_time_seconds",

@@ -1,6 +1,6 @@
 //! The engine's effects and client behaviour, each checked against what it must do:
 //! retries against their expected count, budgets, rollbacks, restarts, contention,
-//! fallbacks, the delayed evaluation signal, tokens and cost.
+//! fallbacks, the delayed evaluation signal, tokens and cost, and the per-step statistics.
 
 use firedrill::drill::parse_str;
 use firedrill::sim::{RunOptions, Sim, SimTime};
@@ -210,4 +210,61 @@ fn tokens_cost_and_a_token_blowup_slow_the_step() {
     assert!((after.window.cost_rate / before.window.cost_rate - 3.0).abs() < 0.3);
     let summary = firedrill::sim::Summary::of(&sim, &d);
     assert!((summary.requests.cost_dollars - summary.requests.tokens / 1000.0 * 0.01).abs() < 1e-6);
+}
+
+#[test]
+fn step_statistics_count_calls_errors_skips_and_running_time() {
+    // Two steps: a database query (exponential, mean 50 ms) behind a pool that is big
+    // enough never to time out, then a model call of exactly 10 ms failing one time in ten.
+    let text = r#"#![enable(implicit_some)]
+Drill(name: "t", title: "t", duration: "1h", seed: 5,
+  traffic: Traffic(arrivals: Poisson, start_rps: 50.0),
+  pools: [Pool(name: "db", size: 20, acquire_timeout: "5s")],
+  service: Service(name: "s", steps: [
+    Step(name: "query", pool: "db", time: Exponential(mean: "50ms")),
+    Step(name: "llm", time: Constant("10ms"), error_rate: 0.1),
+  ]))"#;
+    let s = firedrill::sim::simulate(&parse_str(text).unwrap(), &RunOptions::default());
+    let (query, llm) = (&s.steps[0], &s.steps[1]);
+    assert_eq!((query.name.as_str(), llm.name.as_str()), ("query", "llm"));
+    // ~180k exponential draws: the mean's standard error is 0.24%.
+    assert!(
+        (query.time_mean_seconds - 0.05).abs() < 0.0006,
+        "query mean {}",
+        query.time_mean_seconds
+    );
+    assert_eq!((query.errors, query.skipped), (0, 0));
+    // Queries still running at the end acquired a connection but have not finished.
+    let running = s.pools["db"].acquired - query.calls;
+    assert!(running <= s.requests.in_flight_at_end, "{running}");
+    assert!((llm.time_mean_seconds - 0.01).abs() < 1e-12, "{llm:?}");
+    // Every failure is the model call's, and every answer passed through it.
+    assert_eq!(llm.errors, s.requests.failed);
+    assert_eq!(llm.calls, s.requests.completed + s.requests.failed);
+    let share = llm.errors as f64 / llm.calls as f64;
+    assert!((share - 0.1).abs() < 0.004, "error share {share}");
+    // Nothing waits long enough to skip a step.
+    assert_eq!(s.pools["db"].timed_out, 0);
+}
+
+#[test]
+fn a_step_whose_connection_wait_times_out_is_skipped_and_counted() {
+    // Twice the load the pool can carry: many waits time out and the step is skipped.
+    let text = r#"#![enable(implicit_some)]
+Drill(name: "t", title: "t", duration: "20m", seed: 5,
+  traffic: Traffic(arrivals: Poisson, start_rps: 200.0),
+  pools: [Pool(name: "db", size: 10, acquire_timeout: "200ms")],
+  service: Service(name: "s", steps: [
+    Step(name: "query", pool: "db", time: Constant("100ms"),
+         on_timeout: Degrade(wrong_answer_rate: 0.0)),
+  ]))"#;
+    let s = firedrill::sim::simulate(&parse_str(text).unwrap(), &RunOptions::default());
+    let query = &s.steps[0];
+    let db = &s.pools["db"];
+    assert!(query.skipped > 100_000, "{query:?}");
+    assert_eq!(query.skipped, db.timed_out);
+    assert_eq!(query.skipped, s.requests.degraded);
+    // The pool serves at most 100 queries a second: ten connections, 100 ms each.
+    assert!(query.calls <= 20 * 60 * 100, "{query:?}");
+    assert!((query.time_mean_seconds - 0.1).abs() < 1e-12, "{query:?}");
 }

@@ -161,6 +161,35 @@ fn openmetrics_export_backfills_and_matches_the_summary() {
         db.acquired as f64
     );
     assert!(db.timed_out > 0, "monday-rush times out: {db:?}");
+    let names: Vec<&str> = summary.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["retrieve", "generate"]);
+    for s in &summary.steps {
+        let step = |name: &str| {
+            value(&format!(
+                "{{__name__=\"{name}\", service=\"aria\", step=\"{}\"}}",
+                s.name
+            ))
+        };
+        assert_eq!(step("firedrill_step_calls_total"), s.calls as f64, "{s:?}");
+        assert_eq!(
+            step("firedrill_step_errors_total"),
+            s.errors as f64,
+            "{s:?}"
+        );
+        assert_eq!(
+            step("firedrill_step_skipped_total"),
+            s.skipped as f64,
+            "{s:?}"
+        );
+        let mean = step("firedrill_step_seconds_total") / s.calls as f64;
+        assert!(
+            (mean - s.time_mean_seconds).abs() < 1e-9 * s.time_mean_seconds,
+            "{s:?}: {mean}"
+        );
+    }
+    // Degraded answers skipped the step whose connection wait timed out: retrieve.
+    assert_eq!(summary.steps[0].skipped, db.timed_out);
+    assert_eq!(summary.steps[1].calls, r.completed);
     // The run spans the drill: two hours from 08:45 on the default date.
     let (t, _) = last[&format!("{{__name__=\"firedrill_requests_arrived_total\", {service}")];
     assert_eq!(t, 1_767_602_700_000 + 7_200_000);
