@@ -909,6 +909,12 @@ fn load_errors_are_diagnostics() {
     );
 }
 
+/// What random edits insert: RON punctuation, odd numbers and durations, control characters.
+const PIECES: &[&str] = &[
+    "(", ")", "[", "]", "{", "}", ",", ":", "\"", "#", "//", "-1", "0", "1e400", "NaN", "\"0s\"",
+    "\"5x\"", "Some(", "None", "true", "é", "\u{0}", "\n", " ",
+];
+
 /// One random edit of `text`: delete, duplicate or move a span, put a RON-significant
 /// character or a number somewhere, or cut the file short. Always on char boundaries.
 fn mutate(text: &str, rng: &mut rand::rngs::ChaCha8Rng) -> String {
@@ -928,10 +934,6 @@ fn mutate(text: &str, rng: &mut rand::rngs::ChaCha8Rng) -> String {
         .copied()
         .find(|&i| i >= b)
         .unwrap_or(text.len());
-    const PIECES: &[&str] = &[
-        "(", ")", "[", "]", "{", "}", ",", ":", "\"", "#", "//", "-1", "0", "1e400", "NaN",
-        "\"0s\"", "\"5x\"", "Some(", "None", "true", "é", "\u{0}", "\n", " ",
-    ];
     match rng.random_range(0..6) {
         0 => format!("{}{}", &text[..a], &text[b..]),
         1 => format!("{}{}{}", &text[..b], &text[a..b], &text[b..]),
@@ -969,7 +971,7 @@ fn random_edits_of_every_drill_are_reported_inside_the_text() {
     for (name, original) in firedrill::drill::library::BUILTIN {
         for round in 0..400 {
             let mut text = (*original).to_owned();
-            for _ in 0..1 + round % 3 {
+            for _ in 0..=(round % 3) {
                 text = mutate(&text, &mut rng);
             }
             match load_str(name, &text) {

@@ -6,6 +6,7 @@ mod check;
 mod debrief;
 mod drills;
 mod effects;
+mod invariants;
 mod prometheus;
 mod queueing;
 mod session;
