@@ -434,6 +434,19 @@ impl<'a> Checker<'a> {
                 .hint("write a fraction from 0 to 1, e.g. 0.001 logs one successful request in a thousand"),
             );
         }
+        if !(0.0..=1.0).contains(&telemetry.eval_sample) {
+            self.push(
+                SemanticProblem::new(
+                    path.field("eval_sample"),
+                    format!(
+                        "`eval_sample` is {}, but it is a fraction of answers",
+                        telemetry.eval_sample
+                    ),
+                    "must be from 0 to 1",
+                )
+                .hint("write a fraction from 0 to 1, e.g. 0.05 grades one answer in twenty"),
+            );
+        }
     }
 
     fn traffic(&mut self) {

@@ -319,11 +319,24 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
         "telemetry out of range",
         &[(
             "seed: 7,",
-            "seed: 7,\n    telemetry: Telemetry(bucket: \"10s\", window: \"5s\", log_sample: 2.0),",
+            "seed: 7,\n    telemetry: Telemetry(bucket: \"10s\", window: \"5s\", log_sample: 2.0, eval_sample: -0.5),",
         )],
         &[
             ("13:49", "shorter than a bucket"),
             ("13:67", "`log_sample` is 2"),
+            ("13:85", "`eval_sample` is -0.5"),
+        ],
+    ),
+    (
+        "a retry budget below zero, a shrinking backoff and a negative price",
+        &[(
+            "max_in_flight: 1000,",
+            "max_in_flight: 1000, cost_per_1k_tokens: -0.01, retries: Retries(max_attempts: 3, backoff: \"1s\", multiplier: 0.5, budget: -1.0),",
+        )],
+        &[
+            ("29:50", "price cannot be negative"),
+            ("29:118", "waits would shrink"),
+            ("29:131", "the retry `budget` is -1"),
         ],
     ),
     (
