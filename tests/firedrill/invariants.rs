@@ -1,8 +1,10 @@
-//! Random models, random faults: whatever the parameters, a run keeps its books. Each case
-//! is a drill drawn at random (pools, steps of every time distribution, timeouts that fail or
-//! degrade, retries, an in-flight limit, faults of every kind at random times) and run to
-//! its end; every run must balance its counts, order its quantiles, give the same result
-//! when run again or when run in random slices, and agree with its own metric buckets.
+//! Random models, random faults, random teams: whatever the parameters, a run keeps its books.
+//! Each model is a drill drawn at random (pools, steps of every time distribution, timeouts
+//! that fail or degrade, retries, an in-flight limit, faults of every kind at random times)
+//! and run to its end; every run must balance its counts, order its quantiles, give the same
+//! result when run in random slices, and agree with its own metric buckets. Each random team
+//! types commands good and bad into a built-in drill; what it had accepted, replayed, must
+//! give the same session.
 
 use std::fmt::Write as _;
 
@@ -267,4 +269,105 @@ fn random_models_keep_their_books_and_do_not_depend_on_slicing() {
             "{what}"
         );
     }
+}
+
+/// A line a team might type: commands with good and bad arguments, every role and action of
+/// the drill, typos, noise.
+fn random_line(rng: &mut ChaCha8Rng, drill: &firedrill::drill::Drill) -> String {
+    let pick = |rng: &mut ChaCha8Rng, items: &[String]| {
+        if items.is_empty() {
+            "x".to_owned()
+        } else {
+            items[rng.random_range(0..items.len())].clone()
+        }
+    };
+    let roles: Vec<String> = drill.roles.iter().map(|r| r.id.clone()).collect();
+    let alerts: Vec<String> = drill.alerts.iter().map(|a| a.name.clone()).collect();
+    let actions: Vec<String> = drill
+        .actions
+        .iter()
+        .map(|a| {
+            let params: Vec<String> = a
+                .params
+                .iter()
+                .map(|p| format!("{p}={}", rng.random_range(-5..300)))
+                .collect();
+            format!("{} {}", a.name, params.join(" "))
+        })
+        .collect();
+    let body = match rng.random_range(0..22) {
+        0..=3 => format!("wait {}s", rng.random_range(0..400)),
+        4 => "wait until page".to_owned(),
+        5 => "dash".to_owned(),
+        6 => "alerts".to_owned(),
+        7 => format!("logs level=warn last={}m grep=db", rng.random_range(0..30)),
+        8 => format!("metric latency_p95 last={}m", rng.random_range(1..30)),
+        9 => format!("ack {}", pick(rng, &alerts)),
+        10 => "ack".to_owned(),
+        11 => format!("declare sev{}", rng.random_range(0..7)),
+        12 => format!("assign {} {}", pick(rng, &roles), pick(rng, &roles)),
+        13 => "update customers see slow answers; next update in 15m".to_owned(),
+        14 => "note pool looks saturated".to_owned(),
+        15 => format!("diagnose {}", pick(rng, &alerts)),
+        16 | 17 => pick(rng, &actions),
+        18 => "checklist".to_owned(),
+        19 => "resolve".to_owned(),
+        20 => [
+            "",
+            "   ",
+            "# a comment",
+            "wiat 5m",
+            "ack \"unterminated",
+            "é∂ƒ",
+            "help",
+        ][rng.random_range(0..7)]
+        .to_owned(),
+        _ => "end".to_owned(),
+    };
+    if rng.random_bool(0.5) {
+        format!("{}: {body}", pick(rng, &roles))
+    } else {
+        body
+    }
+}
+
+#[test]
+fn random_sessions_never_panic_and_replay_to_the_same_summary() {
+    use firedrill::session::Session;
+    use firedrill::session::summary::SessionSummary;
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    let (mut lines, mut orders) = (0, 0);
+    for (name, text) in firedrill::drill::library::BUILTIN {
+        let drill = load_str(name, text).expect("built-in drills load");
+        for round in 0..3 {
+            let mut live = Session::new(drill.clone(), Some(rng.random_range(1..100)));
+            let seed = live.sim().seed();
+            let mut accepted = Vec::new();
+            for _ in 0..rng.random_range(10..60) {
+                let line = random_line(&mut rng, &drill);
+                if let Ok(Some(a)) = live.execute(&line) {
+                    accepted.push((a.role, a.input));
+                }
+            }
+            lines += accepted.len();
+            orders += accepted
+                .iter()
+                .filter(|(_, input)| drill.actions.iter().any(|a| input.starts_with(&a.name)))
+                .count();
+            // What a transcript keeps (role and input of each accepted line) rebuilds it.
+            let mut replayed = Session::new(drill.clone(), Some(seed));
+            for (role, input) in &accepted {
+                replayed
+                    .execute_as(role, input)
+                    .unwrap_or_else(|e| panic!("{name} round {round}: `{input}` refused: {e:?}"));
+            }
+            assert_eq!(
+                SessionSummary::of(&replayed),
+                SessionSummary::of(&live),
+                "{name} round {round}: {accepted:?}"
+            );
+        }
+    }
+    // The sessions did things: many lines were accepted, mitigations among them.
+    assert!(lines > 300 && orders > 10, "{lines} lines, {orders} orders");
 }
