@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use super::{Harm, Plan, SeedRun};
+use crate::drill::spec::Expect;
 use crate::drill::{Drill, Duration};
 use crate::score::counterfactual::group;
 use crate::score::impact::severity_text;
@@ -19,8 +20,11 @@ use crate::session::transcript::sha256_hex;
 /// The version of the JSON layout; merging refuses any other.
 pub const FORMAT: u32 = 1;
 
-/// Every alert should fire in at least this many percent of the runs with no team.
+/// An alert expected to fire should fire in at least this many percent of the runs with no
+/// team.
 pub const ALERT_FIRES_MIN: u64 = 95;
+/// An alert expected to stay quiet may fire in at most this many percent of them.
+pub const ALERT_QUIET_MAX: u64 = 5;
 /// At most this many percent of the runs with no team may page before any fault.
 pub const EARLY_PAGE_MAX: u64 = 5;
 /// Each fault should page in at least this many percent of the runs with no team.
@@ -34,6 +38,14 @@ pub struct AlertInfo {
     pub name: String,
     /// `page` or `ticket`.
     pub severity: String,
+    /// What the drill expects of it with no team: `fires`, `quiet` or `either`.
+    #[serde(default = "fires")]
+    pub expect: String,
+}
+
+/// The expectation of alerts in reports written before alerts had one.
+fn fires() -> String {
+    Expect::Fires.as_str().to_owned()
 }
 
 /// What a calibration needs to know about the drill, carried in the JSON so shards can be
@@ -65,6 +77,7 @@ impl Subject {
                 .map(|a| AlertInfo {
                     name: a.name.clone(),
                     severity: severity_text(a.severity).to_owned(),
+                    expect: a.expect.as_str().to_owned(),
                 })
                 .collect(),
             faults: drill.faults.iter().map(|f| f.name.clone()).collect(),
@@ -182,6 +195,9 @@ fn nearest_rank(sorted: &[f64], percent: usize) -> f64 {
 pub struct AlertStats {
     pub name: String,
     pub severity: String,
+    /// `fires`, `quiet` or `either` (see [`AlertInfo`]).
+    #[serde(default = "fires")]
+    pub expect: String,
     /// Runs in which it fired at all.
     pub fired: Share,
     /// From the first fault's start (the drill's start without faults) to its first firing
@@ -243,8 +259,10 @@ pub struct ReferenceStats {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
-    /// An alert fires in at least 95% of the runs with no team.
+    /// An alert expected to fire does so in at least 95% of the runs with no team.
     AlertFires,
+    /// An alert expected to stay quiet fires in at most 5% of them.
+    AlertQuiet,
     /// A page before any fault in at most 5% of the runs with no team.
     EarlyPage,
     /// Each fault pages in at least 50% of the runs with no team.
@@ -302,6 +320,7 @@ impl Calibration {
             .map(|(i, a)| AlertStats {
                 name: a.name.clone(),
                 severity: a.severity.clone(),
+                expect: a.expect.clone(),
                 fired: Share::count(
                     runs.iter()
                         .map(|r| r.no_team.alert_fired.get(i).copied().flatten().is_some()),
@@ -384,6 +403,26 @@ fn verdicts(
 ) -> Vec<Verdict> {
     let mut out = Vec::new();
     for a in alerts {
+        if a.expect == Expect::Quiet.as_str() {
+            out.push(Verdict {
+                check: Check::AlertQuiet,
+                subject: Some(a.name.clone()),
+                observed: a.fired,
+                pass: a.fired.at_most(ALERT_QUIET_MAX),
+                message: format!(
+                    "alert {} fires in {} of runs with no team (expected quiet: at most {ALERT_QUIET_MAX}%)",
+                    a.name,
+                    a.fired.percent()
+                ),
+                hint: "raise its threshold or lengthen its `for` so the drill's fault does not \
+                       trip it, or write `expect: Either` if it may fire"
+                    .to_owned(),
+            });
+            continue;
+        }
+        if a.expect == Expect::Either.as_str() {
+            continue;
+        }
         out.push(Verdict {
             check: Check::AlertFires,
             subject: Some(a.name.clone()),
@@ -512,9 +551,14 @@ fn render_text(c: &Calibration) -> String {
         "Alerts, no team", "", "fired"
     );
     for a in &c.alerts {
+        let expect = match a.expect.as_str() {
+            "quiet" => "   (expected quiet)",
+            "either" => "   (may or may not fire)",
+            _ => "",
+        };
         let _ = writeln!(
             out,
-            "  {:w$}{:8}{:>7}   {}",
+            "  {:w$}{:8}{:>7}   {}{expect}",
             a.name,
             a.severity,
             a.fired.percent(),

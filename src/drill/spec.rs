@@ -368,6 +368,35 @@ pub struct Alert {
     /// A link or path to the runbook, shown with the alert.
     #[serde(default)]
     pub runbook: Option<String>,
+    /// What `firedrill calibrate` expects of the alert in runs with no team.
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+/// What an alert should do in runs with no team, as `firedrill calibrate` checks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub enum Expect {
+    /// It fires in almost every run: the team is meant to see it.
+    #[default]
+    Fires,
+    /// It stays quiet in almost every run: a signal that rules a cause out (the model's
+    /// latency alert in a drill about the database, say).
+    Quiet,
+    /// No expectation: it may or may not fire (a noisy ticket, a flapping symptom).
+    Either,
+}
+
+impl Expect {
+    /// `fires`, `quiet` or `either`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expect::Fires => "fires",
+            Expect::Quiet => "quiet",
+            Expect::Either => "either",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

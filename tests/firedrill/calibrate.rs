@@ -322,3 +322,64 @@ fn list_shows_the_built_in_drills() {
     }
     assert!(text.contains("Calibration not run"), "{text}");
 }
+
+#[test]
+fn alerts_expected_quiet_or_either_get_the_verdict_they_ask_for() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(NEVER_FIRES))
+        .expect("the fixture");
+    let with = |alert: &str, expect: &str| {
+        let summary = format!("Alert(name: \"{alert}\",");
+        assert!(text.contains(&summary), "{alert} in the fixture");
+        text.replace(
+            &summary,
+            &format!("Alert(name: \"{alert}\", expect: {expect},"),
+        )
+    };
+    let write = |name: &str, drill: &str| {
+        let path = temp(name);
+        std::fs::write(&path, drill).expect("write the drill");
+        path
+    };
+
+    // The alert that never fires, said to stay quiet: its verdict passes, and so does the run.
+    let quiet = write("quiet.ron", &with("NeverFires", "Quiet"));
+    let out = firedrill(&["calibrate", quiet.to_str().unwrap(), "--runs", "4"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let text_out = stdout(&out);
+    assert!(
+        text_out
+            .contains("ok    alert NeverFires fires in 0% of runs with no team (expected quiet"),
+        "{text_out}"
+    );
+    assert!(text_out.contains("(expected quiet)"), "{text_out}");
+
+    // Said to fire or not: it gets no verdict at all.
+    let either = write("either.ron", &with("NeverFires", "Either"));
+    let (code_either, json) = calibrate_json(&[either.to_str().unwrap(), "--runs", "4"]);
+    assert_eq!(code_either, 0);
+    let verdicts = json["verdicts"].as_array().expect("verdicts");
+    assert_eq!(verdicts.len(), 6, "{verdicts:?}");
+    assert!(verdicts.iter().all(|v| v["subject"] != "NeverFires"));
+    assert_eq!(json["alerts"][3]["expect"], "either");
+
+    // A page that does fire, said to stay quiet: that verdict fails, by name.
+    let loud = write("loud.ron", &with("LatencyHigh", "Quiet"));
+    let (code_loud, json) = calibrate_json(&[loud.to_str().unwrap(), "--runs", "4"]);
+    assert_eq!(code_loud, 1);
+    let failed: Vec<&Value> = json["verdicts"]
+        .as_array()
+        .expect("verdicts")
+        .iter()
+        .filter(|v| v["pass"] == false)
+        .collect();
+    let named: Vec<(&str, &str)> = failed
+        .iter()
+        .map(|v| {
+            (
+                v["check"].as_str().unwrap(),
+                v["subject"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(named.contains(&("alert_quiet", "LatencyHigh")), "{named:?}");
+}
