@@ -445,6 +445,11 @@ pub enum Metric {
     PoolWaiting(String),
     /// Acquire timeouts per second.
     PoolTimeoutRate(String),
+    /// Mean running time of the step's calls that finished in the window, in seconds
+    /// (connection waits not included).
+    StepTime(String),
+    /// The step's calls that ended in an error over its calls that finished in the window.
+    StepErrorRatio(String),
     /// Client retries per second.
     RetryRate,
     /// Model tokens per second.
@@ -464,6 +469,15 @@ impl Metric {
             Metric::PoolUtilization(p) | Metric::PoolWaiting(p) | Metric::PoolTimeoutRate(p) => {
                 Some(p)
             }
+            _ => None,
+        }
+    }
+
+    /// The step this metric is about, if any.
+    #[must_use]
+    pub fn step(&self) -> Option<&str> {
+        match self {
+            Metric::StepTime(s) | Metric::StepErrorRatio(s) => Some(s),
             _ => None,
         }
     }

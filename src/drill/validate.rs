@@ -921,12 +921,16 @@ impl<'a> Checker<'a> {
         if let Some(pool) = metric.pool() {
             self.pool_ref(pool, variant_path.field("metric").item(0));
         }
+        if let Some(step) = metric.step() {
+            self.step_ref(step, variant_path.field("metric").item(0));
+        }
         let ratio = matches!(
             metric,
             Metric::ErrorRatio
                 | Metric::DegradedRatio
                 | Metric::WrongAnswerRatio
                 | Metric::PoolUtilization(_)
+                | Metric::StepErrorRatio(_)
         );
         let threshold_path = variant_path.field("threshold");
         if !threshold.is_finite() || *threshold < 0.0 {

@@ -55,6 +55,13 @@ pub fn metric_expr(metric: &Metric, service: &str, window: Duration) -> String {
             escape_label(pool)
         )
     };
+    let step = |step: &str| {
+        format!(
+            "{{service=\"{}\",step=\"{}\"}}",
+            escape_label(service),
+            escape_label(step)
+        )
+    };
     let rate = |name: &str| format!("rate({name}_total{s}[{w}])");
     let quantile = |q: &str| {
         format!(
@@ -102,6 +109,14 @@ pub fn metric_expr(metric: &Metric, service: &str, window: Duration) -> String {
                 p(pool)
             )
         }
+        Metric::StepTime(name) => format!(
+            "rate(firedrill_step_seconds_total{0}[{w}]) / rate(firedrill_step_calls_total{0}[{w}])",
+            step(name)
+        ),
+        Metric::StepErrorRatio(name) => format!(
+            "rate(firedrill_step_errors_total{0}[{w}]) / rate(firedrill_step_calls_total{0}[{w}])",
+            step(name)
+        ),
     }
 }
 
@@ -127,6 +142,9 @@ fn alert_labels(alert: &Alert, service: &str) -> Vec<(&'static str, String)> {
     labels.push(("service", service.to_owned()));
     if let Some(pool) = alert.when.metric().pool() {
         labels.push(("pool", pool.to_owned()));
+    }
+    if let Some(step) = alert.when.metric().step() {
+        labels.push(("step", step.to_owned()));
     }
     labels.sort_by_key(|(k, _)| *k);
     labels

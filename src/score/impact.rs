@@ -63,6 +63,8 @@ pub fn metric_text(metric: &Metric) -> String {
         Metric::PoolUtilization(p) => format!("PoolUtilization({p})"),
         Metric::PoolWaiting(p) => format!("PoolWaiting({p})"),
         Metric::PoolTimeoutRate(p) => format!("PoolTimeoutRate({p})"),
+        Metric::StepTime(s) => format!("StepTime({s})"),
+        Metric::StepErrorRatio(s) => format!("StepErrorRatio({s})"),
         other => format!("{other:?}"),
     }
 }
@@ -84,11 +86,22 @@ pub fn severity_text(severity: Severity) -> &'static str {
     }
 }
 
-/// Whether `bucket`'s window breaches `condition` (`None` if the metric names no pool of the drill).
-fn breached(condition: &Condition, bucket: &Bucket, pools: &[String]) -> Option<bool> {
-    let signal = Signal::resolve(condition.metric(), pools)?;
+/// Whether `bucket`'s window breaches `condition` (`None` if the metric names no pool or
+/// step of the drill).
+fn breached(
+    condition: &Condition,
+    bucket: &Bucket,
+    pools: &[String],
+    steps: &[String],
+) -> Option<bool> {
+    let signal = Signal::resolve(condition.metric(), pools, steps)?;
     if let Signal::PoolUtilization(i) | Signal::PoolWaiting(i) | Signal::PoolTimeoutRate(i) = signal
         && i >= bucket.window.pools.len()
+    {
+        return None;
+    }
+    if let Signal::StepTime(i) | Signal::StepErrorRatio(i) = signal
+        && i >= bucket.window.steps.len()
     {
         return None;
     }
@@ -104,6 +117,7 @@ fn breached(condition: &Condition, bucket: &Bucket, pools: &[String]) -> Option<
 pub fn outcome(drill: &Drill, buckets: &[Bucket], truth: &Truth, horizon: SimTime) -> Outcome {
     let buckets = within(buckets, horizon);
     let pools: Vec<String> = drill.pools.iter().map(|p| p.name.clone()).collect();
+    let steps: Vec<String> = drill.service.steps.iter().map(|s| s.name.clone()).collect();
     let sum = |f: fn(&Bucket) -> u64| buckets.iter().map(f).sum::<u64>();
     let minutes = |f: &dyn Fn(&Bucket) -> bool| {
         round3(
@@ -122,7 +136,7 @@ pub fn outcome(drill: &Drill, buckets: &[Bucket], truth: &Truth, horizon: SimTim
             alert: a.name.clone(),
             severity: severity_text(a.severity).to_owned(),
             condition: condition_text(&a.when),
-            minutes: minutes(&|b| breached(&a.when, b, &pools) == Some(true)),
+            minutes: minutes(&|b| breached(&a.when, b, &pools, &steps) == Some(true)),
         })
         .collect();
     let page_breach_minutes = minutes(&|b| {
@@ -130,7 +144,7 @@ pub fn outcome(drill: &Drill, buckets: &[Bucket], truth: &Truth, horizon: SimTim
             .alerts
             .iter()
             .filter(|a| a.severity == Severity::Page)
-            .any(|a| breached(&a.when, b, &pools) == Some(true))
+            .any(|a| breached(&a.when, b, &pools, &steps) == Some(true))
     });
     let (failed, rejected, degraded) =
         (sum(|b| b.failed), sum(|b| b.rejected), sum(|b| b.degraded));

@@ -428,6 +428,7 @@ impl Session {
             now: self.now(),
             clock_start: self.drill.clock_start,
             pools: self.sim.pool_names(),
+            steps: self.sim.step_names(),
         }
     }
 
@@ -564,7 +565,8 @@ impl Session {
                     let _ = write!(
                         out,
                         "  names: {}",
-                        views::metric_names(self.sim.pool_names()).join(", ")
+                        views::metric_names(self.sim.pool_names(), self.sim.step_names())
+                            .join(", ")
                     );
                 }
                 return Ok(out.trim_end().to_owned());

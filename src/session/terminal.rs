@@ -350,7 +350,10 @@ impl Completion {
             commands: command::command_names(drill),
             roles: drill.roles.iter().map(|r| format!("{}:", r.id)).collect(),
             alerts: drill.alerts.iter().map(|a| a.name.clone()).collect(),
-            metrics: super::views::metric_names(session.sim().pool_names()),
+            metrics: super::views::metric_names(
+                session.sim().pool_names(),
+                session.sim().step_names(),
+            ),
         }
     }
 }

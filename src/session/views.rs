@@ -50,6 +50,8 @@ pub struct ViewContext<'a> {
     pub clock_start: Option<ClockTime>,
     /// Pool names in drill order (the index of `PoolBucket` and `PoolWindow`).
     pub pools: &'a [String],
+    /// Step names in pipeline order (the index of `StepWindow`).
+    pub steps: &'a [String],
 }
 
 impl ViewContext<'_> {
@@ -140,10 +142,20 @@ const POOL_METRICS: [(&str, PoolSignal); 3] = [
     ("pool_timeout_rate", Signal::PoolTimeoutRate),
 ];
 
-/// Every metric name `metric` accepts for a drill with these pools, in a fixed order: the
-/// service-wide ones, then three per pool (`pool_utilization:db`, ...).
+/// Makes a per-step signal from the step's index.
+type StepSignal = fn(usize) -> Signal;
+
+/// Metrics about one step, written `name:step`.
+const STEP_METRICS: [(&str, StepSignal); 2] = [
+    ("step_time", Signal::StepTime),
+    ("step_error_ratio", Signal::StepErrorRatio),
+];
+
+/// Every metric name `metric` accepts for a drill with these pools and steps, in a fixed
+/// order: the service-wide ones, then three per pool (`pool_utilization:db`, ...), then two
+/// per step (`step_time:generate`, ...).
 #[must_use]
-pub fn metric_names(pools: &[String]) -> Vec<String> {
+pub fn metric_names(pools: &[String], steps: &[String]) -> Vec<String> {
     let mut names: Vec<String> = GLOBAL_METRICS
         .iter()
         .map(|(name, _)| (*name).to_owned())
@@ -151,6 +163,11 @@ pub fn metric_names(pools: &[String]) -> Vec<String> {
     for pool in pools {
         for (name, _) in POOL_METRICS {
             names.push(format!("{name}:{pool}"));
+        }
+    }
+    for step in steps {
+        for (name, _) in STEP_METRICS {
+            names.push(format!("{name}:{step}"));
         }
     }
     names
@@ -180,9 +197,12 @@ impl Unit {
             | Signal::DegradedRatio
             | Signal::WrongAnswerRatio
             | Signal::EvalWrongAnswerRatio
-            | Signal::PoolUtilization(_) => Unit::Percent,
+            | Signal::PoolUtilization(_)
+            | Signal::StepErrorRatio(_) => Unit::Percent,
             Signal::CostRate => Unit::DollarsPerHour,
-            Signal::LatencyP50 | Signal::LatencyP95 | Signal::LatencyP99 => Unit::Seconds,
+            Signal::LatencyP50 | Signal::LatencyP95 | Signal::LatencyP99 | Signal::StepTime(_) => {
+                Unit::Seconds
+            }
             Signal::InFlight | Signal::PoolWaiting(_) => Unit::Count,
         }
     }
@@ -248,27 +268,34 @@ fn finite(value: f64) -> f64 {
     if value.is_finite() { value } else { 0.0 }
 }
 
-/// What the alert conditions saw for `signal` (zero for a pool the window does not know).
+/// What the alert conditions saw for `signal` (zero for a pool or step the window does not
+/// know).
 fn window_value(window: &Window, signal: Signal) -> f64 {
     let pool = |i: usize| window.pools.get(i);
+    let step = |i: usize| window.steps.get(i);
     finite(match signal {
         Signal::PoolUtilization(i) => pool(i).map_or(0.0, |p| p.utilization),
         Signal::PoolWaiting(i) => pool(i).map_or(0.0, |p| p.waiting),
         Signal::PoolTimeoutRate(i) => pool(i).map_or(0.0, |p| p.timeout_rate),
+        Signal::StepTime(i) => step(i).map_or(0.0, |s| s.time),
+        Signal::StepErrorRatio(i) => step(i).map_or(0.0, |s| s.error_ratio),
         other => window.value(other),
     })
 }
 
 /// The name the team types for `signal`.
-fn signal_name(signal: Signal, pools: &[String]) -> String {
-    let pool = |i: usize| pools.get(i).map_or_else(|| format!("#{i}"), Clone::clone);
+fn signal_name(signal: Signal, pools: &[String], steps: &[String]) -> String {
+    let name =
+        |names: &[String], i: usize| names.get(i).map_or_else(|| format!("#{i}"), Clone::clone);
     if let Some((name, _)) = GLOBAL_METRICS.iter().find(|(_, s)| *s == signal) {
         return (*name).to_owned();
     }
     match signal {
-        Signal::PoolUtilization(i) => format!("pool_utilization:{}", pool(i)),
-        Signal::PoolWaiting(i) => format!("pool_waiting:{}", pool(i)),
-        Signal::PoolTimeoutRate(i) => format!("pool_timeout_rate:{}", pool(i)),
+        Signal::PoolUtilization(i) => format!("pool_utilization:{}", name(pools, i)),
+        Signal::PoolWaiting(i) => format!("pool_waiting:{}", name(pools, i)),
+        Signal::PoolTimeoutRate(i) => format!("pool_timeout_rate:{}", name(pools, i)),
+        Signal::StepTime(i) => format!("step_time:{}", name(steps, i)),
+        Signal::StepErrorRatio(i) => format!("step_error_ratio:{}", name(steps, i)),
         _ => format!("{signal:?}"),
     }
 }
@@ -281,23 +308,28 @@ fn normalize(name: &str) -> String {
         .collect()
 }
 
-/// Resolves a metric name as typed (`latency_p95`, `pool_waiting:db`).
-fn parse_metric(text: &str, pools: &[String]) -> Result<Signal, String> {
+/// Resolves a metric name as typed (`latency_p95`, `pool_waiting:db`, `step_time:generate`).
+fn parse_metric(text: &str, pools: &[String], steps: &[String]) -> Result<Signal, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err(format!(
             "which metric? one of: {}",
-            metric_names(pools).join(", ")
+            metric_names(pools, steps).join(", ")
         ));
     }
     if let Some((first, rest)) = text.split_once(char::is_whitespace) {
         let rest = rest.trim();
-        if POOL_METRICS
-            .iter()
-            .any(|(name, _)| normalize(name) == normalize(first))
-        {
+        let key = normalize(first);
+        let kind = if POOL_METRICS.iter().any(|(n, _)| normalize(n) == key) {
+            Some("pool")
+        } else if STEP_METRICS.iter().any(|(n, _)| normalize(n) == key) {
+            Some("step")
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
             return Err(format!(
-                "write the pool after a colon: `{}:{rest}`",
+                "write the {kind} after a colon: `{}:{rest}`",
                 first.to_lowercase()
             ));
         }
@@ -305,40 +337,26 @@ fn parse_metric(text: &str, pools: &[String]) -> Result<Signal, String> {
             "`{text}` is not a metric name (one word, e.g. `latency_p95` or `pool_waiting:db`)"
         ));
     }
-    let (base, pool) = match text.split_once(':') {
-        Some((base, pool)) => (base, Some(pool.trim())),
+    let (base, qualifier) = match text.split_once(':') {
+        Some((base, qualifier)) => (base, Some(qualifier.trim())),
         None => (text, None),
     };
     let key = normalize(base);
     if let Some((name, signal)) = GLOBAL_METRICS.iter().find(|(n, _)| normalize(n) == key) {
-        return match pool {
+        return match qualifier {
             None => Ok(*signal),
             Some(_) => Err(format!(
-                "`{name}` is not a pool metric: write just `{name}`"
+                "`{name}` is not a pool or step metric: write just `{name}`"
             )),
         };
     }
     if let Some((name, make)) = POOL_METRICS.iter().find(|(n, _)| normalize(n) == key) {
-        let defined = || {
-            if pools.is_empty() {
-                "this drill has no pools".to_owned()
-            } else {
-                let all: Vec<String> = pools.iter().map(|p| format!("`{name}:{p}`")).collect();
-                format!("try {}", all.join(" or "))
-            }
-        };
-        let Some(pool) = pool.filter(|p| !p.is_empty()) else {
-            return Err(format!("`{name}` needs a pool: {}", defined()));
-        };
-        let index = pools
-            .iter()
-            .position(|p| p == pool)
-            .or_else(|| pools.iter().position(|p| p.eq_ignore_ascii_case(pool)));
-        return index
-            .map(make)
-            .ok_or_else(|| format!("no pool named `{pool}`: {}", defined()));
+        return qualified(name, qualifier, pools, "pool", *make);
     }
-    let names = metric_names(pools);
+    if let Some((name, make)) = STEP_METRICS.iter().find(|(n, _)| normalize(n) == key) {
+        return qualified(name, qualifier, steps, "step", *make);
+    }
+    let names = metric_names(pools, steps);
     let near = closest(text, &names);
     let hint = if near.is_empty() {
         format!("metrics are: {}", names.join(", "))
@@ -352,6 +370,33 @@ fn parse_metric(text: &str, pools: &[String]) -> Result<Signal, String> {
         }
     };
     Err(format!("unknown metric `{text}`: {hint}"))
+}
+
+/// `name:qualifier` for a metric about one pool or step (`kind`), among `defined`.
+fn qualified(
+    name: &str,
+    qualifier: Option<&str>,
+    defined: &[String],
+    kind: &str,
+    make: fn(usize) -> Signal,
+) -> Result<Signal, String> {
+    let choices = || {
+        if defined.is_empty() {
+            format!("this drill has no {kind}s")
+        } else {
+            let all: Vec<String> = defined.iter().map(|d| format!("`{name}:{d}`")).collect();
+            format!("try {}", all.join(" or "))
+        }
+    };
+    let Some(wanted) = qualifier.filter(|q| !q.is_empty()) else {
+        return Err(format!("`{name}` needs a {kind}: {}", choices()));
+    };
+    defined
+        .iter()
+        .position(|d| d == wanted)
+        .or_else(|| defined.iter().position(|d| d.eq_ignore_ascii_case(wanted)))
+        .map(make)
+        .ok_or_else(|| format!("no {kind} named `{wanted}`: {}", choices()))
 }
 
 /// The candidates nearest to `name` (all of those tied), if within a third of the name's
@@ -759,7 +804,7 @@ pub fn alerts(ctx: &ViewContext) -> String {
         };
         let mut condition = format!(
             "{} {} {}",
-            signal_name(rule.signal, ctx.pools),
+            signal_name(rule.signal, ctx.pools, ctx.steps),
             if rule.above { ">" } else { "<" },
             unit.format_threshold(rule.threshold)
         );
@@ -939,12 +984,12 @@ pub fn logs(ctx: &ViewContext, filter: &LogFilter) -> Result<String, String> {
 /// sparkline, then a table with a row per minute (the value at the bucket that closed on or
 /// just after the minute).
 pub fn metric(ctx: &ViewContext, name: &str, last: Option<Duration>) -> Result<String, String> {
-    let signal = parse_metric(name, ctx.pools)?;
+    let signal = parse_metric(name, ctx.pools, ctx.steps)?;
     let span = last.unwrap_or(DEFAULT_SPAN);
     if span.is_zero() {
         return Err("`last` must be longer than 0s, e.g. last=15m".to_owned());
     }
-    let name = signal_name(signal, ctx.pools);
+    let name = signal_name(signal, ctx.pools, ctx.steps);
     let unit = Unit::of(signal);
     let recent = ctx.recent(span);
     let Some(latest) = recent.last() else {
@@ -1032,6 +1077,7 @@ mod tests {
                 now: self.sim.now(),
                 clock_start: self.clock_start,
                 pools: self.sim.pool_names(),
+                steps: self.sim.step_names(),
             }
         }
     }
@@ -1085,23 +1131,32 @@ mod tests {
     #[test]
     fn metric_names_cover_every_signal() {
         let pools = vec!["db".to_owned(), "cache".to_owned()];
-        let names = metric_names(&pools);
-        assert_eq!(names.len(), GLOBAL_METRICS.len() + 3 * 2);
+        let steps = vec!["retrieve".to_owned(), "generate".to_owned()];
+        let names = metric_names(&pools, &steps);
+        assert_eq!(names.len(), GLOBAL_METRICS.len() + 3 * 2 + 2 * 2);
         for name in &names {
-            let signal = parse_metric(name, &pools).unwrap();
-            assert_eq!(&signal_name(signal, &pools), name);
+            let signal = parse_metric(name, &pools, &steps).unwrap();
+            assert_eq!(&signal_name(signal, &pools, &steps), name);
         }
-        assert_eq!(parse_metric("LatencyP95", &pools), Ok(Signal::LatencyP95));
         assert_eq!(
-            parse_metric("pool-waiting:cache", &pools),
+            parse_metric("LatencyP95", &pools, &steps),
+            Ok(Signal::LatencyP95)
+        );
+        assert_eq!(
+            parse_metric("pool-waiting:cache", &pools, &steps),
             Ok(Signal::PoolWaiting(1))
+        );
+        assert_eq!(
+            parse_metric("StepTime:Generate", &pools, &steps),
+            Ok(Signal::StepTime(1))
         );
     }
 
     #[test]
     fn metric_errors_say_what_to_type() {
         let pools = vec!["db".to_owned()];
-        let err = |name: &str| parse_metric(name, &pools).unwrap_err();
+        let steps = vec!["generate".to_owned()];
+        let err = |name: &str| parse_metric(name, &pools, &steps).unwrap_err();
         assert_eq!(
             err("latency_p59"),
             "unknown metric `latency_p59`: did you mean `latency_p50`, `latency_p95` or `latency_p99`?"
@@ -1115,10 +1170,13 @@ mod tests {
         assert!(err("pool_utilization").contains("`pool_utilization:db`"));
         assert!(err("pool_utilization db").contains("`pool_utilization:db`"));
         assert!(err("pool_waiting:cache").starts_with("no pool named `cache`"));
-        assert!(err("throughput:db").contains("not a pool metric"));
+        assert!(err("throughput:db").contains("not a pool or step metric"));
+        assert!(err("step_time").contains("needs a step: try `step_time:generate`"));
+        assert!(err("step_time generate").contains("`step_time:generate`"));
+        assert!(err("step_error_ratio:llm").starts_with("no step named `llm`"));
         assert!(err("qwertyuiop").contains("metrics are: arrival_rate"));
         assert!(
-            parse_metric("pool_waiting:db", &[])
+            parse_metric("pool_waiting:db", &[], &[])
                 .unwrap_err()
                 .contains("no pools")
         );
@@ -1133,6 +1191,7 @@ mod tests {
             now: SimTime::ZERO,
             clock_start: None,
             pools: &[],
+            steps: &[],
         };
         let dash = dashboard(&ctx);
         assert!(dash.contains("no data yet"), "{dash}");

@@ -462,11 +462,21 @@ pub struct BucketCounts {
     pub latency: Histogram,
     pub in_flight: f64,
     pub pools: Vec<PoolBucket>,
+    /// Each step's calls that finished in the bucket.
+    pub steps: Vec<StepCounts>,
+}
+
+/// A step's calls that finished in a bucket (all requests, warm-up included).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StepCounts {
+    pub calls: u64,
+    pub errors: u64,
+    pub busy_nanos: u128,
 }
 
 impl BucketCounts {
-    /// Empty counts recording latencies into `latency` (cleared).
-    fn starting_with(mut latency: Histogram) -> Self {
+    /// Empty counts for `steps` steps, recording latencies into `latency` (cleared).
+    fn starting_with(mut latency: Histogram, steps: usize) -> Self {
         latency.clear();
         BucketCounts {
             arrived: 0,
@@ -483,6 +493,7 @@ impl BucketCounts {
             latency,
             in_flight: 0.0,
             pools: Vec::new(),
+            steps: vec![StepCounts::default(); steps],
         }
     }
 }
@@ -618,6 +629,7 @@ impl Core {
                 bucket_timeouts: 0,
             })
             .collect();
+        let spec_steps = steps.len();
         let baseline = Params {
             traffic_multiplier: 1.0,
             admission_limit: None,
@@ -655,7 +667,7 @@ impl Core {
             retries_free: Vec::new(),
             eval_threshold: fraction_threshold(spec.eval_sample),
             totals: Totals::default(),
-            bucket: BucketCounts::default(),
+            bucket: BucketCounts::starting_with(Histogram::default(), spec_steps),
             uncounted_latency: Histogram::default(),
             bucket_start: SimTime::ZERO,
             log: LogState {
@@ -908,6 +920,10 @@ impl Core {
         }
         let s = &mut self.steps[step];
         let error = s.error_rate > 0.0 && s.error_rng.random::<f64>() < s.error_rate;
+        let b = &mut self.bucket.steps[step];
+        b.calls += 1;
+        b.errors += u64::from(error);
+        b.busy_nanos += u128::from(took.as_nanos());
         if counted {
             s.totals.calls += 1;
             s.totals.errors += u64::from(error);
@@ -1239,7 +1255,9 @@ impl Core {
         self.totals.latency.merge(&self.bucket.latency);
         self.bucket.latency.merge(&self.uncounted_latency);
         self.uncounted_latency.clear();
-        let mut counts = std::mem::replace(&mut self.bucket, BucketCounts::starting_with(spare));
+        let steps = self.steps.len();
+        let mut counts =
+            std::mem::replace(&mut self.bucket, BucketCounts::starting_with(spare, steps));
         counts.in_flight = self.in_flight.take_bucket_mean(start, now);
         counts.pools = self
             .pools

@@ -25,7 +25,7 @@ use crate::drill::Duration;
 use crate::drill::spec::{Condition, Drill, Effect, Severity, Value};
 use crate::telemetry::histogram::Histogram;
 use crate::telemetry::log::LogLine;
-use crate::telemetry::series::{Bucket, PoolWindow, Signal, Window};
+use crate::telemetry::series::{Bucket, PoolWindow, Signal, StepWindow, Window};
 
 /// How long no page alert may be pending or firing before the system counts as recovered.
 pub const RECOVERY_QUIET: Duration = Duration::from_secs(300);
@@ -300,6 +300,21 @@ impl Telemetry {
                         timeout_rate: per_second(
                             self.recent.iter().map(|(_, b)| b.pools[p].timeouts).sum(),
                         ),
+                    }
+                })
+                .collect(),
+            steps: (0..self.recent.back().map_or(0, |(_, b)| b.steps.len()))
+                .map(|s| {
+                    let calls: u64 = self.recent.iter().map(|(_, b)| b.steps[s].calls).sum();
+                    let errors: u64 = self.recent.iter().map(|(_, b)| b.steps[s].errors).sum();
+                    let busy: u128 = self.recent.iter().map(|(_, b)| b.steps[s].busy_nanos).sum();
+                    StepWindow {
+                        time: if calls == 0 {
+                            0.0
+                        } else {
+                            busy as f64 / calls as f64 / 1e9
+                        },
+                        error_ratio: ratio(errors, calls),
                     }
                 })
                 .collect(),
@@ -589,7 +604,7 @@ impl Sim {
                 Condition::Above { threshold, .. } => (true, threshold),
                 Condition::Below { threshold, .. } => (false, threshold),
             };
-            if let Some(signal) = Signal::resolve(alert.when.metric(), &pools) {
+            if let Some(signal) = Signal::resolve(alert.when.metric(), &pools, &steps) {
                 world.spawn((
                     AlertRule {
                         index,
@@ -707,6 +722,12 @@ impl Sim {
     #[must_use]
     pub fn pool_names(&self) -> &[String] {
         &self.pools
+    }
+
+    /// The steps' names in pipeline order (the index of every per-step series).
+    #[must_use]
+    pub fn step_names(&self) -> &[String] {
+        &self.steps
     }
 
     fn snapshot_alerts(&mut self) {

@@ -41,6 +41,16 @@ pub struct Window {
     pub cost_rate: f64,
     pub eval_wrong_answer_ratio: f64,
     pub pools: Vec<PoolWindow>,
+    pub steps: Vec<StepWindow>,
+}
+
+/// One step over the window: its calls that finished there.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StepWindow {
+    /// Mean running time in seconds (zero when no call finished).
+    pub time: f64,
+    /// Errors over calls (zero when no call finished).
+    pub error_ratio: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -67,6 +77,8 @@ pub enum Signal {
     PoolUtilization(usize),
     PoolWaiting(usize),
     PoolTimeoutRate(usize),
+    StepTime(usize),
+    StepErrorRatio(usize),
     RetryRate,
     TokenRate,
     CostRate,
@@ -74,10 +86,12 @@ pub enum Signal {
 }
 
 impl Signal {
-    /// Resolves `metric` against the drill's pools (by name); `None` for an unknown pool.
+    /// Resolves `metric` against the drill's pools and steps (by name); `None` for an unknown
+    /// pool or step.
     #[must_use]
-    pub fn resolve(metric: &Metric, pools: &[String]) -> Option<Signal> {
+    pub fn resolve(metric: &Metric, pools: &[String], steps: &[String]) -> Option<Signal> {
         let pool = |name: &str| pools.iter().position(|p| p == name);
+        let step = |name: &str| steps.iter().position(|s| s == name);
         Some(match metric {
             Metric::ArrivalRate => Signal::ArrivalRate,
             Metric::Throughput => Signal::Throughput,
@@ -93,6 +107,8 @@ impl Signal {
             Metric::PoolUtilization(p) => Signal::PoolUtilization(pool(p)?),
             Metric::PoolWaiting(p) => Signal::PoolWaiting(pool(p)?),
             Metric::PoolTimeoutRate(p) => Signal::PoolTimeoutRate(pool(p)?),
+            Metric::StepTime(s) => Signal::StepTime(step(s)?),
+            Metric::StepErrorRatio(s) => Signal::StepErrorRatio(step(s)?),
             Metric::RetryRate => Signal::RetryRate,
             Metric::TokenRate => Signal::TokenRate,
             Metric::CostRate => Signal::CostRate,
@@ -119,6 +135,8 @@ impl Window {
             Signal::PoolUtilization(i) => self.pools[i].utilization,
             Signal::PoolWaiting(i) => self.pools[i].waiting,
             Signal::PoolTimeoutRate(i) => self.pools[i].timeout_rate,
+            Signal::StepTime(i) => self.steps[i].time,
+            Signal::StepErrorRatio(i) => self.steps[i].error_ratio,
             Signal::RetryRate => self.retry_rate,
             Signal::TokenRate => self.token_rate,
             Signal::CostRate => self.cost_rate,

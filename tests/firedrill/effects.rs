@@ -268,3 +268,54 @@ Drill(name: "t", title: "t", duration: "20m", seed: 5,
     assert!(query.calls <= 20 * 60 * 100, "{query:?}");
     assert!((query.time_mean_seconds - 0.1).abs() < 1e-12, "{query:?}");
 }
+
+#[test]
+fn alerts_on_a_step_fire_when_that_step_slows_down_or_fails() {
+    // tests/data/step-alerts.ron: a model call of exactly 100 ms slows fourfold at 10m and
+    // fails three times in ten from 20m; the alerts watch that step alone.
+    let text = include_str!("../data/step-alerts.ron");
+    let drill = parse_str(text).unwrap();
+    let mut sim = Sim::new(&drill, &RunOptions::default());
+    sim.run_until(at(9));
+    let window = &sim.telemetry().buckets().last().unwrap().window;
+    assert!(
+        (window.steps[1].time - 0.1).abs() < 1e-9,
+        "{:?}",
+        window.steps
+    );
+    assert!(
+        (window.steps[0].time - 0.02).abs() < 1e-9,
+        "{:?}",
+        window.steps
+    );
+    assert_eq!(window.steps[1].error_ratio, 0.0);
+    sim.run_to_end();
+    let fired = |name: &str| {
+        sim.alert_states()
+            .iter()
+            .find(|(rule, _)| rule.name == name)
+            .map(|(_, state)| state.fired_at.clone())
+            .unwrap()
+    };
+    // Slow calls finish from 10m00.4s; the 1-minute window's mean passes 0.3 s when most of
+    // its calls are slow, and the alert holds for a minute more.
+    let slow = fired("ModelSlow");
+    assert_eq!(slow.len(), 1, "{slow:?}");
+    let latest = SimTime::from_nanos(at(12).nanos() + 30_000_000_000);
+    assert!(slow[0] > at(11) && slow[0] < latest, "{slow:?}");
+    let errors = fired("ModelErrors");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0] > at(20) && errors[0] < at(22), "{errors:?}");
+    assert!(fired("QuerySlow").is_empty());
+    let window = &sim.telemetry().buckets().last().unwrap().window;
+    assert!(
+        (window.steps[1].time - 0.4).abs() < 1e-9,
+        "{:?}",
+        window.steps
+    );
+    assert!(
+        (window.steps[1].error_ratio - 0.3).abs() < 0.05,
+        "{:?}",
+        window.steps
+    );
+}

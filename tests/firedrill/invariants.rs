@@ -1,10 +1,10 @@
-//! Random models, random faults, random teams: whatever the parameters, a run keeps its books.
-//! Each model is a drill drawn at random (pools, steps of every time distribution, timeouts
-//! that fail or degrade, retries, an in-flight limit, faults of every kind at random times)
-//! and run to its end; every run must balance its counts, order its quantiles, give the same
-//! result when run in random slices, and agree with its own metric buckets. Each random team
-//! types commands good and bad into a built-in drill; what it had accepted, replayed, must
-//! give the same session.
+//! Random models, random faults and alerts, random teams: whatever the parameters, a run keeps
+//! its books. Each model is a drill drawn at random (pools, steps of every time distribution,
+//! timeouts that fail or degrade, retries, an in-flight limit, faults of every kind at random
+//! times, alerts on service, pool and step metrics) and run to its end; every run must balance
+//! its counts, order its quantiles, give the same result when run in random slices, and agree
+//! with its own metric buckets. Each random team types commands good and bad into a built-in
+//! drill; what it had accepted, replayed, must give the same session.
 
 use std::fmt::Write as _;
 
@@ -163,6 +163,36 @@ fn random_drill(rng: &mut ChaCha8Rng) -> String {
             text,
             "    Fault(name: \"f{f}\", at: \"{}s\"{ramp}{lasts}, effect: {effect}),",
             rng.random_range(0..duration)
+        );
+    }
+    text += "  ],\n  alerts: [\n";
+    for a in 0..rng.random_range(0..4) {
+        let step = format!("s{}", rng.random_range(0..steps));
+        let pool = pools[rng.random_range(0..2)];
+        let (metric, ratio) = match rng.random_range(0..8) {
+            0 => ("LatencyP95".to_owned(), false),
+            1 => ("ErrorRatio".to_owned(), true),
+            2 => ("ArrivalRate".to_owned(), false),
+            3 => (format!("PoolUtilization(\"{pool}\")"), true),
+            4 => (format!("PoolTimeoutRate(\"{pool}\")"), false),
+            5 => (format!("StepTime(\"{step}\")"), false),
+            6 => (format!("StepErrorRatio(\"{step}\")"), true),
+            _ => ("DegradedRatio".to_owned(), true),
+        };
+        let threshold = if ratio {
+            rng.random_range(0.01..1.0)
+        } else {
+            rng.random_range(0.01..200.0)
+        };
+        let condition = if rng.random_bool(0.8) {
+            "Above"
+        } else {
+            "Below"
+        };
+        let _ = writeln!(
+            text,
+            "    Alert(name: \"a{a}\", when: {condition}(metric: {metric}, threshold: {threshold:.3}), for: \"{}s\"),",
+            rng.random_range(0..120)
         );
     }
     text += "  ],\n)\n";

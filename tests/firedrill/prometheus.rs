@@ -196,6 +196,38 @@ fn openmetrics_export_backfills_and_matches_the_summary() {
 }
 
 #[test]
+fn step_alerts_export_as_rules_that_fire_when_the_drill_alerts_fired() {
+    let dir = scratch("step-rules");
+    let drill = firedrill::drill::load_file(&root().join("tests/data/step-alerts.ron"))
+        .expect("the step-alerts drill loads");
+    let run = export::run_drill(drill, None);
+    assert!(run.alerts.iter().any(|(_, s)| !s.fired_at.is_empty()));
+    let settings = |format| Settings {
+        format,
+        start_ms: None,
+        rule_file: "rules.yml".into(),
+    };
+    let rules = export::render(&run, &settings(Format::PrometheusRules));
+    for (step, threshold) in [("llm", "0.3"), ("query", "0.05")] {
+        let label = format!("{{service=\\\"s\\\",step=\\\"{step}\\\"}}");
+        let expr = format!(
+            "rate(firedrill_step_seconds_total{label}[1m]) / rate(firedrill_step_calls_total{label}[1m]) > {threshold}"
+        );
+        assert!(rules.contains(&expr), "{expr} not in\n{rules}");
+    }
+    std::fs::write(dir.join("rules.yml"), &rules).expect("write");
+    let (ok, out) = promtool(&["check", "rules", "rules.yml"], None, &dir);
+    assert!(
+        ok && out.contains("3 rules found"),
+        "promtool check rules:\n{out}\n{rules}"
+    );
+    let test = export::render(&run, &settings(Format::PromtoolTest));
+    std::fs::write(dir.join("rules-test.yml"), &test).expect("write");
+    let (ok, out) = promtool(&["test", "rules", "rules-test.yml"], None, &dir);
+    assert!(ok, "promtool test rules:\n{out}");
+}
+
+#[test]
 fn exported_rules_pass_promtool_and_fire_when_the_drill_alerts_fired() {
     let dir = scratch("rules");
     let rules = render(Format::PrometheusRules);
