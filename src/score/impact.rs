@@ -95,17 +95,7 @@ fn breached(
     steps: &[String],
 ) -> Option<bool> {
     let signal = Signal::resolve(condition.metric(), pools, steps)?;
-    if let Signal::PoolUtilization(i) | Signal::PoolWaiting(i) | Signal::PoolTimeoutRate(i) = signal
-        && i >= bucket.window.pools.len()
-    {
-        return None;
-    }
-    if let Signal::StepTime(i) | Signal::StepErrorRatio(i) = signal
-        && i >= bucket.window.steps.len()
-    {
-        return None;
-    }
-    let value = bucket.window.value(signal);
+    let value = bucket.window.get(signal)?;
     Some(match condition {
         Condition::Above { threshold, .. } => value > *threshold,
         Condition::Below { threshold, .. } => value < *threshold,

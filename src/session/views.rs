@@ -271,16 +271,7 @@ fn finite(value: f64) -> f64 {
 /// What the alert conditions saw for `signal` (zero for a pool or step the window does not
 /// know).
 fn window_value(window: &Window, signal: Signal) -> f64 {
-    let pool = |i: usize| window.pools.get(i);
-    let step = |i: usize| window.steps.get(i);
-    finite(match signal {
-        Signal::PoolUtilization(i) => pool(i).map_or(0.0, |p| p.utilization),
-        Signal::PoolWaiting(i) => pool(i).map_or(0.0, |p| p.waiting),
-        Signal::PoolTimeoutRate(i) => pool(i).map_or(0.0, |p| p.timeout_rate),
-        Signal::StepTime(i) => step(i).map_or(0.0, |s| s.time),
-        Signal::StepErrorRatio(i) => step(i).map_or(0.0, |s| s.error_ratio),
-        other => window.value(other),
-    })
+    finite(window.get(signal).unwrap_or(0.0))
 }
 
 /// The name the team types for `signal`.

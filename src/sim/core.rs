@@ -842,6 +842,9 @@ impl Core {
             self.complete(slot);
             return;
         }
+        // The step starts now, unless it must wait for a connection (then it starts when
+        // `serve_waiters` hands it one).
+        request.step_started = now;
         match self.steps[step].pool {
             None => {
                 self.start_running(slot, generation, step);
@@ -902,9 +905,6 @@ impl Core {
         let nanos = (sampler.sample(&mut s.time_rng) * factor + 0.5) as u64;
         let done = SimTime::from_nanos(self.now.nanos().saturating_add(nanos));
         debug_assert_eq!(self.requests.slots[slot as usize].generation, generation);
-        if let Some(request) = self.requests.running(slot) {
-            request.step_started = self.now;
-        }
         self.schedule(done, Kind::StepDone { slot });
     }
 
@@ -979,6 +979,7 @@ impl Core {
             };
             let wait = now.since(w.since);
             request.waited = request.waited.after(wait);
+            request.step_started = now;
             let (counted, step) = (request.counted, request.step as usize);
             let pool = &mut self.pools[p];
             let waiting = pool.waiting.value - 1;

@@ -118,6 +118,21 @@ impl Signal {
 }
 
 impl Window {
+    /// The value of `signal`, or `None` for a pool or step this window does not hold.
+    #[must_use]
+    pub fn get(&self, signal: Signal) -> Option<f64> {
+        match signal {
+            Signal::PoolUtilization(i) | Signal::PoolWaiting(i) | Signal::PoolTimeoutRate(i)
+                if i >= self.pools.len() =>
+            {
+                None
+            }
+            Signal::StepTime(i) | Signal::StepErrorRatio(i) if i >= self.steps.len() => None,
+            _ => Some(self.value(signal)),
+        }
+    }
+
+    /// The value of `signal`, whose pool or step the window holds.
     #[must_use]
     pub fn value(&self, signal: Signal) -> f64 {
         match signal {
