@@ -320,20 +320,8 @@ pub struct StepState {
     fallback: Option<FallbackState>,
     /// Whether the step runs on its fallback.
     pub on_fallback: bool,
-    /// Statistics of counted requests' calls.
-    pub totals: StepTotals,
-}
-
-/// Statistics of counted requests at a step.
-#[derive(Debug, Clone, Default)]
-pub struct StepTotals {
-    /// Calls that finished, errors included.
-    pub calls: u64,
-    pub errors: u64,
-    /// Requests that went on without the step after its connection wait timed out.
-    pub skipped: u64,
-    /// Time the finished calls ran.
-    pub busy_nanos: u128,
+    /// Counted requests' calls over the run.
+    pub totals: StepCounts,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -466,12 +454,46 @@ pub struct BucketCounts {
     pub steps: Vec<StepCounts>,
 }
 
-/// A step's calls that finished in a bucket (all requests, warm-up included).
+/// A step's calls that finished: over a bucket (all requests, warm-up included) or over the
+/// run (counted requests).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct StepCounts {
+    /// Calls that finished, errors included.
     pub calls: u64,
     pub errors: u64,
+    /// Requests that went on without the step after its connection wait timed out.
+    pub skipped: u64,
+    /// Time the finished calls ran.
     pub busy_nanos: u128,
+}
+
+impl StepCounts {
+    fn record(&mut self, error: bool, took: crate::drill::Duration) {
+        self.calls += 1;
+        self.errors += u64::from(error);
+        self.busy_nanos += u128::from(took.as_nanos());
+    }
+
+    /// Both counts together.
+    #[must_use]
+    pub fn plus(self, other: &StepCounts) -> StepCounts {
+        StepCounts {
+            calls: self.calls + other.calls,
+            errors: self.errors + other.errors,
+            skipped: self.skipped + other.skipped,
+            busy_nanos: self.busy_nanos + other.busy_nanos,
+        }
+    }
+
+    /// Mean running time of the finished calls in seconds, zero when none finished.
+    #[must_use]
+    pub fn mean_seconds(&self) -> f64 {
+        if self.calls == 0 {
+            0.0
+        } else {
+            self.busy_nanos as f64 / self.calls as f64 / 1e9
+        }
+    }
 }
 
 impl BucketCounts {
@@ -605,7 +627,7 @@ impl Core {
                         tokens,
                     }),
                 on_fallback: false,
-                totals: StepTotals::default(),
+                totals: StepCounts::default(),
             })
             .collect();
         let pools: Vec<PoolState> = spec
@@ -920,14 +942,9 @@ impl Core {
         }
         let s = &mut self.steps[step];
         let error = s.error_rate > 0.0 && s.error_rng.random::<f64>() < s.error_rate;
-        let b = &mut self.bucket.steps[step];
-        b.calls += 1;
-        b.errors += u64::from(error);
-        b.busy_nanos += u128::from(took.as_nanos());
+        self.bucket.steps[step].record(error, took);
         if counted {
-            s.totals.calls += 1;
-            s.totals.errors += u64::from(error);
-            s.totals.busy_nanos += u128::from(took.as_nanos());
+            s.totals.record(error, took);
         }
         if error {
             self.fail(slot, step, LogKind::StepError, None);
@@ -1047,6 +1064,7 @@ impl Core {
                 request.right *= 1.0 - wrong_answer_rate.clamp(0.0, 1.0);
                 request.step += 1;
                 let (id, arrived, waited) = (request.id, request.arrived, request.waited);
+                self.bucket.steps[s].skipped += 1;
                 if counted {
                     self.steps[s].totals.skipped += 1;
                 }

@@ -118,11 +118,7 @@ impl Summary {
                 calls: s.totals.calls,
                 errors: s.totals.errors,
                 skipped: s.totals.skipped,
-                time_mean_seconds: if s.totals.calls == 0 {
-                    0.0
-                } else {
-                    s.totals.busy_nanos as f64 / s.totals.calls as f64 / 1e9
-                },
+                time_mean_seconds: s.totals.mean_seconds(),
             })
             .collect();
         let pools = core

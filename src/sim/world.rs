@@ -15,7 +15,9 @@ use std::collections::VecDeque;
 use bevy_ecs::prelude::*;
 use serde::Serialize;
 
-use super::core::{BucketCounts, Core, CoreSpec, Kind, PoolInit, RetryPolicy, StepInit};
+use super::core::{
+    BucketCounts, Core, CoreSpec, Kind, PoolInit, RetryPolicy, StepCounts, StepInit,
+};
 use super::effects::{ActiveEffect, Change, Knob, Source};
 use super::rng::Seed;
 use super::sampler::Sampler;
@@ -305,16 +307,13 @@ impl Telemetry {
                 .collect(),
             steps: (0..self.recent.back().map_or(0, |(_, b)| b.steps.len()))
                 .map(|s| {
-                    let calls: u64 = self.recent.iter().map(|(_, b)| b.steps[s].calls).sum();
-                    let errors: u64 = self.recent.iter().map(|(_, b)| b.steps[s].errors).sum();
-                    let busy: u128 = self.recent.iter().map(|(_, b)| b.steps[s].busy_nanos).sum();
+                    let all = self
+                        .recent
+                        .iter()
+                        .fold(StepCounts::default(), |all, (_, b)| all.plus(&b.steps[s]));
                     StepWindow {
-                        time: if calls == 0 {
-                            0.0
-                        } else {
-                            busy as f64 / calls as f64 / 1e9
-                        },
-                        error_ratio: ratio(errors, calls),
+                        time: all.mean_seconds(),
+                        error_ratio: ratio(all.errors, all.calls),
                     }
                 })
                 .collect(),
