@@ -1116,7 +1116,7 @@ impl Core {
         } else {
             self.uncounted_latency.record(latency);
         }
-        self.leave(&request);
+        self.leave();
         if !request.degraded && sample < self.log.info_threshold {
             self.log_request(
                 Level::Info,
@@ -1136,7 +1136,7 @@ impl Core {
         if request.counted {
             self.totals.failed += 1;
         }
-        self.leave(&request);
+        self.leave();
         self.log_request(
             Level::Error,
             request.id,
@@ -1183,10 +1183,10 @@ impl Core {
         }
     }
 
-    fn leave(&mut self, _request: &Request) {
+    /// A request is no longer in flight.
+    fn leave(&mut self) {
         let value = self.in_flight.value - 1;
-        let now = self.now;
-        self.in_flight.set(value, now);
+        self.in_flight.set(value, self.now);
     }
 
     #[allow(clippy::too_many_arguments)]
