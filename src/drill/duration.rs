@@ -231,7 +231,7 @@ impl Serialize for Duration {
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct DurationVisitor;
-        impl Visitor<'_> for DurationVisitor {
+        impl<'de> Visitor<'de> for DurationVisitor {
             type Value = Duration;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a duration string such as \"250ms\", \"90s\" or \"1h30m\"")
@@ -239,8 +239,13 @@ impl<'de> Deserialize<'de> for Duration {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
                 Duration::parse(v).map_err(|e| E::custom(format!("invalid duration \"{v}\": {e}")))
             }
+            // RON's explicit `Some("1h")` where a duration is optional (a field with a
+            // default), as `implicit_some` accepts `"1h"` where the type is an `Option`.
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Duration, D::Error> {
+                Duration::deserialize(d)
+            }
         }
-        deserializer.deserialize_str(DurationVisitor)
+        deserializer.deserialize_any(DurationVisitor)
     }
 }
 

@@ -850,6 +850,16 @@ impl<'s> Loader<'s> {
         let mut indices = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let item_path = path.index(i);
+            if matches!(named, Some((Namespace::Fault | Namespace::Action, _)))
+                && let Some(problem) = self.effects_shape(item)
+            {
+                self.report(problem);
+                self.fail(item_path);
+                if let Some((namespace, field)) = named {
+                    self.unread_name(namespace, item, field);
+                }
+                continue;
+            }
             match self.read(item, None, &item_path) {
                 Some(value) => {
                     values.push(value);
@@ -865,6 +875,46 @@ impl<'s> Loader<'s> {
         }
         self.file_indices.insert(path, indices);
         values
+    }
+
+    /// A fault's or action's `effect:` given a list, or `effects:` given one effect: ron
+    /// would only say "expected identifier" or "expected a list".
+    fn effects_shape(&self, item: &Node) -> Option<Problem> {
+        if let Some(effect) = item.field("effect")
+            && let Kind::List(effects) = &effect.value.kind
+        {
+            let inside = effects
+                .iter()
+                .map(|e| self.snippet(e))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Some(
+                self.at(
+                    effect.name.span,
+                    "`effect` takes one effect, but a list is given",
+                    "one effect, not a list",
+                )
+                .with_hint(Some(format!(
+                    "for several effects write `effects: [{inside}]` (with an s)"
+                ))),
+            );
+        }
+        if let Some(effects) = item.field("effects")
+            && !matches!(effects.value.kind, Kind::List(_))
+        {
+            let one = self.snippet(&effects.value);
+            return Some(
+                self.at(
+                    head(self.text, &effects.value),
+                    format!("`effects` takes a list of effects, found `{one}`"),
+                    "not a list",
+                )
+                .with_hint(Some(format!(
+                    "write `effects: [{one}]`, or `effect: {one}` for a single effect"
+                ))),
+            );
+        }
+        None
     }
 
     fn not_a_list(&mut self, node: &Node, path: &FieldPath) {
@@ -1117,6 +1167,18 @@ impl<'s> Loader<'s> {
                     format!("leave out `Some(...)` and write `{expected}(...)` directly")
                 } else {
                     format!("write `{expected}(...)`")
+                }),
+            ),
+            // A duration reads any value (to take RON's explicit `Some("1h")`), so a bare
+            // `2s` or `90` comes here rather than as `ExpectedString`.
+            E::InvalidValueForType { expected, .. } if expected.starts_with("a duration") => (
+                value_span,
+                format!("expected a duration in quotes, found `{found}`"),
+                "not a string".to_owned(),
+                Some(if looks_like_duration(&found) {
+                    format!("durations are strings: write `\"{found}\"`")
+                } else {
+                    DurationError::hint().to_owned()
                 }),
             ),
             E::InvalidValueForType { expected, found } => (

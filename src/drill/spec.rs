@@ -194,8 +194,20 @@ pub struct Step {
     /// The pool to hold a connection from while the step runs.
     #[serde(default)]
     pub pool: Option<String>,
+    /// Several pools to hold while the step runs (an HTTP client's and the database's),
+    /// acquired in this order and released together; instead of `pool`.
+    #[serde(default)]
+    pub pools: Vec<String>,
     pub time: TimeDist,
-    /// What happens when the pool's acquire timeout expires.
+    /// The share of requests that run the step (a request path: only billing questions call
+    /// the billing tool), drawn per request; none means every request.
+    #[serde(default)]
+    pub share: Option<f64>,
+    /// A call that runs longer is ended at this time (its connections released then) and
+    /// handled by `on_timeout`; none means calls run to the end.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    /// What happens when a pool's acquire timeout expires or a call reaches `timeout`.
     #[serde(default)]
     pub on_timeout: OnTimeout,
     /// Probability that the step fails on its own (before any fault).
@@ -210,6 +222,18 @@ pub struct Step {
     /// What the step switches to under `UseFallback`: another model, its latency and quality.
     #[serde(default)]
     pub fallback: Option<Fallback>,
+}
+
+impl Step {
+    /// The pools the step holds, in the order it acquires them (`pool` or `pools`).
+    #[must_use]
+    pub fn pool_names(&self) -> Vec<&str> {
+        self.pool
+            .iter()
+            .chain(&self.pools)
+            .map(String::as_str)
+            .collect()
+    }
 }
 
 /// A step's fallback (model failover).
@@ -266,7 +290,23 @@ pub struct Fault {
     /// The fault ends by itself after this long; none means it lasts until the drill ends.
     #[serde(default)]
     pub lasts: Option<Duration>,
-    pub effect: Effect,
+    /// What the fault does: one effect ...
+    #[serde(default)]
+    pub effect: Option<Effect>,
+    /// ... or several, applied together (exactly one of `effect` and `effects`).
+    #[serde(default)]
+    pub effects: Option<Vec<Effect>>,
+}
+
+impl Fault {
+    /// Every effect of the fault, in order.
+    #[must_use]
+    pub fn all_effects(&self) -> Vec<&Effect> {
+        self.effect
+            .iter()
+            .chain(self.effects.iter().flatten())
+            .collect()
+    }
 }
 
 /// A change to the system's parameters. Faults and team actions apply the same effects.
@@ -282,20 +322,49 @@ pub enum Effect {
     MaxInFlight { limit: Value },
     /// Sets a pool's size.
     PoolSize { pool: String, size: Value },
-    /// Multiplies a step's sampled time.
-    StepTimeMultiplier { step: String, factor: Value },
+    /// Multiplies a step's sampled time (of `share` of its calls, drawn per call; all when
+    /// none).
+    StepTimeMultiplier {
+        step: String,
+        factor: Value,
+        #[serde(default)]
+        share: Option<f64>,
+    },
     /// Makes a step fail with this probability (added to its own error rate).
-    StepErrorRate { step: String, rate: Value },
+    StepErrorRate {
+        step: String,
+        rate: Value,
+        #[serde(default)]
+        share: Option<f64>,
+    },
     /// Each connection released to the pool is lost with this probability.
     ConnectionLeak { pool: String, fraction: Value },
     /// Adds to the probability that a step makes the answer wrong (a bad model or prompt).
-    WrongAnswerRate { step: String, rate: Value },
+    WrongAnswerRate {
+        step: String,
+        rate: Value,
+        #[serde(default)]
+        share: Option<f64>,
+    },
     /// Multiplies a step's tokens, and its time with them (longer outputs take longer).
-    TokenMultiplier { step: String, factor: Value },
+    TokenMultiplier {
+        step: String,
+        factor: Value,
+        #[serde(default)]
+        share: Option<f64>,
+    },
     /// Switches a step to its fallback.
-    UseFallback { step: String },
+    UseFallback {
+        step: String,
+        #[serde(default)]
+        share: Option<f64>,
+    },
+    /// Sets a step's call timeout (see `Step::timeout`).
+    StepTimeout { step: String, timeout: Duration },
     /// Ends a fault (a rollback): its effect stops at once.
     EndFault(String),
+    /// Ends the lasting effects of an earlier team action (closes a breaker, lifts a throttle).
+    EndAction(String),
     /// Restarts a pool: leaked connections come back, after `dip` with no connections at all.
     RestartPool { pool: String, dip: Duration },
 }
@@ -532,13 +601,139 @@ pub struct Action {
     pub name: String,
     #[serde(default)]
     pub help: String,
-    /// Parameter names the command takes as `key=value`.
+    /// Parameters the command takes as `key=value`: a name, or `Param(name: ..., min: ...,
+    /// max: ..., integer: ...)` with bounds.
     #[serde(default)]
-    pub params: Vec<String>,
+    pub params: Vec<ActionParam>,
     /// Time from the command until the effect applies.
     #[serde(default)]
     pub delay: Duration,
-    pub effect: Effect,
+    /// What the action does: one effect ...
+    #[serde(default)]
+    pub effect: Option<Effect>,
+    /// ... or several, applied together (exactly one of `effect` and `effects`).
+    #[serde(default)]
+    pub effects: Option<Vec<Effect>>,
+}
+
+impl Action {
+    /// Every effect of the action, in order.
+    #[must_use]
+    pub fn all_effects(&self) -> Vec<&Effect> {
+        self.effect
+            .iter()
+            .chain(self.effects.iter().flatten())
+            .collect()
+    }
+
+    /// The names of its parameters, in order.
+    #[must_use]
+    pub fn param_names(&self) -> Vec<&str> {
+        self.params.iter().map(ActionParam::name).collect()
+    }
+
+    /// The parameter called `name`.
+    #[must_use]
+    pub fn param(&self, name: &str) -> Option<&ActionParam> {
+        self.params.iter().find(|p| p.name() == name)
+    }
+}
+
+/// An action's parameter: a plain name (any number), or a bounded one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ActionParam {
+    Name(String),
+    Bounded(Param),
+}
+
+impl<'de> Deserialize<'de> for ActionParam {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ParamVisitor;
+        impl<'de> Visitor<'de> for ParamVisitor {
+            type Value = ActionParam;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a parameter name such as \"size\", or Param(name: \"size\", min: 1, max: 60)",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ActionParam, E> {
+                Ok(ActionParam::Name(v.to_owned()))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<ActionParam, A::Error> {
+                Param::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(ActionParam::Bounded)
+            }
+        }
+        deserializer.deserialize_any(ParamVisitor)
+    }
+}
+
+/// A parameter with bounds: `Param(name: "size", min: 1, max: 60, integer: true)`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Param {
+    pub name: String,
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// Whether the value must be a whole number.
+    #[serde(default)]
+    pub integer: bool,
+}
+
+impl fmt::Display for ActionParam {
+    /// The parameter's name.
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl PartialEq<str> for ActionParam {
+    fn eq(&self, other: &str) -> bool {
+        self.name() == other
+    }
+}
+
+impl PartialEq<String> for ActionParam {
+    fn eq(&self, other: &String) -> bool {
+        self.name() == other
+    }
+}
+
+impl ActionParam {
+    #[must_use]
+    pub fn name(&self) -> &str {
+        match self {
+            ActionParam::Name(name) => name,
+            ActionParam::Bounded(p) => &p.name,
+        }
+    }
+
+    /// Checks a value the team gave; the error says what is wrong (the bounds included).
+    ///
+    /// # Errors
+    /// A value below `min`, above `max`, or fractional where a whole number is needed.
+    pub fn check(&self, value: f64) -> Result<(), String> {
+        let ActionParam::Bounded(p) = self else {
+            return Ok(());
+        };
+        let bounds = match (p.min, p.max) {
+            (Some(lo), Some(hi)) => format!("from {lo} to {hi}"),
+            (Some(lo), None) => format!("at least {lo}"),
+            (None, Some(hi)) => format!("at most {hi}"),
+            (None, None) => "any number".to_owned(),
+        };
+        let whole = if p.integer { "a whole number " } else { "" };
+        if p.integer && value.fract() != 0.0 {
+            return Err(format!("`{}` must be {whole}{bounds}, not {value}", p.name));
+        }
+        if p.min.is_some_and(|lo| value < lo) || p.max.is_some_and(|hi| value > hi) {
+            return Err(format!("`{}` must be {whole}{bounds}, not {value}", p.name));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -11,8 +11,8 @@ use std::fmt;
 
 use super::duration::Duration;
 use super::spec::{
-    Action, Alert, Anchor, Condition, Done, Drill, Effect, Event, Fault, Metric, OnTimeout, Say,
-    Severity, Step, TimeDist, Value,
+    Action, ActionParam, Alert, Anchor, Condition, Done, Drill, Effect, Event, Fault, Metric,
+    OnTimeout, Say, Severity, Step, TimeDist, Value,
 };
 use super::suggest;
 
@@ -575,6 +575,7 @@ impl<'a> Checker<'a> {
         if let Some(pool) = &step.pool {
             self.pool_ref(pool, path.field("pool"));
         }
+        self.step_path(step, path);
         let time = path.field("time");
         match step.time {
             TimeDist::Constant(_) => {}
@@ -716,7 +717,122 @@ impl<'a> Checker<'a> {
                 .hint("give it a length, or leave `lasts` out to keep the fault until the end"),
             );
         }
-        self.effect(&fault.effect, &path.field("effect"), EffectUse::Fault);
+        self.effects(
+            fault.effect.as_ref(),
+            fault.effects.as_deref(),
+            path,
+            &format!("fault `{}`", fault.name),
+            EffectUse::Fault,
+        );
+    }
+
+    /// A step's pools, request share and call timeout.
+    fn step_path(&mut self, step: &Step, path: &FieldPath) {
+        if step.pool.is_some() && !step.pools.is_empty() {
+            self.push(
+                SemanticProblem::new(
+                    path.field("pools"),
+                    format!("step `{}` gives both `pool` and `pools`", step.name),
+                    "both given",
+                )
+                .hint("write one pool as `pool: \"db\"`, or several as `pools: [\"http\", \"db\"]` (then drop `pool`)"),
+            );
+        }
+        for (i, pool) in step.pools.iter().enumerate() {
+            self.pool_ref(pool, path.field("pools").item(i));
+            if step.pools[..i].contains(pool) {
+                self.push(
+                    SemanticProblem::new(
+                        path.field("pools").item(i),
+                        format!("step `{}` holds pool `{pool}` twice", step.name),
+                        "repeated pool",
+                    )
+                    .hint("list each pool once; a step holds one connection of each"),
+                );
+            }
+        }
+        if let Some(share) = step.share {
+            self.share(
+                share,
+                &path.field("share"),
+                &format!("step `{}`", step.name),
+            );
+        }
+        if step.timeout == Some(Duration::ZERO) {
+            self.push(
+                SemanticProblem::new(
+                    path.field("timeout"),
+                    format!("step `{}` has a call timeout of 0s, so every call would time out", step.name),
+                    "must be longer than 0s",
+                )
+                .hint("give the longest a call may run, e.g. `timeout: \"2s\"`, or leave `timeout` out"),
+            );
+        }
+    }
+
+    /// A share of requests or calls: more than 0, at most 1.
+    fn share(&mut self, share: f64, path: &FieldPath, of: &str) {
+        if !(share > 0.0 && share <= 1.0) {
+            self.push(
+                SemanticProblem::new(
+                    path.clone(),
+                    format!("{of} has share {share}, but a share must be more than 0 and at most 1"),
+                    "must be in (0, 1]",
+                )
+                .hint("write the fraction it applies to, e.g. `share: 0.3` for 30%; leave it out for all"),
+            );
+        }
+    }
+
+    /// A fault's or action's `effect:` or `effects: [...]`: exactly one, and no empty list.
+    fn effects(
+        &mut self,
+        effect: Option<&Effect>,
+        effects: Option<&[Effect]>,
+        path: &FieldPath,
+        owner: &str,
+        used: EffectUse<'_>,
+    ) {
+        match (effect, effects) {
+            (Some(_), Some(_)) => self.push(
+                SemanticProblem::new(
+                    path.field("effects"),
+                    format!("{owner} gives both `effect` and `effects`"),
+                    "both given",
+                )
+                .hint("write one effect as `effect: X(...)`, or several as `effects: [X(...), Y(...)]`, not both"),
+            ),
+            (None, None) => self.push(
+                SemanticProblem::new(
+                    path.clone(),
+                    format!("{owner} has no effect"),
+                    "needs `effect` or `effects`",
+                )
+                .hint("add `effect: X(...)`, or `effects: [X(...), Y(...)]` for several"),
+            ),
+            (None, Some([])) => self.push(
+                SemanticProblem::new(
+                    path.field("effects"),
+                    format!("{owner} has an empty `effects` list"),
+                    "empty list",
+                )
+                .hint("list at least one effect: `effects: [X(...), Y(...)]`"),
+            ),
+            _ => {}
+        }
+        if let Some(effect) = effect {
+            self.effect(effect, &path.field("effect"), used);
+        }
+        for (i, effect) in effects.unwrap_or_default().iter().enumerate() {
+            self.effect(effect, &path.field("effects").item(i), used);
+        }
+    }
+
+    /// A step effect's optional share of calls.
+    fn effect_share(&mut self, share: Option<f64>, path: &FieldPath) {
+        if let Some(share) = share {
+            self.share(share, &path.field("share"), "the effect");
+        }
     }
 
     fn effect(&mut self, effect: &Effect, path: &FieldPath, used: EffectUse<'_>) {
@@ -758,8 +874,13 @@ impl<'a> Checker<'a> {
                     "the pool size",
                 );
             }
-            Effect::StepTimeMultiplier { step, factor } => {
+            Effect::StepTimeMultiplier {
+                step,
+                factor,
+                share,
+            } => {
                 self.step_ref(step, path.field("step"));
+                self.effect_share(*share, path);
                 self.number(
                     factor,
                     &path.field("factor"),
@@ -768,8 +889,9 @@ impl<'a> Checker<'a> {
                     "the step time multiplier",
                 );
             }
-            Effect::StepErrorRate { step, rate } => {
+            Effect::StepErrorRate { step, rate, share } => {
                 self.step_ref(step, path.field("step"));
+                self.effect_share(*share, path);
                 self.number(
                     rate,
                     &path.field("rate"),
@@ -788,8 +910,9 @@ impl<'a> Checker<'a> {
                     "the leak fraction",
                 );
             }
-            Effect::WrongAnswerRate { step, rate } => {
+            Effect::WrongAnswerRate { step, rate, share } => {
                 self.step_ref(step, path.field("step"));
+                self.effect_share(*share, path);
                 self.number(
                     rate,
                     &path.field("rate"),
@@ -798,8 +921,13 @@ impl<'a> Checker<'a> {
                     "the wrong-answer rate",
                 );
             }
-            Effect::TokenMultiplier { step, factor } => {
+            Effect::TokenMultiplier {
+                step,
+                factor,
+                share,
+            } => {
                 self.step_ref(step, path.field("step"));
+                self.effect_share(*share, path);
                 self.number(
                     factor,
                     &path.field("factor"),
@@ -808,8 +936,9 @@ impl<'a> Checker<'a> {
                     "the token multiplier",
                 );
             }
-            Effect::UseFallback { step } => {
+            Effect::UseFallback { step, share } => {
                 self.step_ref(step, path.field("step"));
+                self.effect_share(*share, path);
                 let has_fallback = self
                     .drill
                     .service
@@ -827,7 +956,43 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
+            Effect::StepTimeout { step, timeout } => {
+                self.step_ref(step, path.field("step"));
+                if timeout.is_zero() {
+                    self.push(
+                        SemanticProblem::new(
+                            path.field("timeout"),
+                            format!(
+                                "a call timeout of 0s on step `{step}` would end every call at once"
+                            ),
+                            "must be longer than 0s",
+                        )
+                        .hint("give the longest a call may run, e.g. `timeout: \"2s\"`"),
+                    );
+                }
+            }
             Effect::EndFault(fault) => self.reference(fault, path.item(0), Namespace::Fault),
+            Effect::EndAction(action) => {
+                self.reference(action, path.item(0), Namespace::Action);
+                let lasting = |e: &&Effect| {
+                    !matches!(
+                        e,
+                        Effect::EndFault(_) | Effect::EndAction(_) | Effect::RestartPool { .. }
+                    )
+                };
+                if let Some(ended) = self.drill.actions.iter().find(|a| &a.name == action)
+                    && !ended.all_effects().iter().any(lasting)
+                {
+                    self.push(
+                        SemanticProblem::new(
+                            path.item(0),
+                            format!("action `{action}` has no lasting effect to end"),
+                            "nothing to end",
+                        )
+                        .hint("`EndAction` ends an action that sets something (a throttle, a fallback); end faults with `EndFault`"),
+                    );
+                }
+            }
             Effect::RestartPool { pool, .. } => self.pool_ref(pool, path.field("pool")),
         }
     }
@@ -857,8 +1022,8 @@ impl<'a> Checker<'a> {
                 return;
             }
             (Value::Param(name), EffectUse::Action(action)) => {
-                if !action.params.iter().any(|p| p == name) {
-                    let params: Vec<&str> = action.params.iter().map(String::as_str).collect();
+                if action.param(name).is_none() {
+                    let params: Vec<&str> = action.param_names();
                     let hint = match suggest::closest(name, params.iter().copied()) {
                         Some(best) => format!("did you mean `{best}`?"),
                         None if params.is_empty() => {
@@ -1002,14 +1167,46 @@ impl<'a> Checker<'a> {
             );
         }
         self.unique(
-            action.params.iter().map(String::as_str),
+            action.params.iter().map(ActionParam::name),
             &path.field("params"),
             "",
             "param",
         );
-        self.effect(
-            &action.effect,
-            &path.field("effect"),
+        for (i, param) in action.params.iter().enumerate() {
+            if let ActionParam::Bounded(p) = param {
+                let p_path = path.field("params").index(i);
+                let bad = |x: Option<f64>| x.is_some_and(|x| !x.is_finite());
+                if bad(p.min) || bad(p.max) {
+                    self.push(
+                        SemanticProblem::new(
+                            p_path,
+                            format!(
+                                "param `{}` of action `{}` has a bound that is not a number",
+                                p.name, action.name
+                            ),
+                            "not a number",
+                        )
+                        .hint("write finite bounds, e.g. `Param(name: \"size\", min: 1, max: 60)`"),
+                    );
+                } else if let (Some(lo), Some(hi)) = (p.min, p.max)
+                    && lo > hi
+                {
+                    self.push(
+                        SemanticProblem::new(
+                            p_path.field("max"),
+                            format!("param `{}` of action `{}` has min {lo} above max {hi}, so no value is allowed", p.name, action.name),
+                            "min above max",
+                        )
+                        .hint("swap them: `min` is the smallest value the team may give"),
+                    );
+                }
+            }
+        }
+        self.effects(
+            action.effect.as_ref(),
+            action.effects.as_deref(),
+            path,
+            &format!("action `{}`", action.name),
             EffectUse::Action(action),
         );
     }
@@ -1204,7 +1401,7 @@ impl<'a> Checker<'a> {
         path: &FieldPath,
     ) {
         let name = &action.name;
-        let params: Vec<&str> = action.params.iter().map(String::as_str).collect();
+        let params: Vec<&str> = action.param_names();
         let mut given: Vec<&str> = Vec::new();
         for word in words {
             let problem = match word.split_once('=') {
@@ -1234,6 +1431,30 @@ impl<'a> Checker<'a> {
                         "not a number",
                     )
                     .hint(format!("write e.g. {key}=40"))
+                }
+                Some((key, value))
+                    if action
+                        .param(key)
+                        .and_then(|p| p.check(value.parse::<f64>().unwrap_or(0.0)).err())
+                        .is_some() =>
+                {
+                    let why = action
+                        .param(key)
+                        .and_then(|p| p.check(value.parse::<f64>().unwrap_or(0.0)).err())
+                        .unwrap_or_default();
+                    SemanticProblem::new(
+                        path.clone(),
+                        format!("{why} (action `{name}`)"),
+                        "out of bounds",
+                    )
+                    .hint(if action.help.is_empty() {
+                        format!(
+                            "the team could not type this: write e.g. \"{name} {}\"",
+                            params_usage(&params)
+                        )
+                    } else {
+                        action.help.clone()
+                    })
                 }
                 Some((key, _)) if given.contains(&key) => SemanticProblem::new(
                     path.clone(),

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::drill::spec::Drill;
+use crate::drill::spec::{ActionParam, Drill};
 use crate::drill::suggest::closest;
 use crate::drill::{Duration, duration::DurationError};
 use crate::telemetry::log::Level;
@@ -492,10 +492,15 @@ fn parse_action(head: &str, args: &[String], drill: &Drill) -> Result<Command, C
                 action.help.clone(),
             ));
         };
-        if !action.params.iter().any(|p| p == key) {
-            let names: Vec<&str> = action.params.iter().map(String::as_str).collect();
-            return Err(unknown("parameter", key, &names));
-        }
+        let Some(param) = action.param(key) else {
+            if action.params.is_empty() {
+                return Err(error_hint(
+                    format!("`{}` takes no parameters", action.name),
+                    format!("type just `{}`", action.name),
+                ));
+            }
+            return Err(unknown("parameter", key, &action.param_names()));
+        };
         let v: f64 = value
             .parse()
             .ok()
@@ -506,6 +511,14 @@ fn parse_action(head: &str, args: &[String], drill: &Drill) -> Result<Command, C
                     format!("e.g. {key}=40"),
                 )
             })?;
+        if let Err(why) = param.check(v) {
+            let help = if action.help.is_empty() {
+                format!("e.g. {} {key}=N", action.name)
+            } else {
+                action.help.clone()
+            };
+            return Err(error_hint(why, help));
+        }
         if params.iter().any(|(k, _)| k == key) {
             return Err(error(format!("`{key}` is given twice")));
         }
@@ -514,6 +527,7 @@ fn parse_action(head: &str, args: &[String], drill: &Drill) -> Result<Command, C
     if let Some(missing) = action
         .params
         .iter()
+        .map(ActionParam::name)
         .find(|p| !params.iter().any(|(k, _)| k == *p))
     {
         let usage = if action.help.is_empty() {

@@ -593,7 +593,7 @@ impl Session {
             let _ = writeln!(out, "Actions on the system:");
             for a in &self.drill.actions {
                 let usage = std::iter::once(a.name.clone())
-                    .chain(a.params.iter().map(|p| format!("{p}=N")))
+                    .chain(a.params.iter().map(|p| format!("{}=N", p.name())))
                     .collect::<Vec<_>>()
                     .join(" ");
                 let _ = writeln!(out, "  {usage:<44} {} (takes {})", a.help, a.delay);

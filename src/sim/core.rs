@@ -20,7 +20,7 @@ use rand::rngs::ChaCha8Rng;
 
 use super::SimTime;
 use super::agenda::Heap;
-use super::effects::{ActiveEffect, Params};
+use super::effects::{ActiveEffect, Params, Partial};
 use super::rng::Seed;
 use super::sampler::Sampler;
 use super::traffic::{ArrivalProcess, TokenBucket};
@@ -245,6 +245,12 @@ struct Request {
     waited: SimTime,
     /// When its current step started running.
     step_started: SimTime,
+    /// How many of its current step's pools it holds.
+    held: u8,
+    /// Its current call reached the step's timeout (its end event is the timeout).
+    call_timed_out: bool,
+    /// Which of the step's partial effects hit the current call (bit `i` for effect `i`).
+    hit: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -304,7 +310,18 @@ impl Slab {
 #[derive(Debug)]
 pub struct StepState {
     pub name: String,
+    /// The first pool the step holds (the one whose database `cores` slow it down).
     pub pool: Option<usize>,
+    /// Every pool the step holds, in the order it acquires them.
+    pub pools: Vec<usize>,
+    /// Share of requests that run the step; below 1, drawn per request from `share_rng`.
+    pub share: f64,
+    share_rng: ChaCha8Rng,
+    /// A call's time limit in nanoseconds (`u64::MAX`: none).
+    pub timeout_nanos: u64,
+    /// Effects that hit only a share of the calls, each drawn per call from `partial_rng`.
+    pub partial: Vec<Partial>,
+    partial_rng: ChaCha8Rng,
     sampler: Sampler,
     on_timeout: OnTimeout,
     time_rng: ChaCha8Rng,
@@ -324,6 +341,42 @@ pub struct StepState {
     pub totals: StepCounts,
 }
 
+/// What the partial effects that hit one call add up to.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    time: f64,
+    error: f64,
+    wrong: f64,
+    tokens: f64,
+    fallback: bool,
+}
+
+impl StepState {
+    /// The partial effects in `mask`, summed (multipliers multiplied).
+    fn hit(&self, mask: u32) -> Hit {
+        let mut hit = Hit {
+            time: 1.0,
+            error: 0.0,
+            wrong: 0.0,
+            tokens: 1.0,
+            fallback: false,
+        };
+        for (i, p) in self.partial.iter().enumerate().take(32) {
+            if mask & (1 << i) == 0 {
+                continue;
+            }
+            match p.knob {
+                super::effects::PartialKnob::Time(f) => hit.time *= f,
+                super::effects::PartialKnob::Error(r) => hit.error += r,
+                super::effects::PartialKnob::Wrong(r) => hit.wrong += r,
+                super::effects::PartialKnob::Tokens(f) => hit.tokens *= f,
+                super::effects::PartialKnob::Fallback => hit.fallback = self.fallback.is_some(),
+            }
+        }
+        hit
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct FallbackState {
     sampler: Sampler,
@@ -335,7 +388,12 @@ struct FallbackState {
 #[derive(Debug, Clone)]
 pub struct StepInit {
     pub name: String,
-    pub pool: Option<usize>,
+    /// The pools the step holds, in order.
+    pub pools: Vec<usize>,
+    /// Share of requests that run the step (1 = all).
+    pub share: f64,
+    /// A call's time limit, if any.
+    pub timeout: Option<crate::drill::Duration>,
     pub sampler: Sampler,
     pub on_timeout: OnTimeout,
     pub error_rate: f64,
@@ -401,6 +459,8 @@ pub struct PoolState {
     pub busy: Gauge,
     /// Requests waiting, time-weighted; `waiting.value` is the live count.
     pub waiting: Gauge,
+    /// The pool's size, time-weighted (it changes only by effects).
+    pub sized: Gauge,
     pub totals: PoolTotals,
     bucket_acquired: u64,
     bucket_timeouts: u64,
@@ -461,8 +521,13 @@ pub struct StepCounts {
     /// Calls that finished, errors included.
     pub calls: u64,
     pub errors: u64,
-    /// Requests that went on without the step after its connection wait timed out.
+    /// Requests that went on without the step after its connection wait or its call timed
+    /// out.
     pub skipped: u64,
+    /// Connection waits that timed out (the request then failed or went on without the step).
+    pub acquire_timeouts: u64,
+    /// Calls ended at the step's timeout (counted in `calls` too).
+    pub call_timeouts: u64,
     /// Time the finished calls ran.
     pub busy_nanos: u128,
 }
@@ -481,6 +546,8 @@ impl StepCounts {
             calls: self.calls + other.calls,
             errors: self.errors + other.errors,
             skipped: self.skipped + other.skipped,
+            acquire_timeouts: self.acquire_timeouts + other.acquire_timeouts,
+            call_timeouts: self.call_timeouts + other.call_timeouts,
             busy_nanos: self.busy_nanos + other.busy_nanos,
         }
     }
@@ -610,8 +677,14 @@ impl Core {
             .map(|s| StepState {
                 time_rng: seed.stream(&format!("step/{}/time", s.name)),
                 error_rng: seed.stream(&format!("step/{}/errors", s.name)),
+                share_rng: seed.stream(&format!("step/{}/share", s.name)),
+                partial_rng: seed.stream(&format!("step/{}/effect-share", s.name)),
                 name: s.name,
-                pool: s.pool,
+                pool: s.pools.first().copied(),
+                pools: s.pools,
+                share: s.share,
+                timeout_nanos: s.timeout.map_or(u64::MAX, |t| t.as_nanos().max(1)),
+                partial: Vec::new(),
                 sampler: s.sampler,
                 on_timeout: s.on_timeout,
                 error_rate: s.error_rate,
@@ -646,6 +719,10 @@ impl Core {
                 leak_fraction: 0.0,
                 busy: Gauge::default(),
                 waiting: Gauge::default(),
+                sized: Gauge {
+                    value: u64::from(p.size),
+                    ..Gauge::default()
+                },
                 totals: PoolTotals::default(),
                 bucket_acquired: 0,
                 bucket_timeouts: 0,
@@ -663,6 +740,8 @@ impl Core {
             step_wrong: steps.iter().map(|s| s.wrong_rate).collect(),
             step_tokens: vec![1.0; steps.len()],
             fallback: vec![false; steps.len()],
+            step_timeout: steps.iter().map(|s| s.timeout_nanos).collect(),
+            step_partial: vec![Vec::new(); steps.len()],
         };
         let mut core = Core {
             now: SimTime::ZERO,
@@ -767,7 +846,7 @@ impl Core {
         for gauge in std::iter::once(&mut self.in_flight).chain(
             self.pools
                 .iter_mut()
-                .flat_map(|p| [&mut p.busy, &mut p.waiting]),
+                .flat_map(|p| [&mut p.busy, &mut p.waiting, &mut p.sized]),
         ) {
             gauge.warm_mark = gauge.area(now);
         }
@@ -849,46 +928,66 @@ impl Core {
             right: 1.0,
             waited: SimTime::ZERO,
             step_started: SimTime::ZERO,
+            held: 0,
+            call_timed_out: false,
+            hit: 0,
         });
         self.advance(slot, generation);
     }
 
     /// Starts the request's current step, skipping to completion when no step is left.
+    /// A step that only a share of requests take is passed over by the others.
     fn advance(&mut self, slot: u32, generation: u32) {
-        let now = self.now;
         let Some(request) = self.requests.get_mut(slot, generation) else {
             return;
         };
-        let step = request.step as usize;
-        if step >= self.steps.len() {
-            self.complete(slot);
-            return;
-        }
-        // The step starts now, unless it must wait for a connection (then it starts when
-        // `serve_waiters` hands it one).
-        request.step_started = now;
-        match self.steps[step].pool {
-            None => {
-                self.start_running(slot, generation, step);
+        let mut step = request.step as usize;
+        loop {
+            let Some(s) = self.steps.get_mut(step) else {
+                self.complete(slot);
+                return;
+            };
+            if s.share >= 1.0 || s.share_rng.random::<f64>() < s.share {
+                break;
             }
-            Some(p) => {
-                let pool = &mut self.pools[p];
-                if pool.waiting.value == 0 && pool.has_free_connection() {
-                    let counted = request.counted;
-                    Self::take_connection(pool, now, counted, SimTime::ZERO);
-                    self.start_running(slot, generation, step);
-                } else {
-                    pool.queue.push_back(Waiter {
-                        slot,
-                        generation,
-                        since: now,
-                    });
-                    let waiting = pool.waiting.value + 1;
-                    pool.waiting.set(waiting, now);
-                    if pool.timer.is_none() {
-                        self.arm_timer(p);
-                    }
+            step += 1;
+            request.step = step as u16;
+        }
+        request.held = 0;
+        self.acquire(slot, generation, step);
+    }
+
+    /// Takes the step's pools in order from the first it does not hold yet, then runs the
+    /// step; waits in the queue of the first pool with no free connection.
+    fn acquire(&mut self, slot: u32, generation: u32, step: usize) {
+        let now = self.now;
+        let request = self
+            .requests
+            .running(slot)
+            .expect("acquiring for a live request");
+        loop {
+            let Some(&p) = self.steps[step].pools.get(request.held as usize) else {
+                // The step starts now (after any connection waits).
+                request.step_started = now;
+                self.start_running(slot, generation, step);
+                return;
+            };
+            let pool = &mut self.pools[p];
+            if pool.waiting.value == 0 && pool.has_free_connection() {
+                Self::take_connection(pool, now, request.counted, SimTime::ZERO);
+                request.held += 1;
+            } else {
+                pool.queue.push_back(Waiter {
+                    slot,
+                    generation,
+                    since: now,
+                });
+                let waiting = pool.waiting.value + 1;
+                pool.waiting.set(waiting, now);
+                if pool.timer.is_none() {
+                    self.arm_timer(p);
                 }
+                return;
             }
         }
     }
@@ -918,13 +1017,33 @@ impl Core {
             _ => 1.0,
         };
         let s = &mut self.steps[step];
-        let sampler = match (s.on_fallback, &s.fallback) {
+        let (mut on_fallback, mut factor) = (s.on_fallback, s.time_factor * s.token_factor);
+        if !s.partial.is_empty() {
+            // Each partial effect hits this call with its own share.
+            let mut mask = 0u32;
+            for (i, p) in s.partial.iter().enumerate().take(32) {
+                if s.partial_rng.random::<f64>() < p.share {
+                    mask |= 1 << i;
+                }
+            }
+            let hit = s.hit(mask);
+            factor *= hit.time * hit.tokens;
+            on_fallback |= hit.fallback;
+            self.requests.running(slot).expect("running").hit = mask;
+        }
+        let s = &mut self.steps[step];
+        let sampler = match (on_fallback, &s.fallback) {
             (true, Some(f)) => f.sampler,
             _ => s.sampler,
         };
-        let factor = s.time_factor * s.token_factor * contention;
+        let factor = factor * contention;
         // Truncating `x + 0.5` rounds a non-negative draw to the nearest nanosecond.
-        let nanos = (sampler.sample(&mut s.time_rng) * factor + 0.5) as u64;
+        let mut nanos = (sampler.sample(&mut s.time_rng) * factor + 0.5) as u64;
+        if nanos > s.timeout_nanos {
+            // The call is cut off at the timeout: its end event is the timeout.
+            nanos = s.timeout_nanos;
+            self.requests.running(slot).expect("running").call_timed_out = true;
+        }
         let done = SimTime::from_nanos(self.now.nanos().saturating_add(nanos));
         debug_assert_eq!(self.requests.slots[slot as usize].generation, generation);
         self.schedule(done, Kind::StepDone { slot });
@@ -937,23 +1056,41 @@ impl Core {
         };
         let (step, counted) = (request.step as usize, request.counted);
         let took = self.now.since(request.step_started);
-        if let Some(p) = self.steps[step].pool {
+        let held = std::mem::take(&mut request.held);
+        let mask = std::mem::take(&mut request.hit);
+        let timed_out = std::mem::take(&mut request.call_timed_out);
+        for i in 0..held as usize {
+            let p = self.steps[step].pools[i];
             self.release(p);
         }
+        if timed_out {
+            self.call_timed_out(slot, step, counted, took);
+            return;
+        }
         let s = &mut self.steps[step];
-        let error = s.error_rate > 0.0 && s.error_rng.random::<f64>() < s.error_rate;
+        let hit = if mask == 0 { None } else { Some(s.hit(mask)) };
+        let error_rate = match hit {
+            None => s.error_rate,
+            Some(h) => (s.error_rate + h.error).min(1.0),
+        };
+        let error = error_rate > 0.0 && s.error_rng.random::<f64>() < error_rate;
         self.bucket.steps[step].record(error, took);
         if counted {
             s.totals.record(error, took);
         }
         if error {
-            self.fail(slot, step, LogKind::StepError, None);
+            self.fail(slot, step, LogKind::StepError, None, None);
             return;
         }
-        let (wrong_rate, tokens) = match (s.on_fallback, s.fallback) {
+        let on_fallback = s.on_fallback || hit.is_some_and(|h| h.fallback);
+        let (mut wrong_rate, mut tokens) = match (on_fallback, s.fallback) {
             (true, Some(f)) => (f.wrong_rate, f.tokens),
             _ => (s.wrong_rate, s.tokens),
         };
+        if let Some(h) = hit {
+            wrong_rate = (wrong_rate + h.wrong).min(1.0);
+            tokens *= h.tokens;
+        }
         let tokens = tokens * s.token_factor;
         self.bucket.tokens += tokens;
         if counted {
@@ -969,6 +1106,65 @@ impl Core {
             let generation = self.requests.slots[slot as usize].generation;
             self.advance(slot, generation);
         }
+    }
+
+    /// A call ran into its step's timeout: it ends now, and the request fails or goes on
+    /// without the step, as the step's `on_timeout` says.
+    fn call_timed_out(
+        &mut self,
+        slot: u32,
+        step: usize,
+        counted: bool,
+        took: crate::drill::Duration,
+    ) {
+        let bucket = &mut self.bucket.steps[step];
+        bucket.record(false, took);
+        bucket.call_timeouts += 1;
+        if counted {
+            let totals = &mut self.steps[step].totals;
+            totals.record(false, took);
+            totals.call_timeouts += 1;
+        }
+        match self.steps[step].on_timeout {
+            OnTimeout::Fail => {
+                self.fail(slot, step, LogKind::CallTimeout, None, Some(took.into()));
+            }
+            OnTimeout::Degrade { wrong_answer_rate } => {
+                let generation = self.requests.slots[slot as usize].generation;
+                self.skip_step(slot, generation, step, wrong_answer_rate, None, took.into());
+            }
+        }
+    }
+
+    /// The request goes on without step `step` (a degraded answer).
+    fn skip_step(
+        &mut self,
+        slot: u32,
+        generation: u32,
+        s: usize,
+        wrong_answer_rate: f64,
+        pool: Option<usize>,
+        waited: SimTime,
+    ) {
+        let request = self
+            .requests
+            .get_mut(slot, generation)
+            .expect("skipping for a live request");
+        request.degraded = true;
+        request.right *= 1.0 - wrong_answer_rate.clamp(0.0, 1.0);
+        request.step += 1;
+        let (id, arrived, counted) = (request.id, request.arrived, request.counted);
+        self.bucket.steps[s].skipped += 1;
+        if counted {
+            self.steps[s].totals.skipped += 1;
+        }
+        let kind = if pool.is_some() {
+            LogKind::Degraded
+        } else {
+            LogKind::CallTimeoutDegraded
+        };
+        self.log_request(Level::Warn, id, kind, Some(s), pool, arrived, waited);
+        self.advance(slot, generation);
     }
 
     /// A connection comes back to pool `p` (or leaks), and waiting requests are served.
@@ -996,13 +1192,13 @@ impl Core {
             };
             let wait = now.since(w.since);
             request.waited = request.waited.after(wait);
-            request.step_started = now;
+            request.held += 1;
             let (counted, step) = (request.counted, request.step as usize);
             let pool = &mut self.pools[p];
             let waiting = pool.waiting.value - 1;
             pool.waiting.set(waiting, now);
             Self::take_connection(pool, now, counted, SimTime::from(wait));
-            self.start_running(w.slot, w.generation, step);
+            self.acquire(w.slot, w.generation, step);
         }
     }
 
@@ -1035,14 +1231,18 @@ impl Core {
         self.arm_timer(p);
     }
 
+    /// A request waiting for pool `p` gives up: the step's pools it already holds go back,
+    /// and it fails or goes on without the step.
     fn give_up(&mut self, p: usize, w: Waiter) {
         let now = self.now;
         let Some(request) = self.requests.get_mut(w.slot, w.generation) else {
             return;
         };
+        // The log tells how long it waited for *this* connection, not its total wait.
         let wait = now.since(w.since);
         request.waited = request.waited.after(wait);
         let (counted, s) = (request.counted, request.step as usize);
+        let held = std::mem::take(&mut request.held);
         let pool = &mut self.pools[p];
         let waiting = pool.waiting.value - 1;
         pool.waiting.set(waiting, now);
@@ -1053,31 +1253,33 @@ impl Core {
                 pool.totals.waited += 1;
             }
         }
+        self.bucket.steps[s].acquire_timeouts += 1;
+        if counted {
+            self.steps[s].totals.acquire_timeouts += 1;
+        }
+        for i in 0..held as usize {
+            let q = self.steps[s].pools[i];
+            self.release(q);
+        }
         match self.steps[s].on_timeout {
-            OnTimeout::Fail => self.fail(w.slot, s, LogKind::AcquireTimeout, Some(p)),
-            OnTimeout::Degrade { wrong_answer_rate } => {
-                let request = self
-                    .requests
-                    .get_mut(w.slot, w.generation)
-                    .expect("checked above");
-                request.degraded = true;
-                request.right *= 1.0 - wrong_answer_rate.clamp(0.0, 1.0);
-                request.step += 1;
-                let (id, arrived, waited) = (request.id, request.arrived, request.waited);
-                self.bucket.steps[s].skipped += 1;
-                if counted {
-                    self.steps[s].totals.skipped += 1;
-                }
-                self.log_request(
-                    Level::Warn,
-                    id,
-                    LogKind::Degraded,
-                    Some(s),
+            OnTimeout::Fail => {
+                self.fail(
+                    w.slot,
+                    s,
+                    LogKind::AcquireTimeout,
                     Some(p),
-                    arrived,
-                    waited,
+                    Some(wait.into()),
                 );
-                self.advance(w.slot, w.generation);
+            }
+            OnTimeout::Degrade { wrong_answer_rate } => {
+                self.skip_step(
+                    w.slot,
+                    w.generation,
+                    s,
+                    wrong_answer_rate,
+                    Some(p),
+                    wait.into(),
+                );
             }
         }
     }
@@ -1130,7 +1332,16 @@ impl Core {
         }
     }
 
-    fn fail(&mut self, slot: u32, step: usize, kind: LogKind, pool: Option<usize>) {
+    /// The request fails at `step`; `waited` is the wait its log line tells (the request's
+    /// total connection wait when none is given).
+    fn fail(
+        &mut self,
+        slot: u32,
+        step: usize,
+        kind: LogKind,
+        pool: Option<usize>,
+        waited: Option<SimTime>,
+    ) {
         let request = self.requests.remove(slot).expect("failing a live request");
         self.bucket.failed += 1;
         if request.counted {
@@ -1144,7 +1355,7 @@ impl Core {
             Some(step),
             pool,
             request.arrived,
-            request.waited,
+            waited.unwrap_or(request.waited),
         );
         self.maybe_retry(request.id, request.attempt);
     }
@@ -1332,12 +1543,15 @@ impl Core {
             step.wrong_rate = params.step_wrong[s];
             step.token_factor = params.step_tokens[s];
             step.on_fallback = params.fallback[s] && step.fallback.is_some();
+            step.timeout_nanos = params.step_timeout[s];
+            step.partial.clone_from(&params.step_partial[s]);
         }
         for p in 0..self.pools.len() {
             let pool = &mut self.pools[p];
             pool.leak_fraction = params.leak[p];
             if pool.size != params.pool_size[p] {
                 pool.size = params.pool_size[p];
+                pool.sized.set(u64::from(pool.size), now);
                 self.serve_waiters(p);
             }
         }

@@ -14,13 +14,66 @@ pub enum Knob {
     TrafficMultiplier(f64),
     AdmissionLimit(f64),
     MaxInFlight(f64),
-    PoolSize { pool: usize, size: f64 },
-    StepTimeMultiplier { step: usize, factor: f64 },
-    StepErrorRate { step: usize, rate: f64 },
-    ConnectionLeak { pool: usize, fraction: f64 },
-    WrongAnswerRate { step: usize, rate: f64 },
-    TokenMultiplier { step: usize, factor: f64 },
-    UseFallback { step: usize },
+    PoolSize {
+        pool: usize,
+        size: f64,
+    },
+    /// Step knobs carry the share of calls they hit (1 = every call).
+    StepTimeMultiplier {
+        step: usize,
+        factor: f64,
+        share: f64,
+    },
+    StepErrorRate {
+        step: usize,
+        rate: f64,
+        share: f64,
+    },
+    ConnectionLeak {
+        pool: usize,
+        fraction: f64,
+    },
+    WrongAnswerRate {
+        step: usize,
+        rate: f64,
+        share: f64,
+    },
+    TokenMultiplier {
+        step: usize,
+        factor: f64,
+        share: f64,
+    },
+    UseFallback {
+        step: usize,
+        share: f64,
+    },
+    /// A call's time limit in nanoseconds.
+    StepTimeout {
+        step: usize,
+        nanos: u64,
+    },
+}
+
+/// An effect on a share of a step's calls: each call is hit with probability `share`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Partial {
+    pub share: f64,
+    pub knob: PartialKnob,
+}
+
+/// What a partial effect does to a call it hits (at the effect's current strength).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PartialKnob {
+    /// Multiplies the call's time.
+    Time(f64),
+    /// Adds to the call's error probability.
+    Error(f64),
+    /// Adds to the probability the call makes the answer wrong.
+    Wrong(f64),
+    /// Multiplies the call's tokens (and its time).
+    Tokens(f64),
+    /// The call runs on the step's fallback.
+    Fallback,
 }
 
 /// What applying an effect does: set a knob while the effect lasts, or act once.
@@ -29,6 +82,8 @@ pub enum Change {
     Set(Knob),
     /// End fault `0` now (a rollback).
     EndFault(usize),
+    /// End the lasting effects of action `0` now.
+    EndAction(usize),
     /// Bring a pool's leaked connections back, after `dip` with no connections.
     RestartPool {
         pool: usize,
@@ -83,6 +138,10 @@ pub struct Params {
     pub step_wrong: Vec<f64>,
     pub step_tokens: Vec<f64>,
     pub fallback: Vec<bool>,
+    /// Each step's call time limit in nanoseconds (`u64::MAX`: none).
+    pub step_timeout: Vec<u64>,
+    /// Each step's effects on a share of its calls, in the order they began.
+    pub step_partial: Vec<Vec<Partial>>,
 }
 
 impl Params {
@@ -104,25 +163,69 @@ impl Params {
                     let from = f64::from(p.pool_size[pool]);
                     p.pool_size[pool] = toward(from, size.max(0.0)).round() as u32;
                 }
-                Knob::StepTimeMultiplier { step, factor } => {
-                    p.step_time[step] *= toward(1.0, factor.max(0.0));
+                Knob::StepTimeMultiplier {
+                    step,
+                    factor,
+                    share,
+                } => {
+                    let factor = toward(1.0, factor.max(0.0));
+                    if share < 1.0 {
+                        p.partial(step, share, PartialKnob::Time(factor));
+                    } else {
+                        p.step_time[step] *= factor;
+                    }
                 }
-                Knob::StepErrorRate { step, rate } => {
-                    p.step_error[step] = (p.step_error[step] + rate * x).clamp(0.0, 1.0);
+                Knob::StepErrorRate { step, rate, share } => {
+                    if share < 1.0 {
+                        p.partial(step, share, PartialKnob::Error(rate * x));
+                    } else {
+                        p.step_error[step] = (p.step_error[step] + rate * x).clamp(0.0, 1.0);
+                    }
                 }
                 Knob::ConnectionLeak { pool, fraction } => {
                     p.leak[pool] = (p.leak[pool] + fraction * x).clamp(0.0, 1.0);
                 }
-                Knob::WrongAnswerRate { step, rate } => {
-                    p.step_wrong[step] = (p.step_wrong[step] + rate * x).clamp(0.0, 1.0);
+                Knob::WrongAnswerRate { step, rate, share } => {
+                    if share < 1.0 {
+                        p.partial(step, share, PartialKnob::Wrong(rate * x));
+                    } else {
+                        p.step_wrong[step] = (p.step_wrong[step] + rate * x).clamp(0.0, 1.0);
+                    }
                 }
-                Knob::TokenMultiplier { step, factor } => {
-                    p.step_tokens[step] *= toward(1.0, factor.max(0.0));
+                Knob::TokenMultiplier {
+                    step,
+                    factor,
+                    share,
+                } => {
+                    let factor = toward(1.0, factor.max(0.0));
+                    if share < 1.0 {
+                        p.partial(step, share, PartialKnob::Tokens(factor));
+                    } else {
+                        p.step_tokens[step] *= factor;
+                    }
                 }
-                Knob::UseFallback { step } => p.fallback[step] = true,
+                Knob::UseFallback { step, share } => {
+                    if share < 1.0 {
+                        p.partial(step, share, PartialKnob::Fallback);
+                    } else {
+                        p.fallback[step] = true;
+                    }
+                }
+                Knob::StepTimeout { step, nanos } => p.step_timeout[step] = nanos.max(1),
             }
         }
         p
+    }
+
+    /// Adds an effect on `share` of `step`'s calls (the first 32 of a step count).
+    fn partial(&mut self, step: usize, share: f64, knob: PartialKnob) {
+        let partial = &mut self.step_partial[step];
+        if partial.len() < 32 {
+            partial.push(Partial {
+                share: share.clamp(0.0, 1.0),
+                knob,
+            });
+        }
     }
 }
 
@@ -142,6 +245,8 @@ mod tests {
             step_wrong: vec![0.0],
             step_tokens: vec![1.0],
             fallback: vec![false],
+            step_timeout: vec![u64::MAX],
+            step_partial: vec![Vec::new()],
         }
     }
 

@@ -66,6 +66,10 @@ pub struct StepSummary {
     /// Requests that went on without the step after its connection wait timed out
     /// (degraded answers).
     pub skipped: u64,
+    /// Connection waits that timed out (the request failed or went on without the step).
+    pub acquire_timeouts: u64,
+    /// Calls ended at the step's timeout (counted in `calls`).
+    pub call_timeouts: u64,
     /// Mean running time of the finished calls (connection waits not included).
     pub time_mean_seconds: f64,
 }
@@ -118,6 +122,8 @@ impl Summary {
                 calls: s.totals.calls,
                 errors: s.totals.errors,
                 skipped: s.totals.skipped,
+                acquire_timeouts: s.totals.acquire_timeouts,
+                call_timeouts: s.totals.call_timeouts,
                 time_mean_seconds: s.totals.mean_seconds(),
             })
             .collect();
@@ -139,10 +145,15 @@ impl Summary {
                         } else {
                             p.totals.wait_sum_nanos as f64 / acquired as f64 / 1e9
                         },
-                        utilization: if p.size == 0 {
-                            0.0
-                        } else {
-                            in_use_mean / f64::from(p.size)
+                        // Over the time-weighted size: a pool resized mid-run is measured
+                        // against the connections it had at each moment.
+                        utilization: {
+                            let size_mean = p.sized.total_mean(warmup, now);
+                            if size_mean > 0.0 {
+                                in_use_mean / size_mean
+                            } else {
+                                0.0
+                            }
                         },
                         in_use_mean,
                         waiting_mean: p.waiting.total_mean(warmup, now),
@@ -270,17 +281,19 @@ impl Summary {
             let _ = writeln!(out, "\nsteps");
             let _ = writeln!(
                 out,
-                "  {:<width$}  {:>10}  {:>17}  {:>10}  {:>9}",
-                "", "calls", "errors", "skipped", "mean time"
+                "  {:<width$}  {:>10}  {:>17}  {:>10}  {:>10}  {:>10}  {:>9}",
+                "", "calls", "errors", "no conn", "call t/o", "skipped", "mean time"
             );
             for s in &self.steps {
                 let _ = writeln!(
                     out,
-                    "  {:<width$}  {:>10}  {:>8} ({:>5.2}%)  {:>10}  {:>8.3}s",
+                    "  {:<width$}  {:>10}  {:>8} ({:>5.2}%)  {:>10}  {:>10}  {:>10}  {:>8.3}s",
                     s.name,
                     s.calls,
                     s.errors,
                     pct(s.errors, s.calls),
+                    s.acquire_timeouts,
+                    s.call_timeouts,
                     s.skipped,
                     s.time_mean_seconds
                 );

@@ -131,7 +131,8 @@ pub struct FaultRule {
     pub at: SimTime,
     pub ramp: Duration,
     pub lasts: Option<Duration>,
-    pub change: Option<Change>,
+    /// Its effects, resolved (an effect that does not resolve is left out).
+    pub changes: Vec<Change>,
 }
 
 #[derive(Component, Debug, Clone, Default)]
@@ -146,14 +147,14 @@ pub struct ActionDef {
     pub name: String,
     pub params: Vec<String>,
     pub delay: Duration,
-    pub effect: Effect,
+    pub effects: Vec<Effect>,
 }
 
 /// Team actions: their definitions and the orders waiting to land.
 #[derive(Resource, Debug, Default)]
 pub struct Actions {
     pub defs: Vec<ActionDef>,
-    pending: Vec<(usize, Change)>,
+    pending: Vec<(usize, Vec<Change>)>,
 }
 
 /// Why a team action could not be ordered.
@@ -504,6 +505,7 @@ impl Sim {
         let pools: Vec<String> = drill.pools.iter().map(|p| p.name.clone()).collect();
         let steps: Vec<String> = drill.service.steps.iter().map(|s| s.name.clone()).collect();
         let fault_names: Vec<String> = drill.faults.iter().map(|f| f.name.clone()).collect();
+        let action_names: Vec<String> = drill.actions.iter().map(|a| a.name.clone()).collect();
         let pool_index = |name: &str| pools.iter().position(|p| p == name);
         let limit = |x: i64| u32::try_from(x.max(0)).unwrap_or(u32::MAX);
         let core = Core::new(CoreSpec {
@@ -517,7 +519,9 @@ impl Sim {
                 .iter()
                 .map(|s| StepInit {
                     name: s.name.clone(),
-                    pool: s.pool.as_deref().and_then(pool_index),
+                    pools: s.pool_names().into_iter().filter_map(pool_index).collect(),
+                    share: s.share.unwrap_or(1.0).clamp(0.0, 1.0),
+                    timeout: s.timeout.filter(|t| !t.is_zero()),
                     sampler: Sampler::new(&s.time),
                     on_timeout: s.on_timeout,
                     error_rate: s.error_rate.clamp(0.0, 1.0),
@@ -589,9 +593,9 @@ impl Sim {
                 .iter()
                 .map(|a| ActionDef {
                     name: a.name.clone(),
-                    params: a.params.clone(),
+                    params: a.param_names().into_iter().map(str::to_owned).collect(),
                     delay: a.delay,
-                    effect: a.effect.clone(),
+                    effects: a.all_effects().into_iter().cloned().collect(),
                 })
                 .collect(),
             pending: Vec::new(),
@@ -620,8 +624,17 @@ impl Sim {
         }
         if !options.no_faults {
             for (index, fault) in drill.faults.iter().enumerate() {
-                let change =
-                    resolve_change(&fault.effect, &pools, &steps, &fault_names, &|_| None).ok();
+                let names = Names {
+                    pools: &pools,
+                    steps: &steps,
+                    faults: &fault_names,
+                    actions: &action_names,
+                };
+                let changes = fault
+                    .all_effects()
+                    .into_iter()
+                    .filter_map(|e| resolve_change(e, &names, &|_| None).ok())
+                    .collect();
                 world.spawn((
                     FaultRule {
                         index,
@@ -629,7 +642,7 @@ impl Sim {
                         at: SimTime::from(fault.at),
                         ramp: fault.ramp,
                         lasts: fault.lasts,
-                        change,
+                        changes,
                     },
                     FaultState::default(),
                 ));
@@ -823,9 +836,7 @@ impl Sim {
         };
         state.started = Some(time);
         self.world.resource_mut::<Truth>().fault_started[index] = Some(time);
-        if let Some(change) = rule.change {
-            self.apply_change(change, Source::Fault(index), rule.ramp, time);
-        }
+        self.apply_changes(&rule.changes, Source::Fault(index), rule.ramp, time);
         self.news.push(News::FaultStarted {
             at: time,
             fault: rule.name,
@@ -891,7 +902,18 @@ impl Sim {
             });
         }
         let lookup = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
-        let change = resolve_change(&def.effect, &self.pools, &self.steps, &self.faults, &lookup)
+        let action_names: Vec<String> = actions.defs.iter().map(|a| a.name.clone()).collect();
+        let names = Names {
+            pools: &self.pools,
+            steps: &self.steps,
+            faults: &self.faults,
+            actions: &action_names,
+        };
+        let change = def
+            .effects
+            .iter()
+            .map(|e| resolve_change(e, &names, &lookup))
+            .collect::<Result<Vec<_>, _>>()
             .map_err(ActionError::Invalid)?;
         let lands = self.now().after(def.delay);
         let mut actions = self.world.resource_mut::<Actions>();
@@ -904,22 +926,34 @@ impl Sim {
     }
 
     fn land_action(&mut self, order: usize, time: SimTime) {
-        let (index, change) = self.world.resource::<Actions>().pending[order];
+        let (index, changes) = self.world.resource::<Actions>().pending[order].clone();
         let name = self.world.resource::<Actions>().defs[index].name.clone();
         self.news.push(News::ActionLanded {
             at: time,
             action: name,
         });
-        self.apply_change(change, Source::Action(index), Duration::ZERO, time);
+        self.apply_changes(&changes, Source::Action(index), Duration::ZERO, time);
     }
 
-    /// Applies a fault's or an action's change: faults and actions are one mechanism.
+    /// Applies a fault's or an action's changes together: faults and actions are one
+    /// mechanism. A repeated action replaces its earlier order (throttle 150, then 120).
+    fn apply_changes(&mut self, changes: &[Change], source: Source, ramp: Duration, time: SimTime) {
+        if changes.iter().any(|c| matches!(c, Change::Set(_))) {
+            self.world
+                .resource_mut::<Core>()
+                .effects
+                .retain(|e| e.source != source);
+        }
+        for &change in changes {
+            self.apply_change(change, source.clone(), ramp, time);
+        }
+    }
+
+    /// Applies one change of a fault or an action.
     fn apply_change(&mut self, change: Change, source: Source, ramp: Duration, time: SimTime) {
         match change {
             Change::Set(knob) => {
                 let mut core = self.world.resource_mut::<Core>();
-                // A repeated action replaces its earlier order (throttle 150, then 120).
-                core.effects.retain(|e| e.source != source);
                 core.effects.push(ActiveEffect {
                     knob,
                     start: time,
@@ -930,6 +964,11 @@ impl Sim {
                 core.refresh_effects();
             }
             Change::EndFault(fault) => self.end_fault(fault, time),
+            Change::EndAction(action) => {
+                let mut core = self.world.resource_mut::<Core>();
+                core.effects.retain(|e| e.source != Source::Action(action));
+                core.refresh_effects();
+            }
             Change::RestartPool { pool, dip } => {
                 let until = time.after(dip);
                 let mut core = self.world.resource_mut::<Core>();
@@ -951,17 +990,30 @@ impl Sim {
     }
 }
 
+/// The names effects refer to, in drill order.
+#[derive(Debug, Clone, Copy)]
+pub struct Names<'a> {
+    pub pools: &'a [String],
+    pub steps: &'a [String],
+    pub faults: &'a [String],
+    pub actions: &'a [String],
+}
+
 /// Resolves an effect's names to indices and its values to numbers.
 ///
 /// # Errors
 /// A message naming the unknown pool, step or parameter, or the value out of range.
 pub fn resolve_change(
     effect: &Effect,
-    pools: &[String],
-    steps: &[String],
-    faults: &[String],
+    names: &Names<'_>,
     param: &dyn Fn(&str) -> Option<f64>,
 ) -> Result<Change, String> {
+    let Names {
+        pools,
+        steps,
+        faults,
+        actions,
+    } = *names;
     let value = |v: &Value| match v {
         Value::Literal(x) => Ok(*x),
         Value::Param(name) => param(name).ok_or_else(|| format!("missing parameter `{name}`")),
@@ -992,7 +1044,23 @@ pub fn resolve_change(
             Err(format!("{what} must be between 0 and 1, not {x}"))
         }
     };
+    let share = |share: &Option<f64>| match share {
+        None => Ok(1.0),
+        Some(x) if *x > 0.0 && *x <= 1.0 => Ok(*x),
+        Some(x) => Err(format!("share must be more than 0 and at most 1, not {x}")),
+    };
     Ok(Change::Set(match effect {
+        Effect::EndAction(name) => {
+            let action = actions
+                .iter()
+                .position(|a| a == name)
+                .ok_or_else(|| format!("no action named `{name}`"))?;
+            return Ok(Change::EndAction(action));
+        }
+        Effect::StepTimeout { step: s, timeout } => Knob::StepTimeout {
+            step: step(s)?,
+            nanos: timeout.as_nanos().max(1),
+        },
         Effect::EndFault(name) => {
             let fault = faults
                 .iter()
@@ -1006,37 +1074,66 @@ pub fn resolve_change(
                 dip: *dip,
             });
         }
-        Effect::WrongAnswerRate { step: s, rate } => Knob::WrongAnswerRate {
+        Effect::WrongAnswerRate {
+            step: s,
+            rate,
+            share: sh,
+        } => Knob::WrongAnswerRate {
             step: step(s)?,
             rate: fraction("rate", value(rate)?)?,
+            share: share(sh)?,
         },
-        Effect::TokenMultiplier { step: s, factor } => Knob::TokenMultiplier {
+        Effect::TokenMultiplier {
+            step: s,
+            factor,
+            share: sh,
+        } => Knob::TokenMultiplier {
             step: step(s)?,
             factor: non_negative("factor", value(factor)?)?,
+            share: share(sh)?,
         },
-        Effect::UseFallback { step: s } => Knob::UseFallback { step: step(s)? },
+        Effect::UseFallback { step: s, share: sh } => Knob::UseFallback {
+            step: step(s)?,
+            share: share(sh)?,
+        },
         Effect::TrafficMultiplier(m) => {
             Knob::TrafficMultiplier(non_negative("a traffic multiplier", value(m)?)?)
         }
         Effect::AdmissionLimit { rps } => Knob::AdmissionLimit(non_negative("rps", value(rps)?)?),
         Effect::MaxInFlight { limit } => Knob::MaxInFlight(non_negative("limit", value(limit)?)?),
         Effect::PoolSize { pool: p, size } => {
-            let size = non_negative("size", value(size)?)?;
+            // The same rule as a pool's `size` in the drill: a whole number of at least 1.
+            let size = value(size)?;
+            if !(size.is_finite() && size.fract() == 0.0 && size >= 1.0) {
+                return Err(format!(
+                    "a pool size must be a whole number of at least 1, not {size}"
+                ));
+            }
             if size > 100_000.0 {
-                return Err(format!("size must be at most 100000, not {size}"));
+                return Err(format!("a pool size must be at most 100000, not {size}"));
             }
             Knob::PoolSize {
                 pool: pool(p)?,
                 size,
             }
         }
-        Effect::StepTimeMultiplier { step: s, factor } => Knob::StepTimeMultiplier {
+        Effect::StepTimeMultiplier {
+            step: s,
+            factor,
+            share: sh,
+        } => Knob::StepTimeMultiplier {
             step: step(s)?,
             factor: non_negative("factor", value(factor)?)?,
+            share: share(sh)?,
         },
-        Effect::StepErrorRate { step: s, rate } => Knob::StepErrorRate {
+        Effect::StepErrorRate {
+            step: s,
+            rate,
+            share: sh,
+        } => Knob::StepErrorRate {
             step: step(s)?,
             rate: fraction("rate", value(rate)?)?,
+            share: share(sh)?,
         },
         Effect::ConnectionLeak {
             pool: p,

@@ -43,6 +43,10 @@ pub enum LogKind {
     AcquireTimeout,
     StepError,
     Rejected,
+    /// A call ran into its step's timeout and the request failed.
+    CallTimeout,
+    /// A call ran into its step's timeout and the request went on without the step.
+    CallTimeoutDegraded,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -58,7 +62,9 @@ pub struct LogLine {
     pub pool: Option<String>,
     /// Request latency so far, in seconds.
     pub latency_seconds: f64,
-    /// Time spent waiting for a connection, in seconds (zero when no pool was involved).
+    /// Time spent waiting for a connection, in seconds (zero when no pool was involved); for
+    /// an acquire timeout, the wait for that one connection; for a call timeout, how long
+    /// the call ran.
     pub wait_seconds: f64,
 }
 
@@ -79,6 +85,14 @@ impl LogLine {
                 self.wait_seconds
             ),
             LogKind::StepError => format!("step {step} failed"),
+            LogKind::CallTimeout => format!(
+                "step {step}: call timed out after {:.3}s",
+                self.wait_seconds
+            ),
+            LogKind::CallTimeoutDegraded => format!(
+                "answered without step {step}: call timed out after {:.3}s",
+                self.wait_seconds
+            ),
             LogKind::Rejected => "request rejected at admission".to_owned(),
         }
     }
