@@ -361,6 +361,9 @@ pub enum Effect {
     },
     /// Sets a step's call timeout (see `Step::timeout`).
     StepTimeout { step: String, timeout: Duration },
+    /// Sets the share of requests that take a step's path (`Step::share`), reached linearly over
+    /// the ramp: a cache flush sends nearly every lookup to the database.
+    StepShare { step: String, share: Value },
     /// Ends a fault (a rollback): its effect stops at once.
     EndFault(String),
     /// Ends the lasting effects of an earlier team action (closes a breaker, lifts a throttle).

@@ -956,6 +956,16 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
+            Effect::StepShare { step, share } => {
+                self.step_ref(step, path.field("step"));
+                self.number(
+                    share,
+                    &path.field("share"),
+                    used,
+                    Range::Fraction,
+                    "the step's share of requests",
+                );
+            }
             Effect::StepTimeout { step, timeout } => {
                 self.step_ref(step, path.field("step"));
                 if timeout.is_zero() {

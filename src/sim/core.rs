@@ -742,6 +742,7 @@ impl Core {
             fallback: vec![false; steps.len()],
             step_timeout: steps.iter().map(|s| s.timeout_nanos).collect(),
             step_partial: vec![Vec::new(); steps.len()],
+            step_share: steps.iter().map(|s| s.share).collect(),
         };
         let mut core = Core {
             now: SimTime::ZERO,
@@ -1545,6 +1546,7 @@ impl Core {
             step.on_fallback = params.fallback[s] && step.fallback.is_some();
             step.timeout_nanos = params.step_timeout[s];
             step.partial.clone_from(&params.step_partial[s]);
+            step.share = params.step_share[s];
         }
         for p in 0..self.pools.len() {
             let pool = &mut self.pools[p];

@@ -52,6 +52,11 @@ pub enum Knob {
         step: usize,
         nanos: u64,
     },
+    /// The share of requests that take the step.
+    StepShare {
+        step: usize,
+        share: f64,
+    },
 }
 
 /// An effect on a share of a step's calls: each call is hit with probability `share`.
@@ -142,6 +147,8 @@ pub struct Params {
     pub step_timeout: Vec<u64>,
     /// Each step's effects on a share of its calls, in the order they began.
     pub step_partial: Vec<Vec<Partial>>,
+    /// Each step's share of requests (`Step::share`).
+    pub step_share: Vec<f64>,
 }
 
 impl Params {
@@ -212,6 +219,9 @@ impl Params {
                     }
                 }
                 Knob::StepTimeout { step, nanos } => p.step_timeout[step] = nanos.max(1),
+                Knob::StepShare { step, share } => {
+                    p.step_share[step] = toward(p.step_share[step], share.clamp(0.0, 1.0));
+                }
             }
         }
         p
@@ -247,6 +257,7 @@ mod tests {
             fallback: vec![false],
             step_timeout: vec![u64::MAX],
             step_partial: vec![Vec::new()],
+            step_share: vec![1.0],
         }
     }
 

@@ -1057,6 +1057,10 @@ pub fn resolve_change(
                 .ok_or_else(|| format!("no action named `{name}`"))?;
             return Ok(Change::EndAction(action));
         }
+        Effect::StepShare { step: s, share } => Knob::StepShare {
+            step: step(s)?,
+            share: fraction("share", value(share)?)?,
+        },
         Effect::StepTimeout { step: s, timeout } => Knob::StepTimeout {
             step: step(s)?,
             nanos: timeout.as_nanos().max(1),
