@@ -249,3 +249,23 @@ fn summary_lists_faults_by_start_time() {
     let hang = text.find("fault vendor-hangs").expect("hang listed");
     assert!(errors < hang, "{text}");
 }
+
+#[test]
+fn exported_log_lines_carry_the_drills_messages() {
+    let run = run_drill(load(VENDOR), None);
+    let text = firedrill::export::logs::render(&run, 0);
+    let noted: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("\"notes\":[\"vendor lookup_invoice slow\"]"))
+        .collect();
+    assert!(
+        !noted.is_empty(),
+        "no exported line carries the fault's message"
+    );
+    for line in noted {
+        assert!(line.contains(": vendor lookup_invoice slow\""), "{line}");
+    }
+    // Lines without a message have no `notes` field at all.
+    let monday = run_drill(load(MONDAY), None);
+    assert!(!firedrill::export::logs::render(&monday, 0).contains("\"notes\""));
+}
