@@ -618,7 +618,16 @@ impl Session {
         };
         match notice {
             Notice::System(News::AlertPending { alert, value, .. }) => {
-                format!("[{t}] pending  {alert} (value {value:.3})")
+                let truth = self
+                    .drill
+                    .alerts
+                    .iter()
+                    .any(|a| a.name == *alert && a.when.metric().is_ground_truth());
+                if truth {
+                    format!("[{t}] pending  {alert}")
+                } else {
+                    format!("[{t}] pending  {alert} (value {value:.3})")
+                }
             }
             Notice::System(News::AlertFiring {
                 alert, severity, ..

@@ -901,7 +901,11 @@ pub fn alerts(ctx: &ViewContext) -> String {
             severity_name(rule.severity).to_owned(),
             state_text,
             since,
-            if evaluated {
+            if rule.signal.is_ground_truth() {
+                // An alert on ground truth (`check` warns about it) still fires, but the team
+                // is not shown the value it saw.
+                "hidden".to_owned()
+            } else if evaluated {
                 unit.format(state.last_value)
             } else {
                 "-".to_owned()
@@ -1556,5 +1560,37 @@ mod tests {
             !names.iter().any(|n| n == "wrong_answer_ratio"),
             "{names:?}"
         );
+    }
+
+    #[test]
+    fn alerts_hide_the_value_of_an_alert_on_ground_truth() {
+        let text = MONDAY.replacen(
+            "alerts: [",
+            "alerts: [\n        Alert(name: \"WrongAnswers\", when: Above(metric: WrongAnswerRatio, threshold: 0.05), for: \"1m\", severity: Ticket),",
+            1,
+        );
+        let drill = crate::drill::parse_str(&text).unwrap();
+        let mut sim = Sim::new(&drill, &RunOptions::default());
+        sim.run_until(SimTime::from_secs_f64(60.0 * 60.0));
+        let ctx = ViewContext {
+            telemetry: TeamView::new(sim.telemetry()),
+            alerts: sim.alert_states(),
+            now: sim.now(),
+            clock_start: None,
+            pools: sim.pool_names(),
+            steps: sim.step_names(),
+            panels: &[],
+        };
+        let text = alerts(&ctx);
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("WrongAnswers"))
+            .unwrap();
+        assert!(row.contains("hidden"), "{text}");
+        let db = text
+            .lines()
+            .find(|l| l.starts_with("DbPoolSaturated"))
+            .unwrap();
+        assert!(!db.contains("hidden") && db.contains('%'), "{text}");
     }
 }

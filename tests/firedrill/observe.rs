@@ -269,3 +269,25 @@ fn exported_log_lines_carry_the_drills_messages() {
     let monday = run_drill(load(MONDAY), None);
     assert!(!firedrill::export::logs::render(&monday, 0).contains("\"notes\""));
 }
+
+#[test]
+fn a_pending_alert_on_ground_truth_does_not_tell_its_value() {
+    let text = MONDAY.replacen(
+        "alerts: [",
+        "alerts: [\n        Alert(name: \"WrongAnswers\", when: Above(metric: WrongAnswerRatio, threshold: 0.05), for: \"1m\", severity: Ticket),",
+        1,
+    );
+    let mut session = Session::new(load(&text), None);
+    let notices = session.advance_to(SimTime::from_secs_f64(60.0 * 60.0));
+    let lines: Vec<String> = notices.iter().map(|n| session.render_notice(n)).collect();
+    let truth = lines
+        .iter()
+        .find(|l| l.contains("pending  WrongAnswers"))
+        .expect("the alert goes pending");
+    assert!(!truth.contains("value"), "{truth}");
+    let pool = lines
+        .iter()
+        .find(|l| l.contains("pending  DbPoolSaturated"))
+        .expect("the pool alert goes pending");
+    assert!(pool.contains("(value "), "{pool}");
+}
