@@ -75,7 +75,8 @@ impl CheckOutcome {
 }
 
 /// Loads every file and writes a report to `out`: every problem of every file, and
-/// `ok  FILE (drill NAME)` for each valid one; with more than one file, a summary line.
+/// `ok  FILE (drill NAME)` for each valid one, followed by its warnings (which do not make it
+/// invalid); with more than one file, a summary line.
 ///
 /// # Errors
 /// Only a failure to write to `out`; problems with the files are in the outcome.
@@ -90,6 +91,12 @@ pub fn check(
             Ok(drill) => {
                 outcome.valid += 1;
                 writeln!(out, "ok  {} (drill {})", path.display(), drill.name)?;
+                for warning in super::validate::warnings(&drill) {
+                    writeln!(out, "warning: {}: {warning}", path.display())?;
+                    if let Some(hint) = &warning.hint {
+                        writeln!(out, "  help: {hint}")?;
+                    }
+                }
             }
             Err(error) => {
                 if error.is_io() {

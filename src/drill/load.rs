@@ -55,6 +55,7 @@ const DRILL_FIELDS: &[&str] = &[
     "objectives",
     "reference",
     "debrief",
+    "dashboard",
 ];
 
 /// The fields of `Drill(...)` without a default, and how to write each.
@@ -670,6 +671,7 @@ impl<'s> Loader<'s> {
                 .unwrap_or_default(),
             reference: self.list(value("reference"), FieldPath::root("reference"), None),
             debrief: self.top(value("debrief"), "debrief").unwrap_or_default(),
+            dashboard: self.list(value("dashboard"), FieldPath::root("dashboard"), None),
         };
 
         let unread_names = self

@@ -61,6 +61,21 @@ pub struct Drill {
     /// Questions for the retrospective.
     #[serde(default)]
     pub debrief: Vec<String>,
+    /// The team's dashboard: which metrics `dash` shows, in order (none: the default panels).
+    #[serde(default)]
+    pub dashboard: Vec<Panel>,
+}
+
+/// One row of the team's dashboard: a metric under the title the team's own dashboard gives it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Panel {
+    pub title: String,
+    pub metric: Metric,
+    /// The sparkline's full scale, in the metric's unit (ratios as fractions); none: ratios
+    /// against 0..1, everything else against its largest value since the start.
+    #[serde(default)]
+    pub max: Option<f64>,
 }
 
 /// Metric buckets, alert evaluation and the request log.
@@ -222,6 +237,10 @@ pub struct Step {
     /// What the step switches to under `UseFallback`: another model, its latency and quality.
     #[serde(default)]
     pub fallback: Option<Fallback>,
+    /// What the service logs when a call of this step fails: the text of the step's error
+    /// lines in the request log.
+    #[serde(default)]
+    pub log: Option<String>,
 }
 
 impl Step {
@@ -296,6 +315,9 @@ pub struct Fault {
     /// ... or several, applied together (exactly one of `effect` and `effects`).
     #[serde(default)]
     pub effects: Option<Vec<Effect>>,
+    /// What the service logs about the calls this fault affects, while it is in effect.
+    #[serde(default)]
+    pub log: Option<String>,
 }
 
 impl Fault {
@@ -552,6 +574,13 @@ impl Metric {
             Metric::StepTime(s) | Metric::StepErrorRatio(s) => Some(s),
             _ => None,
         }
+    }
+
+    /// `true` for a metric no real system measures as it happens (`WrongAnswerRatio`): an
+    /// alert or a dashboard panel on it shows the team ground truth.
+    #[must_use]
+    pub fn is_ground_truth(&self) -> bool {
+        matches!(self, Metric::WrongAnswerRatio)
     }
 }
 

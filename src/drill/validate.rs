@@ -15,6 +15,7 @@ use super::spec::{
     OnTimeout, Say, Severity, Step, TimeDist, Value,
 };
 use super::suggest;
+use crate::telemetry::log::LogTarget;
 
 /// The team commands every drill has, which count for checklists and anchors
 /// (`Command("declare")`), besides the drill's own actions.
@@ -401,6 +402,7 @@ impl<'a> Checker<'a> {
         for (i, say) in drill.reference.iter().enumerate() {
             self.say(say, &FieldPath::root("reference").index(i));
         }
+        self.observation();
     }
 
     fn telemetry(&mut self) {
@@ -1627,6 +1629,125 @@ impl<'a> Checker<'a> {
             }
         }
     }
+}
+
+/// What the team observes: the drill's dashboard panels and log messages.
+impl Checker<'_> {
+    fn observation(&mut self) {
+        let drill = self.drill;
+        for (i, panel) in drill.dashboard.iter().enumerate() {
+            let path = FieldPath::root("dashboard").index(i);
+            if panel.title.trim().is_empty() {
+                self.push(
+                    SemanticProblem::new(path.field("title"), "a dashboard panel has an empty title", "empty title")
+                        .hint("title the panel as the team's own dashboard does, e.g. `title: \"Vendor calls\"`"),
+                );
+            }
+            if let Some(pool) = panel.metric.pool() {
+                self.pool_ref(pool, path.field("metric").item(0));
+            }
+            if let Some(step) = panel.metric.step() {
+                self.step_ref(step, path.field("metric").item(0));
+            }
+            if panel.metric.is_ground_truth() {
+                self.push(
+                    SemanticProblem::new(
+                        path.field("metric"),
+                        format!(
+                            "panel `{}` shows {}, which is ground truth: a real team cannot see wrong answers as they happen",
+                            panel.title,
+                            metric_name(&panel.metric)
+                        ),
+                        "not observable",
+                    )
+                    .hint("show `EvalWrongAnswerRatio`, the evaluation pipeline's late and sampled ratio"),
+                );
+            }
+            if let Some(max) = panel.max
+                && !(max.is_finite() && max > 0.0)
+            {
+                self.push(
+                    SemanticProblem::new(
+                        path.field("max"),
+                        format!("panel `{}` has full scale {max}", panel.title),
+                        "must be more than 0",
+                    )
+                    .hint("give the value a full-height bar stands for, in the metric's unit (ratios as fractions: 1.0 for 100%), or leave `max` out"),
+                );
+            }
+        }
+        for (i, step) in drill.service.steps.iter().enumerate() {
+            self.log_message(
+                step.log.as_deref(),
+                &FieldPath::root("service")
+                    .field("steps")
+                    .index(i)
+                    .field("log"),
+                &format!("step `{}`", step.name),
+            );
+        }
+        for (i, fault) in drill.faults.iter().enumerate() {
+            let path = FieldPath::root("faults").index(i).field("log");
+            self.log_message(
+                fault.log.as_deref(),
+                &path,
+                &format!("fault `{}`", fault.name),
+            );
+            let first_reason = fault.all_effects().into_iter().map(LogTarget::of).try_fold(
+                None,
+                |reason, target| match target {
+                    Ok(_) => Err(()),
+                    Err(r) => Ok(reason.or(Some(r))),
+                },
+            );
+            if fault.log.is_some()
+                && let Ok(Some(reason)) = first_reason
+            {
+                self.push(
+                    SemanticProblem::new(
+                        path,
+                        format!("fault `{}` has a log message, but a fault that {reason}", fault.name),
+                        "no line to write it on",
+                    )
+                    .hint("leave `log` out; give it to a fault on a step or a pool, or tell the team with an inject"),
+                );
+            }
+        }
+    }
+
+    fn log_message(&mut self, message: Option<&str>, path: &FieldPath, whose: &str) {
+        if message.is_some_and(|m| m.trim().is_empty()) {
+            self.push(
+                SemanticProblem::new(path.clone(), format!("{whose} has an empty log message"), "empty message")
+                    .hint("write what the service prints, e.g. `log: \"vendor lookup_invoice timed out\"`, or leave `log` out"),
+            );
+        }
+    }
+}
+
+/// Things a valid drill may do but probably should not: each with its path, a message and a
+/// hint, as a problem has. `check` prints them as warnings; they do not make a drill invalid.
+#[must_use]
+pub fn warnings(drill: &Drill) -> Vec<SemanticProblem> {
+    let mut out = Vec::new();
+    for (i, alert) in drill.alerts.iter().enumerate() {
+        let metric = alert.when.metric();
+        if metric.is_ground_truth() {
+            out.push(
+                SemanticProblem::new(
+                    FieldPath::root("alerts").index(i).field("when").field("metric"),
+                    format!(
+                        "alert `{}` watches {}, which no real system measures: it pages on ground truth",
+                        alert.name,
+                        metric_name(metric)
+                    ),
+                    "ground truth",
+                )
+                .hint("watch `EvalWrongAnswerRatio` (the evaluation pipeline's late, sampled ratio) or a symptom the service measures; the alert is left out of exported Prometheus rules"),
+            );
+        }
+    }
+    out
 }
 
 /// How a command's params are written: `rps=N size=N`.

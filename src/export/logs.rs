@@ -1,6 +1,7 @@
 //! The request log as JSON Lines, one object a line, as a log pipeline would ship it:
 //! `timestamp` (RFC 3339, milliseconds, UTC), `level`, `request_id`, `service`, `step`,
-//! `message`, and the structured `fields` the message was made from.
+//! `message`, and the structured `fields` the message was made from (with `notes`, the drill's
+//! own log messages, when the line has any).
 
 use serde::Serialize;
 
@@ -25,6 +26,9 @@ struct Fields<'a> {
     pool: Option<&'a str>,
     latency_seconds: f64,
     wait_seconds: f64,
+    /// The drill's own `log` messages on this line (also at the end of `message`).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
 }
 
 /// The run's request log, timestamps from `start_ms`.
@@ -46,6 +50,7 @@ pub fn render(run: &Run, start_ms: i64) -> String {
                 pool: line.pool.as_deref(),
                 latency_seconds: line.latency_seconds,
                 wait_seconds: line.wait_seconds,
+                notes: &line.notes,
             },
         };
         out.push_str(&serde_json::to_string(&record).expect("log records serialise"));

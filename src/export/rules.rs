@@ -36,6 +36,11 @@ pub fn prom_duration(d: Duration) -> String {
     out
 }
 
+/// Whether `alert` becomes a Prometheus rule: not when it watches ground truth.
+fn exported(alert: &Alert) -> bool {
+    !alert.when.metric().is_ground_truth()
+}
+
 fn severity(s: Severity) -> &'static str {
     match s {
         Severity::Page => "page",
@@ -43,7 +48,9 @@ fn severity(s: Severity) -> &'static str {
     }
 }
 
-/// The PromQL expression for `metric` over `window`, on `service`'s series.
+/// The PromQL expression for `metric` over `window`, on `service`'s series. A ground-truth
+/// metric (`WrongAnswerRatio`) has no exported series; its expression names the counter a
+/// real system would need, and the rule files leave such alerts out.
 #[must_use]
 pub fn metric_expr(metric: &Metric, service: &str, window: Duration) -> String {
     let w = prom_duration(window);
@@ -169,12 +176,20 @@ pub fn render_rules(run: &Run) -> String {
         quote(&format!("firedrill-{}", drill.name))
     );
     let _ = writeln!(out, "    interval: {}", prom_duration(run.bucket));
-    if drill.alerts.is_empty() {
+    for alert in drill.alerts.iter().filter(|a| !exported(a)) {
+        let _ = writeln!(
+            out,
+            "    # {} is left out: it watches {:?}, ground truth that no real system measures.",
+            alert.name,
+            alert.when.metric()
+        );
+    }
+    if !drill.alerts.iter().any(exported) {
         let _ = writeln!(out, "    rules: []");
         return out;
     }
     let _ = writeln!(out, "    rules:");
-    for alert in &drill.alerts {
+    for alert in drill.alerts.iter().filter(|a| exported(a)) {
         let _ = writeln!(out, "      - alert: {}", quote(&alert.name));
         let _ = writeln!(
             out,
@@ -294,6 +309,9 @@ pub fn render_test(run: &Run, rule_file: &Path) -> String {
     let service = &run.drill.service.name;
     for (rule, state) in &run.alerts {
         let alert = &run.drill.alerts[rule.index];
+        if !exported(alert) {
+            continue;
+        }
         let expect = |out: &mut String, at: f64, firing: bool| {
             let _ = writeln!(out, "      - eval_time: {}s", at.round() as u64);
             let _ = writeln!(out, "        alertname: {}", quote(&alert.name));

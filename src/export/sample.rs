@@ -122,11 +122,6 @@ impl Sampler {
             counter(t.rejected),
         );
         push("firedrill_answers_degraded", service(), counter(t.degraded));
-        push(
-            "firedrill_answers_wrong",
-            service(),
-            counter(t.wrong_answers),
-        );
         push("firedrill_requests_retried", service(), counter(t.retries));
         push(
             "firedrill_model_tokens",

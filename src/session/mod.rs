@@ -28,6 +28,7 @@ use crate::drill::{ClockTime, Duration};
 use crate::score::checklist::{self, Status};
 use crate::sim::world::{AlertPhase, News};
 use crate::sim::{RunOptions, Sim, SimTime};
+use crate::telemetry::observed::TeamView;
 
 /// Something the team is told as it happens.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -423,12 +424,13 @@ impl Session {
 
     fn view(&self) -> ViewContext<'_> {
         ViewContext {
-            telemetry: self.sim.telemetry(),
+            telemetry: TeamView::new(self.sim.telemetry()),
             alerts: self.sim.alert_states(),
             now: self.now(),
             clock_start: self.drill.clock_start,
             pools: self.sim.pool_names(),
             steps: self.sim.step_names(),
+            panels: &self.drill.dashboard,
         }
     }
 
@@ -616,7 +618,16 @@ impl Session {
         };
         match notice {
             Notice::System(News::AlertPending { alert, value, .. }) => {
-                format!("[{t}] pending  {alert} (value {value:.3})")
+                let truth = self
+                    .drill
+                    .alerts
+                    .iter()
+                    .any(|a| a.name == *alert && a.when.metric().is_ground_truth());
+                if truth {
+                    format!("[{t}] pending  {alert}")
+                } else {
+                    format!("[{t}] pending  {alert} (value {value:.3})")
+                }
             }
             Notice::System(News::AlertFiring {
                 alert, severity, ..

@@ -35,6 +35,22 @@ pub struct Truth {
     pub recovered_seconds: Option<f64>,
 }
 
+impl Truth {
+    /// The faults by start time, ties (and faults that never began, last) in drill order.
+    #[must_use]
+    pub fn faults_in_time_order(&self) -> Vec<&FaultTimes> {
+        let mut faults: Vec<&FaultTimes> = self.faults.iter().collect();
+        // A stable sort keeps drill order among equal keys.
+        faults.sort_by(|a, b| match (a.started_seconds, b.started_seconds) {
+            (Some(a), Some(b)) => a.total_cmp(&b),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+        faults
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FaultTimes {
     pub name: String,
@@ -161,7 +177,7 @@ impl SessionSummary {
             clock(self.at_seconds)
         );
         let _ = writeln!(out, "\nwhat happened");
-        for f in &self.truth.faults {
+        for f in self.truth.faults_in_time_order() {
             let _ = writeln!(
                 out,
                 "  fault {:<24} began {}",

@@ -10,12 +10,13 @@
 
 use std::fmt::Write as _;
 
-use crate::drill::spec::Severity;
+use crate::drill::spec::{Panel, Severity};
 use crate::drill::{ClockTime, Duration, suggest};
 use crate::sim::SimTime;
-use crate::sim::world::{AlertPhase, AlertRule, AlertState, Telemetry};
+use crate::sim::world::{AlertPhase, AlertRule, AlertState};
 use crate::telemetry::log::{Level, LogLine};
-use crate::telemetry::series::{Bucket, Signal, Window};
+use crate::telemetry::observed::{Observable, ObservedBucket, ObservedBuckets, TeamView};
+use crate::telemetry::series::Signal;
 
 /// How far back the dashboard's sparklines and `metric` look by default.
 pub const DEFAULT_SPAN: Duration = Duration::from_secs(15 * 60);
@@ -40,8 +41,9 @@ const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
 /// Everything a view needs to know, borrowed from the session.
 #[derive(Debug, Clone, Copy)]
 pub struct ViewContext<'a> {
-    /// Metric buckets (each with the `window` values alerts saw) and the request log.
-    pub telemetry: &'a Telemetry,
+    /// Metric buckets (each with the `window` values alerts saw) and the request log, as a
+    /// real team sees them: ground truth cannot be read through it.
+    pub telemetry: TeamView<'a>,
     /// The drill's alert rules in drill order, with their states.
     pub alerts: &'a [(AlertRule, AlertState)],
     /// The moment shown: buckets and log lines after it are left out.
@@ -52,6 +54,8 @@ pub struct ViewContext<'a> {
     pub pools: &'a [String],
     /// Step names in pipeline order (the index of `StepWindow`).
     pub steps: &'a [String],
+    /// The drill's own dashboard panels, in order; empty for the default dashboard.
+    pub panels: &'a [Panel],
 }
 
 impl ViewContext<'_> {
@@ -62,21 +66,37 @@ impl ViewContext<'_> {
     }
 
     /// The buckets that have closed by `now`, oldest first.
-    fn buckets(&self) -> &[Bucket] {
-        let all = self.telemetry.buckets();
-        &all[..all.partition_point(|b| bucket_end(b) <= self.now)]
+    fn buckets(&self) -> ObservedBuckets<'_> {
+        self.telemetry
+            .buckets()
+            .prefix_while(|b| bucket_end(b) <= self.now)
     }
 
     /// The buckets that closed within `span` before `now`, oldest first.
-    fn recent(&self, span: Duration) -> &[Bucket] {
-        let closed = self.buckets();
+    fn recent(&self, span: Duration) -> ObservedBuckets<'_> {
         let from = self.now.nanos().saturating_sub(span.as_nanos());
-        &closed[closed.partition_point(|b| bucket_end(b).nanos() <= from)..]
+        self.buckets().from_first(|b| bucket_end(b).nanos() <= from)
+    }
+
+    /// The full scale a sparkline or bar of `signal` is drawn against, so that its height
+    /// reads as the metric's level and not as the window's own range: ratios against 0..1,
+    /// and rates, times and counts against the largest value seen since the start of the
+    /// drill (never below the unit's least scale).
+    fn full_scale(&self, signal: Observable) -> f64 {
+        let unit = Unit::of(signal.signal());
+        match unit {
+            Unit::Percent => 1.0,
+            _ => self
+                .buckets()
+                .iter()
+                .map(|b| observed(b, signal))
+                .fold(unit.least_scale(), f64::max),
+        }
     }
 
     /// When the first bucket closes, for "no data yet" messages.
     fn first_close(&self) -> String {
-        let width = self.telemetry.bucket_width;
+        let width = self.telemetry.bucket_width();
         if width.is_zero() {
             "the end of the first bucket".to_owned()
         } else {
@@ -105,8 +125,8 @@ fn clock_millis(clock_start: Option<ClockTime>, t: SimTime) -> String {
 }
 
 /// The instant a bucket closed.
-fn bucket_end(bucket: &Bucket) -> SimTime {
-    SimTime::from_secs_f64(bucket.start + bucket.width)
+fn bucket_end(bucket: ObservedBucket) -> SimTime {
+    SimTime::from_secs_f64(bucket.start() + bucket.width())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -152,12 +172,13 @@ const STEP_METRICS: [(&str, StepSignal); 2] = [
 ];
 
 /// Every metric name `metric` accepts for a drill with these pools and steps, in a fixed
-/// order: the service-wide ones, then three per pool (`pool_utilization:db`, ...), then two
-/// per step (`step_time:generate`, ...).
+/// order: the service-wide ones a real team can observe, then three per pool
+/// (`pool_utilization:db`, ...), then two per step (`step_time:generate`, ...).
 #[must_use]
 pub fn metric_names(pools: &[String], steps: &[String]) -> Vec<String> {
     let mut names: Vec<String> = GLOBAL_METRICS
         .iter()
+        .filter(|(_, signal)| !signal.is_ground_truth())
         .map(|(name, _)| (*name).to_owned())
         .collect();
     for pool in pools {
@@ -268,10 +289,15 @@ fn finite(value: f64) -> f64 {
     if value.is_finite() { value } else { 0.0 }
 }
 
-/// What the alert conditions saw for `signal` (zero for a pool or step the window does not
-/// know).
-fn window_value(window: &Window, signal: Signal) -> f64 {
-    finite(window.get(signal).unwrap_or(0.0))
+/// What the alert conditions saw for `signal` at the end of `bucket` (zero for a pool or step
+/// the bucket does not know).
+fn observed(bucket: ObservedBucket, signal: Observable) -> f64 {
+    finite(bucket.value(signal).unwrap_or(0.0))
+}
+
+/// A signal the dashboard always shows; none of them is ground truth.
+fn shown(signal: Signal) -> Observable {
+    Observable::new(signal).expect("the default dashboard shows only observable signals")
 }
 
 /// The name the team types for `signal`.
@@ -299,8 +325,15 @@ fn normalize(name: &str) -> String {
         .collect()
 }
 
-/// Resolves a metric name as typed (`latency_p95`, `pool_waiting:db`, `step_time:generate`).
-fn parse_metric(text: &str, pools: &[String], steps: &[String]) -> Result<Signal, String> {
+/// Resolves a metric name as typed (`latency_p95`, `pool_waiting:db`, `step_time:generate`)
+/// to a signal the team may see; a ground-truth metric is refused with the reason.
+fn parse_metric(text: &str, pools: &[String], steps: &[String]) -> Result<Observable, String> {
+    let signal = parse_signal(text, pools, steps)?;
+    Observable::new(signal).map_err(|truth| truth.to_string())
+}
+
+/// Resolves a metric name as typed, ground truth included.
+fn parse_signal(text: &str, pools: &[String], steps: &[String]) -> Result<Signal, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err(format!(
@@ -580,11 +613,11 @@ pub fn dashboard(ctx: &ViewContext) -> String {
         let _ = write!(header, "  ({})", ctx.now);
     }
     let mut notes = Vec::new();
-    if !ctx.telemetry.window.is_zero() {
-        notes.push(format!("values over {}", ctx.telemetry.window));
+    if !ctx.telemetry.window().is_zero() {
+        notes.push(format!("values over {}", ctx.telemetry.window()));
     }
-    if !ctx.telemetry.bucket_width.is_zero() {
-        notes.push(format!("{} buckets", ctx.telemetry.bucket_width));
+    if !ctx.telemetry.bucket_width().is_zero() {
+        notes.push(format!("{} buckets", ctx.telemetry.bucket_width()));
     }
     if !notes.is_empty() {
         let notes = notes.join(", ");
@@ -606,72 +639,114 @@ pub fn dashboard(ctx: &ViewContext) -> String {
 
     // One slot per bucket over the span, oldest first; slots before the first bucket are gaps.
     let recent = ctx.recent(DEFAULT_SPAN);
-    let bucket_nanos = ctx.telemetry.bucket_width.as_nanos().max(1);
+    let bucket_nanos = ctx.telemetry.bucket_width().as_nanos().max(1);
     let slots = (DEFAULT_SPAN.as_nanos().div_ceil(bucket_nanos) as usize)
         .max(recent.len())
         .max(1);
-    let mut history: Vec<Option<&Bucket>> = vec![None; slots - recent.len()];
+    let mut history: Vec<Option<ObservedBucket>> = vec![None; slots - recent.len()];
     history.extend(recent.iter().map(Some));
-    let spark_width = DASHBOARD_SPARK.min(slots);
 
-    let row = |label: &str, unit: Unit, now: String, f: &dyn Fn(&Bucket) -> f64| {
-        let series: Vec<Option<f64>> = history.iter().map(|b| b.map(|b| finite(f(b)))).collect();
-        let peak = series.iter().flatten().copied().fold(0.0, f64::max);
-        Row {
-            label: label.to_owned(),
-            now,
-            line: spark(&series, spark_width, unit.least_scale()),
-            peak: match unit {
-                Unit::Count => format!("{peak:.0}"),
-                _ => unit.format(peak),
-            },
-        }
-    };
-    let signal_row = |label: &str, signal: Signal| {
-        let unit = Unit::of(signal);
-        let now = unit.format(window_value(&latest.window, signal));
-        row(label, unit, now, &|b: &Bucket| {
-            window_value(&b.window, signal)
+    // The drill's own panels are labelled by their titles: the label column widens to the
+    // longest (within reason) and the sparklines give way, so a line stays within 80 columns.
+    let label_width = ctx
+        .panels
+        .iter()
+        .map(|p| p.title.chars().count() + 2)
+        .fold(12, usize::max)
+        .min(MAX_LABEL + 2);
+    let value_width = 9;
+    let spark_width = DASHBOARD_SPARK
+        .min(SCREEN_WIDTH - 1 - (label_width + 1 + value_width + 2 + 2 + 8))
+        .min(slots);
+
+    let row =
+        |label: &str, unit: Unit, now: String, scale: f64, f: &dyn Fn(ObservedBucket) -> f64| {
+            let series: Vec<Option<f64>> = history
+                .iter()
+                .map(|b| b.as_ref().map(|b| finite(f(*b))))
+                .collect();
+            let peak = series.iter().flatten().copied().fold(0.0, f64::max);
+            Row {
+                label: label_text(label),
+                now,
+                line: spark(&series, spark_width, scale),
+                peak: match unit {
+                    Unit::Count => format!("{peak:.0}"),
+                    _ => unit.format(peak),
+                },
+            }
+        };
+    let observable_row = |label: &str, signal: Observable, stated: Option<f64>| {
+        let unit = Unit::of(signal.signal());
+        let now = unit.format(observed(latest, signal));
+        let scale = stated
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .unwrap_or_else(|| ctx.full_scale(signal));
+        row(label, unit, now, scale, &|b: ObservedBucket| {
+            observed(b, signal)
         })
     };
+    let signal_row = |label: &str, signal: Signal| observable_row(label, shown(signal), None);
 
-    let mut sections: Vec<(String, Vec<Row>)> = vec![
-        (
-            "traffic".to_owned(),
-            vec![
-                signal_row("arrivals", Signal::ArrivalRate),
-                signal_row("throughput", Signal::Throughput),
-                signal_row("errors", Signal::ErrorRatio),
-                signal_row("degraded", Signal::DegradedRatio),
-                signal_row("in flight", Signal::InFlight),
-            ],
-        ),
-        (
-            "latency".to_owned(),
-            vec![
-                signal_row("p50", Signal::LatencyP50),
-                signal_row("p95", Signal::LatencyP95),
-                signal_row("p99", Signal::LatencyP99),
-            ],
-        ),
-    ];
+    let mut sections: Vec<(String, Vec<Row>)> = if ctx.panels.is_empty() {
+        vec![
+            (
+                "traffic".to_owned(),
+                vec![
+                    signal_row("arrivals", Signal::ArrivalRate),
+                    signal_row("throughput", Signal::Throughput),
+                    signal_row("errors", Signal::ErrorRatio),
+                    signal_row("degraded", Signal::DegradedRatio),
+                    signal_row("in flight", Signal::InFlight),
+                ],
+            ),
+            (
+                "latency".to_owned(),
+                vec![
+                    signal_row("p50", Signal::LatencyP50),
+                    signal_row("p95", Signal::LatencyP95),
+                    signal_row("p99", Signal::LatencyP99),
+                ],
+            ),
+        ]
+    } else {
+        // A panel that does not resolve (an unknown pool or step) or that watches ground truth
+        // is refused by `check`; should one reach here, it is left out rather than shown.
+        let rows = ctx
+            .panels
+            .iter()
+            .filter_map(|panel| {
+                let signal = Signal::resolve(&panel.metric, ctx.pools, ctx.steps)?;
+                let signal = Observable::new(signal).ok()?;
+                Some(observable_row(&panel.title, signal, panel.max))
+            })
+            .collect();
+        vec![(String::new(), rows)]
+    };
     for (p, name) in ctx.pools.iter().enumerate() {
-        let size = |b: &Bucket| b.pools.get(p).map_or(0, |pool| pool.size);
-        let in_use =
-            |b: &Bucket| window_value(&b.window, Signal::PoolUtilization(p)) * size(b) as f64;
+        if !ctx.panels.is_empty() {
+            break;
+        }
+        let size = |b: ObservedBucket| b.pool_size(p).unwrap_or(0);
+        let utilization = shown(Signal::PoolUtilization(p));
+        let in_use = |b: ObservedBucket| observed(b, utilization) * size(b) as f64;
         let now = format!("{}/{}", connections(in_use(latest)), size(latest));
+        // In use is drawn against the pool's size (its largest since the start).
+        let capacity = ctx
+            .buckets()
+            .iter()
+            .map(|b| size(b) as f64)
+            .fold(Unit::Count.least_scale(), f64::max);
         sections.push((
             format!("pool {name}"),
             vec![
-                row("in use", Unit::Count, now, &in_use),
+                row("in use", Unit::Count, now, capacity, &in_use),
                 signal_row("waiting", Signal::PoolWaiting(p)),
                 signal_row("timeouts", Signal::PoolTimeoutRate(p)),
             ],
         ));
     }
 
-    let label_width = 12;
-    let value_width = 9;
     let _ = writeln!(
         out,
         "{:label_width$} {:>value_width$}  {:<spark_width$}  {:>8}",
@@ -681,7 +756,9 @@ pub fn dashboard(ctx: &ViewContext) -> String {
         "peak"
     );
     for (title, rows) in &sections {
-        let _ = writeln!(out, "{title}");
+        if !title.is_empty() {
+            let _ = writeln!(out, "{title}");
+        }
         for r in rows {
             let line = format!(
                 "  {:<w$} {:>value_width$}  {:<spark_width$}  {:>8}",
@@ -704,6 +781,20 @@ pub fn dashboard(ctx: &ViewContext) -> String {
     );
     out.push_str(&alert_line(ctx));
     out
+}
+
+/// The longest label a dashboard row shows; a longer panel title is cut with `…`.
+const MAX_LABEL: usize = 24;
+
+/// `label`, cut to [`MAX_LABEL`] characters.
+fn label_text(label: &str) -> String {
+    if label.chars().count() <= MAX_LABEL {
+        label.to_owned()
+    } else {
+        let mut cut: String = label.chars().take(MAX_LABEL - 1).collect();
+        cut.push('…');
+        cut
+    }
 }
 
 /// Mean connections in use: whole when within a twentieth of a whole number, else one decimal.
@@ -810,7 +901,11 @@ pub fn alerts(ctx: &ViewContext) -> String {
             severity_name(rule.severity).to_owned(),
             state_text,
             since,
-            if evaluated {
+            if rule.signal.is_ground_truth() {
+                // An alert on ground truth (`check` warns about it) still fires, but the team
+                // is not shown the value it saw.
+                "hidden".to_owned()
+            } else if evaluated {
                 unit.format(state.last_value)
             } else {
                 "-".to_owned()
@@ -975,7 +1070,8 @@ pub fn logs(ctx: &ViewContext, filter: &LogFilter) -> Result<String, String> {
 /// sparkline, then a table with a row per minute (the value at the bucket that closed on or
 /// just after the minute).
 pub fn metric(ctx: &ViewContext, name: &str, last: Option<Duration>) -> Result<String, String> {
-    let signal = parse_metric(name, ctx.pools, ctx.steps)?;
+    let observable = parse_metric(name, ctx.pools, ctx.steps)?;
+    let signal = observable.signal();
     let span = last.unwrap_or(DEFAULT_SPAN);
     if span.is_zero() {
         return Err("`last` must be longer than 0s, e.g. last=15m".to_owned());
@@ -993,16 +1089,14 @@ pub fn metric(ctx: &ViewContext, name: &str, last: Option<Duration>) -> Result<S
             format!("{name}: no bucket closed in the last {span}\n")
         });
     };
-    let values: Vec<f64> = recent
-        .iter()
-        .map(|b| window_value(&b.window, signal))
-        .collect();
+    let values: Vec<f64> = recent.iter().map(|b| observed(b, observable)).collect();
     let peak = values.iter().copied().fold(0.0, f64::max);
-    let now = window_value(&latest.window, signal);
+    let now = observed(latest, observable);
+    let scale = ctx.full_scale(observable).max(peak);
 
     let mut out = format!("{name} ({})", unit.name());
-    if !ctx.telemetry.window.is_zero() {
-        let _ = write!(out, " over {}", ctx.telemetry.window);
+    if !ctx.telemetry.window().is_zero() {
+        let _ = write!(out, " over {}", ctx.telemetry.window());
     }
     let _ = writeln!(
         out,
@@ -1015,18 +1109,18 @@ pub fn metric(ctx: &ViewContext, name: &str, last: Option<Duration>) -> Result<S
     let group = values.len().div_ceil(METRIC_SPARK).max(1);
     let width = values.len().div_ceil(group);
     let slots: Vec<Option<f64>> = values.iter().copied().map(Some).collect();
-    let _ = writeln!(out, "  {}", spark(&slots, width, unit.least_scale()));
+    let _ = writeln!(out, "  {}", spark(&slots, width, scale));
     let _ = writeln!(out, "  {}", axis(span, width));
 
     let mut rows = vec![vec!["TIME".to_owned(), "VALUE".to_owned(), String::new()]];
-    for bucket in recent {
-        let (start, end) = (bucket.start, bucket.start + bucket.width);
+    for bucket in recent.iter() {
+        let (start, end) = (bucket.start(), bucket.start() + bucket.width());
         if (end / 60.0 + 1e-9).floor() > (start / 60.0 + 1e-9).floor() {
-            let value = window_value(&bucket.window, signal);
+            let value = observed(bucket, observable);
             rows.push(vec![
                 ctx.clock(bucket_end(bucket)),
                 unit.format(value),
-                bar(value, peak.max(unit.least_scale()), METRIC_BAR),
+                bar(value, scale, METRIC_BAR),
             ]);
         }
     }
@@ -1063,12 +1157,13 @@ mod tests {
 
         fn ctx(&self) -> ViewContext<'_> {
             ViewContext {
-                telemetry: self.sim.telemetry(),
+                telemetry: TeamView::new(self.sim.telemetry()),
                 alerts: self.sim.alert_states(),
                 now: self.sim.now(),
                 clock_start: self.clock_start,
                 pools: self.sim.pool_names(),
                 steps: self.sim.step_names(),
+                panels: &[],
             }
         }
     }
@@ -1124,23 +1219,16 @@ mod tests {
         let pools = vec!["db".to_owned(), "cache".to_owned()];
         let steps = vec!["retrieve".to_owned(), "generate".to_owned()];
         let names = metric_names(&pools, &steps);
-        assert_eq!(names.len(), GLOBAL_METRICS.len() + 3 * 2 + 2 * 2);
+        // Every service-wide metric but the one that is ground truth.
+        assert_eq!(names.len(), GLOBAL_METRICS.len() - 1 + 3 * 2 + 2 * 2);
         for name in &names {
-            let signal = parse_metric(name, &pools, &steps).unwrap();
+            let signal = parse_metric(name, &pools, &steps).unwrap().signal();
             assert_eq!(&signal_name(signal, &pools, &steps), name);
         }
-        assert_eq!(
-            parse_metric("LatencyP95", &pools, &steps),
-            Ok(Signal::LatencyP95)
-        );
-        assert_eq!(
-            parse_metric("pool-waiting:cache", &pools, &steps),
-            Ok(Signal::PoolWaiting(1))
-        );
-        assert_eq!(
-            parse_metric("StepTime:Generate", &pools, &steps),
-            Ok(Signal::StepTime(1))
-        );
+        let parse = |name: &str| parse_metric(name, &pools, &steps).map(Observable::signal);
+        assert_eq!(parse("LatencyP95"), Ok(Signal::LatencyP95));
+        assert_eq!(parse("pool-waiting:cache"), Ok(Signal::PoolWaiting(1)));
+        assert_eq!(parse("StepTime:Generate"), Ok(Signal::StepTime(1)));
     }
 
     #[test]
@@ -1175,14 +1263,15 @@ mod tests {
 
     #[test]
     fn empty_telemetry_renders_without_data() {
-        let telemetry = Telemetry::default();
+        let telemetry = crate::sim::world::Telemetry::default();
         let ctx = ViewContext {
-            telemetry: &telemetry,
+            telemetry: TeamView::new(&telemetry),
             alerts: &[],
             now: SimTime::ZERO,
             clock_start: None,
             pools: &[],
             steps: &[],
+            panels: &[],
         };
         let dash = dashboard(&ctx);
         assert!(dash.contains("no data yet"), "{dash}");
@@ -1236,16 +1325,14 @@ mod tests {
     fn dashboard_values_are_the_latest_window() {
         let run = Run::monday(20.0);
         let ctx = run.ctx();
-        let latest = &ctx.buckets().last().unwrap().window;
+        let latest = ctx.buckets().last().unwrap();
+        let arrival_rate = observed(latest, shown(Signal::ArrivalRate));
         let dash = dashboard(&ctx);
         let row = dash
             .lines()
             .find(|l| l.trim_start().starts_with("arrivals"))
             .unwrap();
-        assert!(
-            row.contains(&format!("{:.1}/s", latest.arrival_rate)),
-            "{row}"
-        );
+        assert!(row.contains(&format!("{arrival_rate:.1}/s")), "{row}");
     }
 
     #[test]
@@ -1339,5 +1426,171 @@ mod tests {
         );
         let err = metric(&ctx, "latency_p59", None).unwrap_err();
         assert!(err.contains("`latency_p95` or `latency_p99`?"), "{err}");
+    }
+
+    /// A drill whose pool of 40 holds about 4.5 connections: Poisson arrivals at 45/s, each
+    /// holding a connection for 100 ms on average.
+    const QUIET_POOL: &str = r#"Drill(
+        name: "quiet", title: "A quiet pool", duration: "30m",
+        traffic: Traffic(start_rps: 45.0),
+        pools: [Pool(name: "db", size: 40, acquire_timeout: "2s")],
+        service: Service(name: "api", steps: [
+            Step(name: "query", pool: "db", time: Exponential(mean: "100ms")),
+            Step(name: "answer", time: Constant("50ms")),
+        ]),
+        dashboard: [
+            Panel(title: "Answer time", metric: StepTime("answer")),
+            Panel(title: "DB pool busy", metric: PoolUtilization("db")),
+            Panel(title: "Requests per second", metric: Throughput, max: 100.0),
+        ],
+    )"#;
+
+    fn run_quiet(minutes: f64, panels: bool) -> String {
+        let mut drill = crate::drill::parse_str(QUIET_POOL).unwrap();
+        if !panels {
+            drill.dashboard.clear();
+        }
+        let mut sim = Sim::new(&drill, &RunOptions::default());
+        sim.run_until(SimTime::from_secs_f64(minutes * 60.0));
+        dashboard(&ViewContext {
+            telemetry: TeamView::new(sim.telemetry()),
+            alerts: sim.alert_states(),
+            now: sim.now(),
+            clock_start: None,
+            pools: sim.pool_names(),
+            steps: sim.step_names(),
+            panels: &drill.dashboard,
+        })
+    }
+
+    /// The sparkline of a dashboard row.
+    fn spark_of<'a>(dash: &'a str, label: &str) -> &'a str {
+        let line = dash
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no row {label}: {dash}"));
+        line.split("  ")
+            .map(str::trim)
+            .find(|part| part.chars().any(|c| BARS.contains(&c)))
+            .unwrap_or_else(|| panic!("no sparkline in {line:?}"))
+    }
+
+    #[test]
+    fn dash_sparklines_scale_pool_in_use_to_the_pool_size() {
+        let dash = run_quiet(20.0, false);
+        let in_use = spark_of(&dash, "in use");
+        // About 4.5 of 40 connections: low bars, never full height (the window's own range
+        // would draw its noise from ▁ to █).
+        assert!(in_use.chars().all(|c| c <= '▂'), "{dash}");
+        // A ratio is drawn against 0..100%: a pool that is 11% busy is a low line.
+        let errors = spark_of(&dash, "errors");
+        assert!(errors.chars().all(|c| c == '▁'), "{dash}");
+        // A rate is drawn against its largest value since the start: steady traffic is a
+        // band near the top, not noise from bottom to top.
+        let arrivals = spark_of(&dash, "arrivals");
+        assert!(arrivals.chars().all(|c| c >= '▆'), "{dash}");
+    }
+
+    #[test]
+    fn metric_bars_scale_ratios_to_the_whole() {
+        let drill = crate::drill::parse_str(QUIET_POOL).unwrap();
+        let mut sim = Sim::new(&drill, &RunOptions::default());
+        sim.run_until(SimTime::from_secs_f64(20.0 * 60.0));
+        let ctx = ViewContext {
+            telemetry: TeamView::new(sim.telemetry()),
+            alerts: sim.alert_states(),
+            now: sim.now(),
+            clock_start: None,
+            pools: sim.pool_names(),
+            steps: sim.step_names(),
+            panels: &[],
+        };
+        let text = metric(&ctx, "pool_utilization:db", None).unwrap();
+        let spark = text.lines().nth(1).unwrap().trim();
+        assert!(spark.chars().all(|c| c <= '▂'), "{text}");
+        // The bars of the table: about 11% of 24 characters, three at most.
+        for row in text.lines().skip_while(|l| !l.starts_with("TIME")).skip(1) {
+            let bar = row.chars().filter(|c| *c == '█').count();
+            assert!(bar <= 3, "{text}");
+        }
+    }
+
+    #[test]
+    fn dash_shows_the_drills_own_panels_in_order() {
+        let dash = run_quiet(10.0, true);
+        let labels: Vec<&str> = dash
+            .lines()
+            .filter(|l| l.chars().any(|c| BARS.contains(&c)))
+            .map(|l| l.trim_start().split("  ").next().unwrap().trim())
+            .collect();
+        assert_eq!(
+            labels,
+            ["Answer time", "DB pool busy", "Requests per second"],
+            "{dash}"
+        );
+        assert!(!dash.contains("pool db"), "{dash}");
+        for line in dash.lines() {
+            assert!(line.chars().count() <= SCREEN_WIDTH, "too wide: {line:?}");
+        }
+        // A stated scale: 45/s against 100/s is a middle band.
+        let rps = spark_of(&dash, "Requests per second");
+        assert!(rps.chars().all(|c| ('▃'..='▄').contains(&c)), "{dash}");
+        // A constant 50 ms against the least scale of times (100 ms): a steady half height.
+        assert!(
+            spark_of(&dash, "Answer time").chars().all(|c| c == '▅'),
+            "{dash}"
+        );
+    }
+
+    #[test]
+    fn metric_wrong_answer_ratio_is_refused_as_ground_truth() {
+        let run = Run::monday(60.0);
+        let ctx = run.ctx();
+        let err = metric(&ctx, "wrong_answer_ratio", None).unwrap_err();
+        assert!(err.contains("ground truth"), "{err}");
+        assert!(
+            err.contains("a real team cannot see wrong answers"),
+            "{err}"
+        );
+        assert!(err.contains("use `eval_wrong_answer_ratio`"), "{err}");
+        assert!(metric(&ctx, "WrongAnswerRatio", None).is_err());
+        assert!(metric(&ctx, "eval_wrong_answer_ratio", None).is_ok());
+        let names = metric_names(ctx.pools, ctx.steps);
+        assert!(
+            !names.iter().any(|n| n == "wrong_answer_ratio"),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn alerts_hide_the_value_of_an_alert_on_ground_truth() {
+        let text = MONDAY.replacen(
+            "alerts: [",
+            "alerts: [\n        Alert(name: \"WrongAnswers\", when: Above(metric: WrongAnswerRatio, threshold: 0.05), for: \"1m\", severity: Ticket),",
+            1,
+        );
+        let drill = crate::drill::parse_str(&text).unwrap();
+        let mut sim = Sim::new(&drill, &RunOptions::default());
+        sim.run_until(SimTime::from_secs_f64(60.0 * 60.0));
+        let ctx = ViewContext {
+            telemetry: TeamView::new(sim.telemetry()),
+            alerts: sim.alert_states(),
+            now: sim.now(),
+            clock_start: None,
+            pools: sim.pool_names(),
+            steps: sim.step_names(),
+            panels: &[],
+        };
+        let text = alerts(&ctx);
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("WrongAnswers"))
+            .unwrap();
+        assert!(row.contains("hidden"), "{text}");
+        let db = text
+            .lines()
+            .find(|l| l.starts_with("DbPoolSaturated"))
+            .unwrap();
+        assert!(!db.contains("hidden") && db.contains('%'), "{text}");
     }
 }

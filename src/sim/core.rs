@@ -1463,6 +1463,7 @@ impl Core {
             pool,
             latency_seconds: latency.as_secs_f64(),
             wait_seconds: waited.as_secs_f64(),
+            notes: Vec::new(),
         });
     }
 

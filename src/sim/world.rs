@@ -26,7 +26,7 @@ use super::{RunOptions, SimTime};
 use crate::drill::Duration;
 use crate::drill::spec::{Condition, Drill, Effect, Severity, Value};
 use crate::telemetry::histogram::Histogram;
-use crate::telemetry::log::LogLine;
+use crate::telemetry::log::{LogKind, LogLine, LogTarget};
 use crate::telemetry::series::{Bucket, PoolWindow, Signal, StepWindow, Window};
 
 /// How long no page alert may be pending or firing before the system counts as recovered.
@@ -203,6 +203,69 @@ pub struct Telemetry {
     pub cost_per_1k_tokens: f64,
     /// How late the evaluation pipeline reports.
     pub eval_delay: Duration,
+    /// The drill's own log messages, written onto the lines they concern.
+    notes: LogNotes,
+}
+
+/// What the drill's author says the service logs: each step's `log` on the step's error lines,
+/// and each fault's `log` on the lines of the calls it touches while it is in effect
+/// ([`LogTarget`]).
+#[derive(Debug, Default)]
+struct LogNotes {
+    /// Step name and message.
+    steps: Vec<(String, String)>,
+    /// Fault index, the lines it goes on, and message.
+    faults: Vec<(usize, Vec<LogTarget>, String)>,
+}
+
+impl LogNotes {
+    fn of(drill: &Drill) -> LogNotes {
+        LogNotes {
+            steps: drill
+                .service
+                .steps
+                .iter()
+                .filter_map(|s| Some((s.name.clone(), s.log.clone()?)))
+                .collect(),
+            faults: drill
+                .faults
+                .iter()
+                .enumerate()
+                .filter_map(|(i, f)| {
+                    let targets: Vec<LogTarget> = f
+                        .all_effects()
+                        .into_iter()
+                        .filter_map(|e| LogTarget::of(e).ok())
+                        .collect();
+                    (!targets.is_empty()).then_some((i, targets, f.log.clone()?))
+                })
+                .collect(),
+        }
+    }
+
+    /// Adds the notes that concern each line, steps first, then faults in drill order.
+    fn annotate(&self, lines: &mut [LogLine], truth: &Truth) {
+        for line in lines {
+            if matches!(
+                line.kind,
+                LogKind::StepError | LogKind::CallTimeout | LogKind::CallTimeoutDegraded
+            ) && let Some((_, message)) = self
+                .steps
+                .iter()
+                .find(|(step, _)| line.step.as_deref() == Some(step))
+            {
+                line.notes.push(message.clone());
+            }
+            let at = SimTime::from_nanos(line.at_nanos);
+            for (fault, targets, message) in &self.faults {
+                let started = truth.fault_started[*fault].is_some_and(|t| t <= at);
+                let ended = truth.fault_ended[*fault].is_some_and(|t| t <= at);
+                if started && !ended && targets.iter().any(|t| t.covers(line)) {
+                    line.notes.push(message.clone());
+                }
+            }
+        }
+    }
 }
 
 impl Telemetry {
@@ -326,7 +389,7 @@ impl Telemetry {
 #[derive(bevy_ecs::schedule::ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Tick;
 
-fn close_bucket(mut core: ResMut<Core>, mut telemetry: ResMut<Telemetry>) {
+fn close_bucket(mut core: ResMut<Core>, mut telemetry: ResMut<Telemetry>, truth: Res<Truth>) {
     let spare = telemetry.spare.pop().unwrap_or_default();
     let (start, counts) = core.close_bucket(spare);
     let width = core.now.since(start).as_secs_f64();
@@ -364,7 +427,10 @@ fn close_bucket(mut core: ResMut<Core>, mut telemetry: ResMut<Telemetry>) {
     let latency = telemetry.window_latency();
     bucket.window = telemetry.window_values(latency);
     telemetry.buckets.push(bucket);
-    let lines = core.take_log();
+    let mut lines = core.take_log();
+    if !(telemetry.notes.steps.is_empty() && telemetry.notes.faults.is_empty()) {
+        telemetry.notes.annotate(&mut lines, &truth);
+    }
     telemetry.log.extend(lines);
 }
 
@@ -578,6 +644,7 @@ impl Sim {
             eval_delay: drill.telemetry.eval_delay,
             bucket_width: bucket,
             window: drill.telemetry.window,
+            notes: LogNotes::of(drill),
             ..Telemetry::default()
         });
         world.insert_resource(Truth {

@@ -5,6 +5,8 @@
 
 use serde::Serialize;
 
+use crate::drill::spec::Effect;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
@@ -49,6 +51,68 @@ pub enum LogKind {
     CallTimeoutDegraded,
 }
 
+/// Which request-log lines a fault's `log` message is written on while the fault is in effect:
+/// the lines of the calls its effect touches, as the service would log them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogTarget {
+    /// Lines naming the step, and every completed request's line (each ran the step): a slow
+    /// step or longer outputs show in every answer's latency.
+    StepAndCompleted(String),
+    /// The step's error lines.
+    StepErrors(String),
+    /// Lines naming the pool: waits that timed out, answers given without it.
+    Pool(String),
+    /// Requests rejected at admission.
+    Rejected,
+}
+
+impl LogTarget {
+    /// Where a fault with `effect` writes its message, or why it cannot have one (a reason
+    /// that completes "a fault that ...").
+    ///
+    /// # Errors
+    /// The effect touches no call the service logs (more traffic, wrong answers, ending
+    /// another fault).
+    pub fn of(effect: &Effect) -> Result<LogTarget, &'static str> {
+        match effect {
+            Effect::StepTimeMultiplier { step, .. }
+            | Effect::TokenMultiplier { step, .. }
+            | Effect::UseFallback { step, .. }
+            | Effect::StepShare { step, .. }
+            | Effect::StepTimeout { step, .. } => Ok(LogTarget::StepAndCompleted(step.clone())),
+            Effect::StepErrorRate { step, .. } => Ok(LogTarget::StepErrors(step.clone())),
+            Effect::PoolSize { pool, .. }
+            | Effect::ConnectionLeak { pool, .. }
+            | Effect::RestartPool { pool, .. } => Ok(LogTarget::Pool(pool.clone())),
+            Effect::AdmissionLimit { .. } | Effect::MaxInFlight { .. } => Ok(LogTarget::Rejected),
+            Effect::TrafficMultiplier(_) => Err(
+                "changes traffic: the service logs the requests, not that there are more of them",
+            ),
+            Effect::WrongAnswerRate { .. } => Err(
+                "makes answers wrong: the service cannot tell a wrong answer, so it logs nothing about it",
+            ),
+            Effect::EndFault(_) | Effect::EndAction(_) => {
+                Err("ends another fault or action: it touches no call itself")
+            }
+        }
+    }
+
+    /// Whether `line` is one of this target's lines.
+    #[must_use]
+    pub fn covers(&self, line: &LogLine) -> bool {
+        match self {
+            LogTarget::StepAndCompleted(step) => {
+                line.kind == LogKind::Completed || line.step.as_deref() == Some(step)
+            }
+            LogTarget::StepErrors(step) => {
+                line.kind == LogKind::StepError && line.step.as_deref() == Some(step)
+            }
+            LogTarget::Pool(pool) => line.pool.as_deref() == Some(pool),
+            LogTarget::Rejected => line.kind == LogKind::Rejected,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LogLine {
     /// Simulated time in nanoseconds.
@@ -66,12 +130,27 @@ pub struct LogLine {
     /// an acquire timeout, the wait for that one connection; for a call timeout, how long
     /// the call ran.
     pub wait_seconds: f64,
+    /// What the drill's author says the service prints here: the step's `log` on its error
+    /// lines, and the `log` of every fault in effect whose calls the line is about.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl LogLine {
-    /// The human message, derived from the structured fields.
+    /// The human message, derived from the structured fields, then the author's notes:
+    /// `step billing-lookup failed: vendor lookup_invoice returned 502`.
     #[must_use]
     pub fn message(&self) -> String {
+        let mut message = self.plain_message();
+        for note in &self.notes {
+            message.push_str(": ");
+            message.push_str(note);
+        }
+        message
+    }
+
+    /// The message without the author's notes.
+    fn plain_message(&self) -> String {
         let step = self.step.as_deref().unwrap_or("-");
         let pool = self.pool.as_deref().unwrap_or("-");
         match self.kind {

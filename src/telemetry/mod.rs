@@ -6,5 +6,6 @@
 
 pub mod histogram;
 pub mod log;
+pub mod observed;
 pub mod prometheus;
 pub mod series;

@@ -66,7 +66,9 @@ const SERVICE: &[&str] = &["service"];
 const POOL: &[&str] = &["service", "pool"];
 const STEP: &[&str] = &["service", "step"];
 
-/// Every metric family firedrill exports, in output order.
+/// Every metric family firedrill exports, in output order: only what a real team's service
+/// could measure. Wrong answers as they happen are ground truth and are not exported; the
+/// evaluation pipeline's late, sampled grades are (`firedrill_eval_answers_*`).
 pub const METRICS: &[MetricDef] = &[
     MetricDef {
         name: "firedrill_requests_arrived",
@@ -109,13 +111,6 @@ pub const METRICS: &[MetricDef] = &[
         seconds: false,
         labels: SERVICE,
         help: "Completed requests answered without a step whose connection wait timed out",
-    },
-    MetricDef {
-        name: "firedrill_answers_wrong",
-        kind: Kind::Counter,
-        seconds: false,
-        labels: SERVICE,
-        help: "Completed requests whose answer was wrong (degraded answers that went wrong)",
     },
     MetricDef {
         name: "firedrill_requests_retried",

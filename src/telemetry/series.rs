@@ -117,6 +117,16 @@ impl Signal {
     }
 }
 
+impl Signal {
+    /// `true` for a series no real system measures as it happens (wrong answers): it reaches
+    /// scoring, the debrief and the facilitator, never the team (see
+    /// [`crate::telemetry::observed`]).
+    #[must_use]
+    pub fn is_ground_truth(self) -> bool {
+        matches!(self, Signal::WrongAnswerRatio)
+    }
+}
+
 impl Window {
     /// The value of `signal`, or `None` for a pool or step this window does not hold.
     #[must_use]

@@ -7,6 +7,7 @@ mod debrief;
 mod drills;
 mod effects;
 mod invariants;
+mod observe;
 mod paths;
 mod prometheus;
 mod queueing;

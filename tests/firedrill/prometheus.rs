@@ -140,7 +140,6 @@ fn openmetrics_export_backfills_and_matches_the_summary() {
         ("firedrill_requests_failed_total", r.failed),
         ("firedrill_requests_rejected_total", r.rejected),
         ("firedrill_answers_degraded_total", r.degraded),
-        ("firedrill_answers_wrong_total", r.wrong_answers),
         ("firedrill_request_duration_seconds_count", r.completed),
     ];
     for (name, want) in expect {
