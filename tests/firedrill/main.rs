@@ -11,3 +11,4 @@ mod prometheus;
 mod queueing;
 mod session;
 mod theory;
+mod tools;
