@@ -6,6 +6,7 @@ mod check;
 mod debrief;
 mod drills;
 mod effects;
+mod hostile;
 mod invariants;
 mod prometheus;
 mod queueing;
