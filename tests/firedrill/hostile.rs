@@ -2,6 +2,7 @@
 //! no existing file is truncated, every reader is bounded, and what the team typed is shown
 //! safely. Each test is named after what it guards.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -24,16 +25,33 @@ fn firedrill(args: &[&str], stdin: &[u8]) -> Output {
     let writer = std::thread::spawn(move || {
         let _ = input.write_all(&bytes);
     });
+    // Both outputs are drained as the binary runs, so a full pipe cannot stall it.
+    let drain = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
     let started = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
         if started.elapsed() > Duration::from_mins(1) {
             let _ = child.kill();
             panic!("firedrill {args:?} did not finish within a minute");
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
+    };
     let _ = writer.join();
-    child.wait_with_output().expect("the binary finishes")
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout"),
+        stderr: stderr.join().expect("stderr"),
+    }
 }
 
 fn err(o: &Output) -> String {
@@ -641,5 +659,71 @@ fn head_metrics_answers_like_get_without_a_body() {
         head_headers.lines().next(),
         get_headers.lines().next(),
         "same status"
+    );
+}
+
+// ---- item 10: bounded debriefs, streamed exports ----
+
+#[test]
+fn debrief_of_a_long_session_lists_a_bounded_timeline() {
+    let dir = scratch("long");
+    let t = dir.join("t.jsonl");
+    let mut script = String::new();
+    for i in 0..2500 {
+        let _ = writeln!(script, "note \"entry {i} {}\"", "x".repeat(i % 7 * 100));
+    }
+    script.push_str("end\n");
+    ok(&firedrill(
+        &["run", MONDAY, "--transcript", s(&t)],
+        script.as_bytes(),
+    ));
+    let page = ok(&firedrill(&["debrief", s(&t), "--format", "md"], b""));
+    assert!(
+        page.contains("more entries not listed"),
+        "the timeline is not capped"
+    );
+    let html = ok(&firedrill(&["debrief", s(&t)], b""));
+    assert!(html.contains("more entries not listed"));
+    // Every note is in the transcript; the page lists at most 2000 timeline entries.
+    assert_eq!(command_lines(&t).len(), 2501);
+    assert!(html.len() < 4 * 1024 * 1024, "{} bytes", html.len());
+}
+
+#[test]
+fn openmetrics_export_streams_to_its_writer() {
+    struct Counting {
+        bytes: usize,
+        largest: usize,
+    }
+    impl Write for Counting {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.bytes += buf.len();
+            self.largest = self.largest.max(buf.len());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let drill = firedrill::drill::load_file(Path::new(MONDAY)).unwrap();
+    let run = firedrill::export::run_drill(drill, None);
+    let settings = firedrill::export::Settings {
+        format: firedrill::export::Format::Openmetrics,
+        start_ms: None,
+        rule_file: "rules.yml".into(),
+    };
+    let mut sink = Counting {
+        bytes: 0,
+        largest: 0,
+    };
+    firedrill::export::write(&run, &settings, &mut sink).unwrap();
+    let whole = firedrill::export::render(&run, &settings);
+    assert_eq!(sink.bytes, whole.len());
+    assert!(sink.bytes > 1024 * 1024, "{} bytes", sink.bytes);
+    // Never the whole exposition in one piece: it is written as it is rendered.
+    assert!(
+        sink.largest <= 64 * 1024,
+        "a write of {} bytes",
+        sink.largest
     );
 }

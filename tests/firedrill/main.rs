@@ -6,6 +6,7 @@ mod check;
 mod debrief;
 mod drills;
 mod effects;
+mod fuzz_session;
 mod hostile;
 mod invariants;
 mod prometheus;
