@@ -260,9 +260,13 @@ fn live(args: &RunArgs) -> Result<Exit, AppError> {
         return Ok(exit);
     }
     Err(AppError::Io(format!(
-        "the input had {} problem(s), reported above: {}",
+        "the input had {} problem(s), reported above; every command accepted is in the summary{}",
         problems.problems.len(),
-        problems.problems.join("; ")
+        if args.transcript.is_some() || args.resume.is_some() {
+            " and the transcript"
+        } else {
+            ""
+        }
     )))
 }
 
