@@ -3,6 +3,7 @@
 //! passes on a fresh machine with only Rust; with `FIREDRILL_REQUIRE_TOOLS=1` (as CI sets
 //! after installing them) a missing program fails the test instead.
 
+use std::io::Write;
 use std::process::Command;
 
 /// The variable that turns a skip into a failure.
@@ -32,7 +33,10 @@ pub fn find(test: &str, candidates: &[&'static str], package: &str) -> Option<&'
         !required(),
         "{test}: {name} not found, and {REQUIRE}=1 requires it; install {package} to run it"
     );
-    eprintln!("{test}: skipped: {name} not found; install {package} to run it");
+    // Straight to standard error, past the test harness's capture, so that a passing
+    // `cargo test` still shows what it skipped.
+    let line = format!("{test}: skipped: {name} not found; install {package} to run it\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
     None
 }
 
@@ -58,15 +62,24 @@ pub fn chromium(test: &str) -> Option<&'static str> {
 fn a_missing_tool_is_skipped_unless_tools_are_required() {
     // A program that cannot exist: found only when required, which must fail instead.
     if required() {
-        let result =
-            std::panic::catch_unwind(|| find("probe", &["firedrill-no-such-program"], "nothing"));
+        let result = std::panic::catch_unwind(|| {
+            find(
+                "tools self-test (expected)",
+                &["firedrill-no-such-program"],
+                "nothing",
+            )
+        });
         assert!(
             result.is_err(),
             "a missing tool must fail under {REQUIRE}=1"
         );
     } else {
         assert_eq!(
-            find("probe", &["firedrill-no-such-program"], "nothing"),
+            find(
+                "tools self-test (expected)",
+                &["firedrill-no-such-program"],
+                "nothing"
+            ),
             None
         );
     }
