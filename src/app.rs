@@ -21,7 +21,7 @@ use crate::session::terminal::{self, LiveConfig};
 use crate::session::transcript::{self, ClockMode, Header, Line, Transcript};
 use crate::session::{self, Session};
 use crate::sim::{RunOptions, Sim, Summary};
-use crate::{report, score};
+use crate::{files, report, score};
 
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +72,8 @@ pub fn run(cli: Cli) -> Result<Exit, AppError> {
             transcript,
             output,
             format,
-        } => debrief(&transcript, output.as_deref(), format),
+            force,
+        } => debrief(&transcript, output.as_deref(), format, force),
         Command::Calibrate(args) => calibrate(&args),
         Command::List(args) => list(&args),
         Command::New(args) => new_drill(&args),
@@ -133,6 +134,11 @@ pub fn load(path: &Path) -> Result<Source, AppError> {
 }
 
 fn simulate(args: &SimulateArgs) -> Result<Exit, AppError> {
+    if args.duration.is_some_and(drill::Duration::is_zero) {
+        return Err(AppError::Io(
+            "--duration 0s simulates nothing; give a positive duration, e.g. --duration 1h".into(),
+        ));
+    }
     let Source { drill, .. } = load(&args.file)?;
     let options = RunOptions {
         seed: args.seed,
@@ -164,34 +170,36 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 }
 
 fn live(args: &RunArgs) -> Result<Exit, AppError> {
-    if !(args.speed.is_finite() && args.speed > 0.0 && args.speed <= 1000.0) {
+    if !speed_in_bounds(args.speed) {
         return Err(AppError::Io(format!(
             "--speed must be between 0.01 and 1000, not {}",
             args.speed
         )));
     }
     let interactive = std::io::stdin().is_terminal();
+    check_live_files(args)?;
     let (mut session, writer, clock, speed, path) = if let Some(path) = &args.resume {
         let transcript = Transcript::read(path).map_err(|e| AppError::Io(e.to_string()))?;
+        let speed = transcript.header.speed;
+        if !speed_in_bounds(speed) {
+            return Err(AppError::Findings(format!(
+                "{}: the header's speed {speed} is not between 0.01 and 1000 (the transcript was edited or damaged)",
+                path.display()
+            )));
+        }
         let session = transcript
             .replay(path)
             .map_err(|e| AppError::Findings(e.to_string()))?;
         let writer = transcript::Writer::append(path, transcript.complete_len)
             .map_err(|e| AppError::Io(format!("cannot append to {}: {e}", path.display())))?;
-        if transcript.torn_tail {
-            eprintln!(
-                "note: the last line of {} was cut off mid-write and is dropped",
-                path.display()
-            );
+        if let Some(note) = transcript.torn_note(
+            path,
+            "it is dropped, and the session goes on from the commands before it",
+        ) {
+            eprintln!("{note}");
         }
         let clock = args.clock.unwrap_or(transcript.header.clock);
-        (
-            session,
-            Some(writer),
-            clock,
-            transcript.header.speed,
-            Some(path.clone()),
-        )
+        (session, Some(writer), clock, speed, Some(path.clone()))
     } else {
         let default = PathBuf::from(library::BUILTIN[0].0);
         let Source { text, drill } = load(args.file.as_ref().unwrap_or(&default))?;
@@ -207,7 +215,7 @@ fn live(args: &RunArgs) -> Result<Exit, AppError> {
                     path,
                     &Header::new(&text, &drill, seed, clock, args.speed),
                 )
-                .map_err(|e| AppError::Io(format!("cannot write {}: {e}", path.display())))?,
+                .map_err(|e| transcript_create_error(path, &e))?,
             ),
             None => None,
         };
@@ -234,7 +242,7 @@ fn live(args: &RunArgs) -> Result<Exit, AppError> {
             session.team().log.len()
         );
     } else {
-        out.push_str(&briefing(&session, clock));
+        out.push_str(&report::sanitize::shown(&briefing(&session, clock)));
     }
     write_stdout(&out)?;
     let config = LiveConfig {
@@ -245,35 +253,148 @@ fn live(args: &RunArgs) -> Result<Exit, AppError> {
         interactive,
         metrics_listen: args.metrics_listen,
     };
-    terminal::run(&mut session, config).map_err(|e| AppError::Io(e.to_string()))?;
+    let problems = terminal::run(&mut session, config).map_err(|e| AppError::Io(e.to_string()))?;
     write_debrief(&session, args.debrief.as_deref())?;
-    finish(&session, args.json)
+    let exit = finish(&session, args.json)?;
+    if problems.problems.is_empty() {
+        return Ok(exit);
+    }
+    Err(AppError::Io(format!(
+        "the input had {} problem(s), reported above; every command accepted is in the summary{}",
+        problems.problems.len(),
+        if args.transcript.is_some() || args.resume.is_some() {
+            " and the transcript"
+        } else {
+            ""
+        }
+    )))
+}
+
+/// Whether a realtime speed is within the bounds the prompt and `--speed` state.
+fn speed_in_bounds(speed: f64) -> bool {
+    (MIN_SPEED..=MAX_SPEED).contains(&speed)
+}
+
+/// Realtime speed bounds (× wall time), as `--speed`, `speed` and a resumed header obey them.
+const MIN_SPEED: f64 = 0.01;
+const MAX_SPEED: f64 = 1000.0;
+
+/// Checks `run`'s flags and files before anything is created: no flag that `--resume`
+/// would ignore, no output over an input or an existing file, a `--metrics-listen` port
+/// that binds.
+fn check_live_files(args: &RunArgs) -> Result<(), AppError> {
+    if let Some(resume) = &args.resume {
+        if args.seed.is_some() {
+            return Err(AppError::Io(
+                "--seed cannot change a resumed session: the transcript carries its seed (drop --seed)".into(),
+            ));
+        }
+        if let Some(file) = &args.file {
+            return Err(AppError::Io(format!(
+                "--resume {} carries its own drill; drop the drill argument {}",
+                resume.display(),
+                file.display()
+            )));
+        }
+    }
+    let mut inputs: Vec<&Path> = Vec::new();
+    inputs.extend(args.file.as_deref().filter(|p| p.exists()));
+    inputs.extend(args.resume.as_deref());
+    let transcript: Vec<files::Output> = args
+        .transcript
+        .iter()
+        .map(|p| files::Output {
+            path: p.clone(),
+            flag: "--transcript",
+        })
+        .collect();
+    check_outputs(
+        args.debrief.as_deref(),
+        "--debrief",
+        &transcript,
+        &inputs,
+        args.force,
+    )?;
+    if let Some(addr) = args.metrics_listen {
+        // Bind once now, so that a busy port is found before the transcript exists.
+        std::net::TcpListener::bind(addr)
+            .map_err(|e| AppError::Io(format!("cannot serve metrics on {addr}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Checks an output file (the flag `flag` named it) and transcripts to create.
+fn check_outputs(
+    output: Option<&Path>,
+    flag: &'static str,
+    transcripts: &[files::Output],
+    inputs: &[&Path],
+    force: bool,
+) -> Result<(), AppError> {
+    let outputs: Vec<files::Output> = output
+        .map(|p| files::Output {
+            path: p.to_owned(),
+            flag,
+        })
+        .into_iter()
+        .collect();
+    files::check_outputs(&outputs, transcripts, inputs, force).map_err(AppError::Io)
+}
+
+fn transcript_create_error(path: &Path, e: &std::io::Error) -> AppError {
+    if e.kind() == std::io::ErrorKind::AlreadyExists {
+        AppError::Io(format!(
+            "--transcript {} already exists; firedrill never overwrites a transcript (continue it with --resume, or choose another file)",
+            path.display()
+        ))
+    } else {
+        AppError::Io(format!("cannot write {}: {e}", path.display()))
+    }
+}
+
+/// Writes `text` to `path` whole (a temporary file renamed over it).
+fn write_output(path: &Path, text: &str) -> Result<(), AppError> {
+    files::write_atomic(path, |out| out.write_all(text.as_bytes()))
+        .map_err(|e| AppError::Io(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Writes the HTML debrief of `session` to `path`, if one was asked for.
 fn write_debrief(session: &Session, path: Option<&Path>) -> Result<(), AppError> {
     let Some(path) = path else { return Ok(()) };
     let page = report::html(&score::debrief::debrief(session));
-    std::fs::write(path, page)
+    files::write_atomic(path, |out| out.write_all(page.as_bytes()))
         .map_err(|e| AppError::Io(format!("cannot write the debrief {}: {e}", path.display())))?;
     eprintln!("debrief written to {}", path.display());
     Ok(())
 }
 
-fn debrief(path: &Path, output: Option<&Path>, format: report::Format) -> Result<Exit, AppError> {
-    let transcript = Transcript::read(path).map_err(|e| AppError::Io(e.to_string()))?;
-    let session = transcript
-        .replay(path)
-        .map_err(|e| AppError::Findings(e.to_string()))?;
+fn debrief(
+    path: &Path,
+    output: Option<&Path>,
+    format: report::Format,
+    force: bool,
+) -> Result<Exit, AppError> {
+    check_outputs(output, "-o", &[], &[path], force)?;
+    let session = read_and_replay(path)?;
     let text = format.render(&score::debrief::debrief(&session));
     match output {
         Some(out) => {
-            std::fs::write(out, text)
-                .map_err(|e| AppError::Io(format!("cannot write {}: {e}", out.display())))?;
+            write_output(out, &text)?;
             Ok(Exit::Ok)
         }
         None => write_stdout(&text),
     }
+}
+
+/// Reads and replays a transcript, noting a torn last line on standard error.
+fn read_and_replay(path: &Path) -> Result<Session, AppError> {
+    let transcript = Transcript::read(path).map_err(|e| AppError::Io(e.to_string()))?;
+    if let Some(note) = transcript.torn_note(path, "it is left out") {
+        eprintln!("{note}");
+    }
+    transcript
+        .replay(path)
+        .map_err(|e| AppError::Findings(e.to_string()))
 }
 
 fn briefing(session: &Session, clock: ClockMode) -> String {
@@ -314,31 +435,49 @@ fn finish(session: &Session, json: bool) -> Result<Exit, AppError> {
     let text = if json {
         to_json(&summary)
     } else {
-        summary.render_text(session)
+        report::sanitize::shown(&summary.render_text(session)).into_owned()
     };
     write_stdout(&text)
 }
 
 fn replay(path: &Path, json: bool) -> Result<Exit, AppError> {
-    let transcript = Transcript::read(path).map_err(|e| AppError::Io(e.to_string()))?;
-    let session = transcript
-        .replay(path)
-        .map_err(|e| AppError::Findings(e.to_string()))?;
+    let session = read_and_replay(path)?;
     finish(&session, json)
 }
 
 fn play(args: &PlayArgs) -> Result<Exit, AppError> {
+    let mut inputs: Vec<&Path> = Vec::new();
+    inputs.extend(Some(args.file.as_path()).filter(|p| p.exists()));
+    inputs.extend(args.responses.as_deref());
+    let transcripts: Vec<files::Output> = args
+        .transcript
+        .iter()
+        .map(|p| files::Output {
+            path: p.clone(),
+            flag: "--transcript",
+        })
+        .collect();
+    check_outputs(
+        args.debrief.as_deref(),
+        "--debrief",
+        &transcripts,
+        &inputs,
+        args.force,
+    )?;
     let Source { text, drill } = load(&args.file)?;
     let says: Vec<Say> = match &args.responses {
         Some(path) => {
-            let body = std::fs::read_to_string(path)
-                .map_err(|e| AppError::Io(format!("cannot read {}: {e}", path.display())))?;
+            let body = files::read_text_limited(path, files::MAX_RESPONSES_BYTES, "responses file")
+                .map_err(AppError::Io)?;
             drill::ron_options()
                 .from_str(&body)
                 .map_err(|e| AppError::Findings(format!("{}:{e}\n  help: a responses file is a list: [Say(at: After(FirstPage, \"1m\"), role: \"ops\", input: \"ack\"), ...]", path.display())))?
         }
         None => drill.reference.clone(),
     };
+    if let Some(path) = &args.responses {
+        check_say_roles(&drill, &says, path)?;
+    }
     let seed = args.seed.unwrap_or(drill.seed);
     let mut writer = match &args.transcript {
         Some(path) => Some(
@@ -346,7 +485,7 @@ fn play(args: &PlayArgs) -> Result<Exit, AppError> {
                 path,
                 &Header::new(&text, &drill, seed, ClockMode::Turns, 1.0),
             )
-            .map_err(|e| AppError::Io(format!("cannot write {}: {e}", path.display())))?,
+            .map_err(|e| transcript_create_error(path, &e))?,
         ),
         None => None,
     };
@@ -384,7 +523,7 @@ fn play(args: &PlayArgs) -> Result<Exit, AppError> {
             failure.get_or_insert(e);
         }
         if !quiet && !text.is_empty() {
-            println!("{text}");
+            println!("{}", report::sanitize::shown(&text));
         }
     });
     if let Some(w) = writer.as_mut() {
@@ -410,6 +549,25 @@ fn play(args: &PlayArgs) -> Result<Exit, AppError> {
     }
     write_debrief(&session, args.debrief.as_deref())?;
     finish(&session, args.json)
+}
+
+/// Refuses a responses file with a line for a role the drill does not have.
+fn check_say_roles(drill: &Drill, says: &[Say], path: &Path) -> Result<(), AppError> {
+    let probe = Session::new(drill.clone(), None);
+    match says
+        .iter()
+        .enumerate()
+        .find(|(_, say)| !probe.knows_role(&say.role))
+    {
+        Some((i, say)) => Err(AppError::Findings(format!(
+            "{}: response {} (`{}`): {}",
+            path.display(),
+            i + 1,
+            report::sanitize::shown_line(&say.input),
+            probe.unknown_role(&say.role)
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
@@ -482,8 +640,9 @@ fn calibrate(args: &CalibrateArgs) -> Result<Exit, AppError> {
     } else {
         let mut parts = Vec::new();
         for path in &args.merge {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+            let text =
+                files::read_text_limited(path, files::MAX_CALIBRATION_BYTES, "calibration report")
+                    .map_err(usage)?;
             let label = path.display().to_string();
             let part = calibrate::merge::parse(&label, &text).map_err(usage)?;
             parts.push((label, part));
@@ -604,6 +763,13 @@ fn export(args: &crate::cli::ExportArgs) -> Result<Exit, AppError> {
         Some(text) => Some(export::time::parse_rfc3339_ms(text).map_err(AppError::Io)?),
         None => None,
     };
+    check_outputs(
+        args.output.as_deref(),
+        "-o",
+        &[],
+        &[&args.source],
+        args.force,
+    )?;
     let run = match export::detect(&args.source) {
         SourceKind::Transcript => {
             if args.seed.is_some() {
@@ -611,26 +777,45 @@ fn export(args: &crate::cli::ExportArgs) -> Result<Exit, AppError> {
                     "--seed applies to a drill; a transcript carries its own seed".into(),
                 ));
             }
-            export::run_transcript(&args.source).map_err(|e| match e {
+            let read = Transcript::read(&args.source).and_then(|t| {
+                if let Some(note) = t.torn_note(&args.source, "it is left out") {
+                    eprintln!("{note}");
+                }
+                export::run_read_transcript(&t, &args.source)
+            });
+            read.map_err(|e| match e {
                 transcript::TranscriptError::Io { .. } => AppError::Io(e.to_string()),
                 _ => AppError::Findings(e.to_string()),
             })?
         }
         SourceKind::Drill => export::run_drill(load(&args.source)?.drill, args.seed),
     };
+    let start = start_ms.unwrap_or_else(|| export::time::default_start_ms(&run.drill));
+    let end = (run.drill.duration.as_nanos() / 1_000_000)
+        .try_into()
+        .ok()
+        .and_then(|d: i64| start.checked_add(d));
+    if end.is_none_or(|end| end >= export::time::END_OF_RFC3339_MS) {
+        return Err(AppError::Io(format!(
+            "the drill would run past 9999-12-31 from --start {}; choose an earlier start",
+            args.start.as_deref().unwrap_or("(default)")
+        )));
+    }
     let settings = export::Settings {
         format: args.format,
         start_ms,
         rule_file: args.rule_file.clone(),
     };
-    let text = export::render(&run, &settings);
-    match &args.output {
-        Some(out) => {
-            std::fs::write(out, text)
-                .map_err(|e| AppError::Io(format!("cannot write {}: {e}", out.display())))?;
-            Ok(Exit::Ok)
-        }
-        None => write_stdout(&text),
+    if let Some(out) = &args.output {
+        files::write_atomic(out, |w| export::write(&run, &settings, w))
+            .map_err(|e| AppError::Io(format!("cannot write {}: {e}", out.display())))?;
+        return Ok(Exit::Ok);
+    }
+    let mut stdout = std::io::stdout().lock();
+    match export::write(&run, &settings, &mut stdout).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(Exit::Ok),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
+        Err(e) => Err(AppError::Io(format!("cannot write output: {e}"))),
     }
 }
 // --- end export ---

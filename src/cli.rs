@@ -55,6 +55,9 @@ pub enum Command {
         /// html (one self-contained page), json or md.
         #[arg(long, value_enum, default_value_t = Format::Html)]
         format: Format,
+        /// Replace the -o file if it exists (it is never the transcript itself).
+        #[arg(long)]
+        force: bool,
     },
     // --- export (Prometheus, OpenMetrics, logs) ---
     /// Export a run for the team's own tools: its metrics as OpenMetrics, the drill's alerts
@@ -153,6 +156,9 @@ pub struct RunArgs {
     /// At the end, write the HTML debrief here.
     #[arg(long)]
     pub debrief: Option<PathBuf>,
+    /// Replace the --debrief file if it exists (a transcript is never replaced).
+    #[arg(long)]
+    pub force: bool,
     /// Serve the live metrics at http://ADDR/metrics in the Prometheus text format
     /// (ADDR: HOST:PORT, or a port for 127.0.0.1; port 0 picks a free one).
     #[arg(long, value_name = "ADDR", value_parser = crate::session::metrics_server::parse_listen)]
@@ -180,10 +186,14 @@ pub struct ExportArgs {
     /// Where to write it (default: standard output).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Replace the -o file if it exists (it is never the source itself).
+    #[arg(long)]
+    pub force: bool,
 }
 // --- end export ---
 
 #[derive(Debug, clap::Args)]
+#[allow(clippy::struct_excessive_bools)] // independent command-line switches
 pub struct PlayArgs {
     /// The drill file, or the name of a built-in drill.
     pub file: PathBuf,
@@ -212,6 +222,9 @@ pub struct PlayArgs {
     /// At the end, write the HTML debrief here.
     #[arg(long)]
     pub debrief: Option<PathBuf>,
+    /// Replace the --debrief file if it exists (a transcript is never replaced).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -8,6 +8,7 @@ pub mod calibrate;
 pub mod cli;
 pub mod drill;
 pub mod export;
+pub mod files;
 pub mod report;
 pub mod score;
 pub mod session;

@@ -31,9 +31,51 @@ pub fn parse(label: &str, text: &str) -> Result<Calibration, CalibrateError> {
             )));
         }
     }
+    if let Some(problem) = absurd_number(&value, "") {
+        return Err(CalibrateError::Merge(format!(
+            "{label}: {problem}; merge the files `calibrate --json` wrote, unedited"
+        )));
+    }
     serde_json::from_value(value).map_err(|e| {
         CalibrateError::Merge(format!("{label} is not a complete calibration report: {e}"))
     })
+}
+
+/// The largest magnitude a fractional value in a calibration report can have (seconds,
+/// ratios, counts of requests in one run); integers (seeds) are not bounded here.
+const MAX_REPORT_VALUE: f64 = 1e12;
+
+/// The first value no calibration could have written: a negative `wall_seconds`, or a
+/// fractional number beyond [`MAX_REPORT_VALUE`]; `at` is its JSON path.
+fn absurd_number(value: &serde_json::Value, at: &str) -> Option<String> {
+    match value {
+        serde_json::Value::Number(n) if n.as_u64().is_none() && n.as_i64().is_none() => {
+            let x = n.as_f64().unwrap_or(f64::NAN);
+            let negative_wall = at.ends_with("wall_seconds") && x < 0.0;
+            (!x.is_finite() || x.abs() > MAX_REPORT_VALUE || negative_wall)
+                .then(|| format!("`{at}` is {x}, which no calibration writes"))
+        }
+        serde_json::Value::Number(n)
+            if at.ends_with("wall_seconds") && n.as_i64().is_some_and(|i| i < 0) =>
+        {
+            Some(format!("`{at}` is {n}, which no calibration writes"))
+        }
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| absurd_number(v, &format!("{at}[{i}]"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(k, v)| {
+            absurd_number(
+                v,
+                &if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                },
+            )
+        }),
+        _ => None,
+    }
 }
 
 /// Merges the shards (`(label, report)`) into one unsharded report.

@@ -365,6 +365,12 @@ pub fn load_file(path: &Path) -> Result<Drill, LoadError> {
             "it is a directory",
         )));
     }
+    if !metadata.is_file() {
+        // A FIFO with no writer would block the open for ever; a device may never end.
+        return Err(io_error(io::Error::other(
+            "it is not a regular file (a pipe, a device or a socket); give the path of a drill file",
+        )));
+    }
     if metadata.len() > MAX_FILE_BYTES {
         return Err(too_large(&name, metadata.len()));
     }
@@ -397,12 +403,12 @@ pub fn load_file(path: &Path) -> Result<Drill, LoadError> {
 
 fn too_large(name: &str, bytes: u64) -> LoadError {
     let source = Source::new(name, "");
-    let mb = bytes as f64 / (1024.0 * 1024.0);
     let problem = source
         .problem(
             None,
             format!(
-                "the file is {mb:.1} MB; a drill file may be at most {} MB",
+                "the file is {}; a drill file may be at most {} MB",
+                crate::files::human_size(bytes),
                 MAX_FILE_BYTES / (1024 * 1024)
             ),
             "too large",
@@ -454,6 +460,16 @@ pub fn load_str(name: &str, text: &str) -> Result<Drill, LoadError> {
     if text.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large(name, text.len() as u64));
     }
+    // A UTF-8 byte-order mark (some editors write one) is read as three spaces, so that
+    // every byte offset, and so every line and column, stays where it was.
+    let unmarked;
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => {
+            unmarked = format!("   {rest}");
+            unmarked.as_str()
+        }
+        None => text,
+    };
     let source = Source::new(name, text);
     if text.trim().is_empty() {
         let problem = source

@@ -473,8 +473,16 @@ impl<'a> Checker<'a> {
             self.push(
                 SemanticProblem::new(
                     path.clone(),
-                    format!("{what} is {rps}, but a rate of requests cannot be negative"),
-                    "must be 0 or more",
+                    if rps.is_finite() {
+                        format!("{what} is {rps}, but a rate of requests cannot be negative")
+                    } else {
+                        format!("{what} is {rps}, but a rate of requests must be a finite number")
+                    },
+                    if rps.is_finite() {
+                        "must be 0 or more"
+                    } else {
+                        "must be finite"
+                    },
                 )
                 .hint("write requests per second, e.g. 20.0"),
             );

@@ -74,13 +74,25 @@ pub fn detect(path: &Path) -> SourceKind {
     if path.extension().is_some_and(|e| e == "jsonl") {
         return SourceKind::Transcript;
     }
-    let Ok(text) = std::fs::read_to_string(path) else {
+    // Only a regular file's first bytes are looked at: a header begins with its format
+    // field, and a FIFO or an endless file must not be read here.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
         return SourceKind::Drill;
-    };
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    match serde_json::from_str::<serde_json::Value>(first) {
-        Ok(v) if v.get("firedrill_transcript").is_some() => SourceKind::Transcript,
-        _ => SourceKind::Drill,
+    }
+    let mut head = Vec::new();
+    if std::fs::File::open(path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut head))
+        .is_err()
+    {
+        return SourceKind::Drill;
+    }
+    let head = String::from_utf8_lossy(&head);
+    let first = head.trim_start_matches('\u{feff}').trim_start();
+    let first = first.strip_prefix('{').map(str::trim_start);
+    if first.is_some_and(|f| f.starts_with("\"firedrill_transcript\"")) {
+        SourceKind::Transcript
+    } else {
+        SourceKind::Drill
     }
 }
 
@@ -152,7 +164,14 @@ pub fn run_drill(drill: Drill, seed: Option<u64>) -> Run {
 /// # Errors
 /// The transcript cannot be read, or a line is refused on replay.
 pub fn run_transcript(path: &Path) -> Result<Run, TranscriptError> {
-    let transcript = Transcript::read(path)?;
+    run_read_transcript(&Transcript::read(path)?, path)
+}
+
+/// As [`run_transcript`], for a transcript already read from `path`.
+///
+/// # Errors
+/// A line is refused on replay.
+pub fn run_read_transcript(transcript: &Transcript, path: &Path) -> Result<Run, TranscriptError> {
     let drill = transcript.drill(path)?;
     let mut sampler = Sampler::new(&drill);
     let (bucket, _) = bucket_of(&drill);
@@ -187,6 +206,21 @@ pub struct Settings {
     pub start_ms: Option<i64>,
     /// The rule file a `promtool-test` export refers to.
     pub rule_file: PathBuf,
+}
+
+/// Writes `run` in the chosen format to `out`; OpenMetrics is streamed series by series,
+/// never built whole in memory.
+///
+/// # Errors
+/// I/O from `out`.
+pub fn write(run: &Run, settings: &Settings, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    if settings.format == Format::Openmetrics {
+        let start_ms = settings
+            .start_ms
+            .unwrap_or_else(|| time::default_start_ms(&run.drill));
+        return openmetrics::write(&run.snapshots, start_ms, out);
+    }
+    out.write_all(render(run, settings).as_bytes())
 }
 
 /// Renders `run` in the chosen format.

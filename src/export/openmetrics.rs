@@ -2,7 +2,7 @@
 //! metric family and series, in time order, ending in `# EOF` — the layout that
 //! `promtool tsdb create-blocks-from openmetrics` backfills into a Prometheus TSDB.
 
-use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use crate::telemetry::prometheus::{Kind, METRICS, Point, Snapshot, number};
 
@@ -22,10 +22,23 @@ fn escape_help(help: &str) -> String {
 /// If the snapshots do not all hold the same series (they come from one sampler).
 #[must_use]
 pub fn render(snapshots: &[Snapshot], start_ms: i64) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
+    write(snapshots, start_ms, &mut out).expect("writing to memory succeeds");
+    String::from_utf8(out).expect("the exposition is UTF-8")
+}
+
+/// As [`render`], streamed to `out` (buffered here), one sample line at a time.
+///
+/// # Errors
+/// I/O from `out`.
+///
+/// # Panics
+/// As [`render`].
+pub fn write(snapshots: &[Snapshot], start_ms: i64, out: &mut dyn io::Write) -> io::Result<()> {
+    let mut out = io::BufWriter::new(out);
     let Some(first) = snapshots.first() else {
-        out.push_str("# EOF\n");
-        return out;
+        out.write_all(b"# EOF\n")?;
+        return out.flush();
     };
     for s in snapshots {
         assert_eq!(
@@ -35,10 +48,10 @@ pub fn render(snapshots: &[Snapshot], start_ms: i64) -> String {
         );
     }
     for (index, def) in METRICS.iter().enumerate() {
-        let _ = writeln!(out, "# HELP {} {}.", def.name, escape_help(def.help));
-        let _ = writeln!(out, "# TYPE {} {}", def.name, def.kind.as_str());
+        writeln!(out, "# HELP {} {}.", def.name, escape_help(def.help))?;
+        writeln!(out, "# TYPE {} {}", def.name, def.kind.as_str())?;
         if def.seconds {
-            let _ = writeln!(out, "# UNIT {} seconds", def.name);
+            writeln!(out, "# UNIT {} seconds", def.name)?;
         }
         for (j, series) in first.series.iter().enumerate() {
             if series.family != index {
@@ -54,7 +67,7 @@ pub fn render(snapshots: &[Snapshot], start_ms: i64) -> String {
                         } else {
                             def.name.to_owned()
                         };
-                        let _ = writeln!(out, "{name}{} {} {ts}", s.selector(&[]), number(*v));
+                        writeln!(out, "{name}{} {} {ts}", s.selector(&[]), number(*v))?;
                     }
                     Point::Histogram {
                         sum,
@@ -63,26 +76,26 @@ pub fn render(snapshots: &[Snapshot], start_ms: i64) -> String {
                     } => {
                         for (le, c) in buckets {
                             let le = number(*le);
-                            let _ = writeln!(
+                            writeln!(
                                 out,
                                 "{}_bucket{} {c} {ts}",
                                 def.name,
                                 s.selector(&[("le", &le)])
-                            );
+                            )?;
                         }
-                        let _ = writeln!(out, "{}_count{} {count} {ts}", def.name, s.selector(&[]));
-                        let _ = writeln!(
+                        writeln!(out, "{}_count{} {count} {ts}", def.name, s.selector(&[]))?;
+                        writeln!(
                             out,
                             "{}_sum{} {} {ts}",
                             def.name,
                             s.selector(&[]),
                             number(*sum)
-                        );
+                        )?;
                     }
                 }
             }
         }
     }
-    out.push_str("# EOF\n");
-    out
+    out.write_all(b"# EOF\n")?;
+    out.flush()
 }

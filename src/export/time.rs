@@ -36,6 +36,20 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// The number of days in `month` of `year` (Gregorian).
+#[must_use]
+pub fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// The first instant RFC 3339 cannot write (10000-01-01T00:00:00Z), in ms since the epoch.
+pub const END_OF_RFC3339_MS: i64 = 253_402_300_800_000;
+
 /// Milliseconds since the Unix epoch at the start of the drill, by default.
 #[must_use]
 pub fn default_start_ms(drill: &Drill) -> i64 {
@@ -93,6 +107,17 @@ pub fn parse_rfc3339_ms(text: &str) -> Result<i64, String> {
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
         return Err(bad());
     }
+    if day > i64::from(days_in_month(year, month as u32)) {
+        return Err(format!(
+            "invalid timestamp \"{text}\": {year:04}-{month:02} has {} days",
+            days_in_month(year, month as u32)
+        ));
+    }
+    if !(1970..=9999).contains(&year) {
+        return Err(format!(
+            "invalid timestamp \"{text}\": the year must be from 1970 to 9999"
+        ));
+    }
     if second > 60 {
         return Err(bad());
     }
@@ -148,6 +173,10 @@ mod tests {
             ms + 250
         );
         assert!(parse_rfc3339_ms("2026-01-05 08:45").is_err());
+        assert!(parse_rfc3339_ms("2026-02-30T00:00:00Z").is_err());
+        assert!(parse_rfc3339_ms("2028-02-29T00:00:00Z").is_ok());
+        assert!(parse_rfc3339_ms("2100-02-29T00:00:00Z").is_err());
+        assert!(parse_rfc3339_ms("1969-12-31T00:00:00Z").is_err());
         assert!(parse_rfc3339_ms("yesterday").is_err());
     }
 }

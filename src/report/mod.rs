@@ -7,6 +7,7 @@
 
 pub mod html;
 pub mod markdown;
+pub mod sanitize;
 pub mod svg;
 
 use crate::score::debrief::Debrief;

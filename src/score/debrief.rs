@@ -506,11 +506,16 @@ fn markers(session: &Session, horizon: SimTime) -> Vec<Marker> {
             label: format!("inject from {from}"),
         });
     }
-    for e in session.team().acts().filter(|e| !is_clock(&e.command)) {
+    for e in session
+        .team()
+        .acts()
+        .filter(|e| !is_clock(&e.command))
+        .take(MAX_TEAM_MARKERS)
+    {
         out.push(Marker {
             seconds: secs(e.at),
             kind: "team".into(),
-            label: format!("{}: {}", e.role, e.input),
+            label: format!("{}: {}", e.role, clipped(&e.input)),
         });
         if let Detail::Ordered { lands } = e.detail
             && lands <= horizon
@@ -518,7 +523,7 @@ fn markers(session: &Session, horizon: SimTime) -> Vec<Marker> {
             out.push(Marker {
                 seconds: secs(lands),
                 kind: "action".into(),
-                label: format!("{} takes effect", e.input),
+                label: format!("{} takes effect", clipped(&e.input)),
             });
         }
     }
@@ -607,7 +612,7 @@ fn timeline(session: &Session, horizon: SimTime) -> Vec<TimelineEntry> {
             continue;
         }
         let kind = if e.command.is_look() { "look" } else { "team" };
-        let mut text = e.input.clone();
+        let mut text = clipped(&e.input);
         match &e.detail {
             Detail::Diagnosis { correct: false } => text.push_str(" (wrong)"),
             Detail::Diagnosis { correct: true } => text.push_str(" (correct)"),
@@ -620,10 +625,42 @@ fn timeline(session: &Session, horizon: SimTime) -> Vec<TimelineEntry> {
                 2,
                 "system",
                 "system",
-                format!("{} takes effect", e.input),
+                format!("{} takes effect", clipped(&e.input)),
             );
         }
     }
     rows.sort_by_key(|(t, rank, _)| (*t, *rank));
-    rows.into_iter().map(|(_, _, e)| e).collect()
+    let more = rows.len().saturating_sub(MAX_TIMELINE);
+    let mut out: Vec<TimelineEntry> = rows
+        .into_iter()
+        .take(MAX_TIMELINE)
+        .map(|(_, _, e)| e)
+        .collect();
+    if more > 0
+        && let Some(last) = out.last()
+    {
+        let at = last.at.clone();
+        out.push(TimelineEntry {
+            at,
+            kind: "system".to_owned(),
+            who: "system".to_owned(),
+            text: format!("{more} more entries not listed (the transcript holds every command)"),
+        });
+    }
+    out
+}
+
+/// The most entries the timeline lists (a long session's debrief stays a readable page).
+pub const MAX_TIMELINE: usize = 2000;
+/// The most team markers the charts draw.
+pub const MAX_TEAM_MARKERS: usize = 400;
+/// The most characters of one typed line a timeline entry or marker shows.
+pub const MAX_SHOWN_INPUT: usize = 300;
+
+/// `text` cut to [`MAX_SHOWN_INPUT`] characters, marked with `…` when cut.
+fn clipped(text: &str) -> String {
+    match text.char_indices().nth(MAX_SHOWN_INPUT) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
 }

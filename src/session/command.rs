@@ -345,7 +345,7 @@ fn parse_command(head: &str, args: &[String], drill: &Drill) -> Result<Command, 
         "resume" => no_args(Command::Resume),
         "speed" => match args {
             [x] => match x.trim_end_matches('x').parse::<f64>() {
-                Ok(v) if v.is_finite() && v > 0.0 && v <= 1000.0 => Ok(Command::Speed(v)),
+                Ok(v) if (0.01..=1000.0).contains(&v) => Ok(Command::Speed(v)),
                 _ => Err(error_hint(
                     format!("`{x}` is not a speed"),
                     "a number from 0.01 to 1000, e.g. speed 10",

@@ -116,7 +116,8 @@ fn respond(mut stream: TcpStream, text: &RwLock<String>) -> io::Result<()> {
     let mut parts = request.split_whitespace();
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let path = target.split('?').next().unwrap_or("");
-    let (status, content_type, body) = if method == "GET" && path == "/metrics" {
+    // HEAD answers as GET does, with the same headers and no body.
+    let (status, content_type, body) = if matches!(method, "GET" | "HEAD") && path == "/metrics" {
         let body = text.read().map(|t| t.clone()).unwrap_or_default();
         ("200 OK", TEXT_CONTENT_TYPE, body)
     } else {
@@ -131,7 +132,9 @@ fn respond(mut stream: TcpStream, text: &RwLock<String>) -> io::Result<()> {
         body.len()
     );
     stream.write_all(head.as_bytes())?;
-    stream.write_all(body.as_bytes())?;
+    if method != "HEAD" {
+        stream.write_all(body.as_bytes())?;
+    }
     stream.flush()
 }
 

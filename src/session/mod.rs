@@ -254,6 +254,28 @@ impl Session {
         self.run(parsed, input).map(Some)
     }
 
+    /// Whether `role` may act in this drill: one of its roles, or `team` (the role of a
+    /// drill that defines none).
+    #[must_use]
+    pub fn knows_role(&self, role: &str) -> bool {
+        role == "team" || self.drill.roles.iter().any(|r| r.id == role)
+    }
+
+    /// The message refusing an unknown `role`, listing the drill's roles.
+    #[must_use]
+    pub fn unknown_role(&self, role: &str) -> String {
+        let known: Vec<&str> = self.drill.roles.iter().map(|r| r.id.as_str()).collect();
+        let known = if known.is_empty() {
+            "team".to_owned()
+        } else {
+            known.join(", ")
+        };
+        format!(
+            "unknown role `{}` (this drill's roles: {known})",
+            crate::report::sanitize::shown(role)
+        )
+    }
+
     /// Runs one transcript line: `input` (no prefix) as `role`.
     ///
     /// # Errors
@@ -299,8 +321,17 @@ impl Session {
         let mut detail = Detail::None;
         let output = match &command {
             Command::Wait(d) => {
-                notices = self.advance_until(at.after(*d), false);
-                format!("waited {d}; it is now {}", self.clock_text(self.now()))
+                let target = at.after(*d);
+                notices = self.advance_until(target, false);
+                if self.now() < target && self.ended.is_some() {
+                    format!(
+                        "waited {}, not {d}: the drill ended at {}",
+                        self.now().since(at),
+                        self.clock_text(self.now())
+                    )
+                } else {
+                    format!("waited {d}; it is now {}", self.clock_text(self.now()))
+                }
             }
             Command::WaitUntilPage => {
                 let end = self.sim.end();

@@ -23,6 +23,7 @@ use super::command::{self, Command};
 use super::metrics_server;
 use super::transcript::{ClockMode, Line, Writer};
 use super::{Accepted, ClockChange, Notice, Session};
+use crate::report::sanitize::shown;
 use crate::sim::SimTime;
 
 /// Where simulated time comes from between commands.
@@ -115,6 +116,120 @@ pub struct LiveConfig {
     pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
+/// The longest line the team may type or pipe in (a command is a few dozen bytes).
+pub const MAX_INPUT_LINE: usize = 64 * 1024;
+
+/// What the input thread hands the session: a line, or a problem with the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Line(String),
+    /// A line that was left out (not UTF-8); the lines after it go on.
+    Skipped(String),
+    /// The input stopped here (a line too long to be a command, a read error).
+    Stopped(String),
+}
+
+/// What went wrong with the input in a live run that otherwise ended normally: lines that
+/// were left out, or input that stopped early. Empty when all went well.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InputProblems {
+    pub problems: Vec<String>,
+}
+
+/// One line read by [`read_bounded_line`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawLine {
+    Line(Vec<u8>),
+    TooLong,
+    End,
+}
+
+/// Reads one line (without its `\n` or `\r\n`) of at most `limit` bytes, never holding more:
+/// a longer line is [`RawLine::TooLong`], and the reader stands somewhere inside it.
+///
+/// # Errors
+/// I/O from the reader.
+pub fn read_bounded_line(reader: &mut dyn BufRead, limit: usize) -> io::Result<RawLine> {
+    let mut line = Vec::new();
+    let mut any = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(if any {
+                RawLine::Line(line)
+            } else {
+                RawLine::End
+            });
+        }
+        any = true;
+        let (take, done) = match available.iter().position(|b| *b == b'\n') {
+            Some(i) => (i, true),
+            None => (available.len(), false),
+        };
+        if line.len() + take > limit {
+            return Ok(RawLine::TooLong);
+        }
+        line.extend_from_slice(&available[..take]);
+        reader.consume(if done { take + 1 } else { take });
+        if done {
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            return Ok(RawLine::Line(line));
+        }
+    }
+}
+
+/// Reads piped input line by line into `send`, until it ends, `send` refuses (the session
+/// is over), or a line cannot be a command. A line that is not UTF-8 is reported with its
+/// number and left out; the next lines go on. A UTF-8 byte-order mark is dropped.
+pub fn read_piped(reader: &mut dyn BufRead, send: &mut dyn FnMut(Input) -> bool) {
+    let mut number = 0usize;
+    loop {
+        number += 1;
+        let raw = match read_bounded_line(reader, MAX_INPUT_LINE) {
+            Ok(RawLine::Line(raw)) => raw,
+            Ok(RawLine::End) => return,
+            Ok(RawLine::TooLong) => {
+                let _ = send(Input::Stopped(format!(
+                    "standard input line {number} is longer than {} KB, so it is not a command; input stopped there",
+                    MAX_INPUT_LINE / 1024
+                )));
+                return;
+            }
+            Err(e) => {
+                let _ = send(Input::Stopped(format!(
+                    "cannot read standard input at line {number}: {e}; input stopped there"
+                )));
+                return;
+            }
+        };
+        let message = match String::from_utf8(raw) {
+            Ok(mut line) => {
+                if number == 1 && line.starts_with('\u{feff}') {
+                    line.drain(..'\u{feff}'.len_utf8());
+                }
+                Input::Line(line)
+            }
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                Input::Skipped(format!(
+                    "standard input line {number} is not UTF-8 (byte 0x{:02x} at column {}); it was skipped, and the lines after it go on",
+                    e.as_bytes()[at],
+                    at + 1
+                ))
+            }
+        };
+        if !send(message) {
+            return;
+        }
+    }
+}
+
 /// Why a live run stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
@@ -132,10 +247,13 @@ pub enum LiveError {
 }
 
 /// Runs the session until the team ends it, the drill reaches its end, or input ends.
+/// Returns the problems the input had (lines skipped, input stopped early), each already
+/// printed on standard error as it happened.
 ///
 /// # Errors
 /// The transcript cannot be written, or the terminal fails.
-pub fn run(session: &mut Session, mut config: LiveConfig) -> Result<(), LiveError> {
+pub fn run(session: &mut Session, mut config: LiveConfig) -> Result<InputProblems, LiveError> {
+    let mut problems = InputProblems::default();
     let mut metrics = match config.metrics_listen {
         Some(addr) => {
             let publisher = metrics_server::start(addr, session)
@@ -146,7 +264,7 @@ pub fn run(session: &mut Session, mut config: LiveConfig) -> Result<(), LiveErro
         None => None,
     };
     let mut out = io::stdout();
-    let (tx, rx) = mpsc::channel::<String>();
+    let (tx, rx) = mpsc::channel::<Input>();
     let (printer_tx, printer_rx) = mpsc::channel::<Box<dyn ExternalPrinter + Send>>();
     let completion = Completion::new(session);
     let interactive = config.interactive;
@@ -161,8 +279,10 @@ pub fn run(session: &mut Session, mut config: LiveConfig) -> Result<(), LiveErro
         if text.is_empty() {
             return;
         }
+        // Everything shown passes through here: what was typed never reaches the terminal raw.
+        let text = shown(text);
         if let Some(p) = printer {
-            let _ = p.print(text.to_owned());
+            let _ = p.print(text.into_owned());
         } else {
             let _ = writeln!(out, "{text}");
             let _ = out.flush();
@@ -186,7 +306,17 @@ pub fn run(session: &mut Session, mut config: LiveConfig) -> Result<(), LiveErro
             m.publish(session);
         }
         let line = match received {
-            Ok(line) => line,
+            Ok(Input::Line(line)) => line,
+            Ok(Input::Skipped(message)) => {
+                eprintln!("firedrill: {message}");
+                problems.problems.push(message);
+                continue;
+            }
+            Ok(Input::Stopped(message)) => {
+                eprintln!("firedrill: {message}");
+                problems.problems.push(message);
+                break;
+            }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if finish_by_duration(session, &mut config)? {
                     break;
@@ -195,6 +325,15 @@ pub fn run(session: &mut Session, mut config: LiveConfig) -> Result<(), LiveErro
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
+        if session.team().log.len() >= super::transcript::MAX_LINES {
+            let message = format!(
+                "the session holds at most {} commands; input stopped here",
+                super::transcript::MAX_LINES
+            );
+            eprintln!("firedrill: {message}");
+            problems.problems.push(message);
+            break;
+        }
         if !interactive {
             say(
                 &format!(
@@ -227,7 +366,7 @@ pub fn run(session: &mut Session, mut config: LiveConfig) -> Result<(), LiveErro
         }
     }
     drop(printer);
-    Ok(())
+    Ok(problems)
 }
 
 /// Executes one line, applying clock commands to the clock (refusing them if the clock
@@ -304,18 +443,13 @@ pub fn render_notices(session: &Session, notices: &[Notice]) -> String {
 /// The input thread: a line editor at a terminal, plain lines otherwise.
 fn read_input(
     interactive: bool,
-    tx: &mpsc::Sender<String>,
+    tx: &mpsc::Sender<Input>,
     printer_tx: &mpsc::Sender<Box<dyn ExternalPrinter + Send>>,
     completion: Completion,
 ) {
     if !interactive {
         let stdin = io::stdin();
-        for line in stdin.lock().lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
+        read_piped(&mut stdin.lock(), &mut |input| tx.send(input).is_ok());
         return;
     }
     let Ok(mut editor) = Editor::<Completion, rustyline::history::DefaultHistory>::new() else {
@@ -329,7 +463,7 @@ fn read_input(
         if !line.trim().is_empty() {
             let _ = editor.add_history_entry(line.as_str());
         }
-        if tx.send(line).is_err() {
+        if tx.send(Input::Line(line)).is_err() {
             break;
         }
     }

@@ -4,12 +4,13 @@
 //! system's behaviour, alerts, scores — is recomputed from these by replay.
 //!
 //! Each line is written and flushed as it is accepted, so a killed process loses nothing
-//! that was typed; a torn last line (killed mid-write) is dropped on reading and cut off
-//! before appending.
+//! that was typed; a torn last line (killed mid-write) is dropped on reading — with a note
+//! from every command that reads one — and cut off before appending. A last line that is
+//! complete but lacks its newline is kept. Reading is bounded (file size, command count).
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,9 @@ use crate::sim::SimTime;
 
 /// The transcript format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
+
+/// The most commands a transcript may hold (a long drill has a few hundred).
+pub const MAX_LINES: usize = 200_000;
 
 /// How simulated time moved in the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -136,43 +140,71 @@ pub struct Transcript {
 }
 
 impl Transcript {
-    /// Reads a transcript; a torn last line is dropped (and reported in `torn_tail`).
+    /// Reads a transcript; a torn last line is dropped (and reported in `torn_tail`). A last
+    /// line that is complete JSON without its final newline is a complete line: it was
+    /// accepted, and [`Writer::append`] adds the newline before writing after it.
+    ///
+    /// The file must be a regular file of at most [`crate::files::MAX_TRANSCRIPT_BYTES`]
+    /// bytes holding at most [`MAX_LINES`] commands.
     ///
     /// # Errors
-    /// I/O, a malformed header or line, a version this build does not read.
+    /// I/O, a file too large, a malformed header or line, a version this build does not read.
     pub fn read(path: &Path) -> Result<Transcript, TranscriptError> {
-        let io_err = |source| TranscriptError::Io {
-            path: path.to_owned(),
-            source,
-        };
+        let bytes =
+            crate::files::read_limited(path, crate::files::MAX_TRANSCRIPT_BYTES, "transcript")
+                .map_err(|message| TranscriptError::Io {
+                    path: path.to_owned(),
+                    source: io::Error::other(message),
+                })?;
+        Self::parse(path, &bytes)
+    }
+
+    /// Reads a transcript from its bytes; `path` names it in errors.
+    ///
+    /// # Errors
+    /// As [`Transcript::read`].
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Transcript, TranscriptError> {
         let malformed = |line: usize, message: String| TranscriptError::Malformed {
             path: path.to_owned(),
             line,
             message,
         };
-        let file = File::open(path).map_err(io_err)?;
-        let mut reader = BufReader::new(file);
-        let mut raw = Vec::new();
         let mut header = None;
         let mut lines = Vec::new();
         let mut complete_len = 0u64;
         let mut torn_tail = false;
         let mut number = 0;
-        loop {
-            raw.clear();
-            let n = reader.read_until(b'\n', &mut raw).map_err(io_err)?;
-            if n == 0 {
-                break;
-            }
+        let mut rest = bytes;
+        while !rest.is_empty() {
             number += 1;
-            if raw.last() != Some(&b'\n') {
-                torn_tail = true;
-                break;
+            let (raw, newline) = match rest.iter().position(|b| *b == b'\n') {
+                Some(i) => (&rest[..=i], true),
+                None => (rest, false),
+            };
+            rest = &rest[raw.len()..];
+            let text = std::str::from_utf8(raw).map(str::trim);
+            if !newline {
+                // The last line has no newline: complete if it is a whole header or command.
+                let whole = text.is_ok_and(|t| {
+                    if t.is_empty() {
+                        return true;
+                    }
+                    if header.is_none() {
+                        serde_json::from_str::<Header>(t).is_ok()
+                    } else {
+                        serde_json::from_str::<Line>(t).is_ok()
+                    }
+                });
+                if !whole {
+                    torn_tail = true;
+                    break;
+                }
             }
-            complete_len += n as u64;
-            let text = std::str::from_utf8(&raw)
-                .map_err(|_| malformed(number, "not UTF-8".into()))?
-                .trim();
+            complete_len += raw.len() as u64;
+            let mut text = text.map_err(|_| malformed(number, "not UTF-8".into()))?;
+            if number == 1 {
+                text = text.trim_start_matches('\u{feff}');
+            }
             if text.is_empty() {
                 continue;
             }
@@ -191,6 +223,14 @@ impl Transcript {
                 }
                 header = Some(h);
             } else {
+                if lines.len() >= MAX_LINES {
+                    return Err(malformed(
+                        number,
+                        format!(
+                            "more than {MAX_LINES} commands; a drill session has at most that many (is this the right file?)"
+                        ),
+                    ));
+                }
                 lines.push(
                     serde_json::from_str(text)
                         .map_err(|e| malformed(number, format!("not a transcript line: {e}")))?,
@@ -203,6 +243,17 @@ impl Transcript {
             lines,
             complete_len,
             torn_tail,
+        })
+    }
+
+    /// The note to print when the last line was cut off mid-write, if it was.
+    #[must_use]
+    pub fn torn_note(&self, path: &Path, what_happens: &str) -> Option<String> {
+        self.torn_tail.then(|| {
+            format!(
+                "note: the last line of {} was cut off mid-write (not a complete command); {what_happens}",
+                path.display()
+            )
         })
     }
 
@@ -262,6 +313,9 @@ impl Transcript {
                     ),
                 ));
             }
+            if !session.knows_role(&line.role) {
+                return Err(refuse(&session, session.unknown_role(&line.role)));
+            }
             advance(&mut session, line.at());
             session
                 .execute_as(&line.role, &line.input)
@@ -277,13 +331,14 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Creates (or truncates) `path` and writes the header.
+    /// Creates `path`, which must not exist (a transcript is never overwritten), and writes
+    /// the header.
     ///
     /// # Errors
-    /// I/O.
+    /// I/O; `AlreadyExists` if `path` exists.
     pub fn create(path: &Path, header: &Header) -> io::Result<Writer> {
         let mut w = Writer {
-            file: File::create(path)?,
+            file: OpenOptions::new().write(true).create_new(true).open(path)?,
         };
         w.write_json(&serde_json::to_string(header).map_err(io::Error::other)?)?;
         Ok(w)
@@ -296,6 +351,17 @@ impl Writer {
     pub fn append(path: &Path, complete_len: u64) -> io::Result<Writer> {
         let mut file = OpenOptions::new().read(true).write(true).open(path)?;
         file.set_len(complete_len)?;
+        // A complete last line written without its newline gets one before anything follows.
+        if complete_len > 0 {
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::Start(complete_len - 1))?;
+            file.read_exact(&mut last)?;
+            file.seek(SeekFrom::End(0))?;
+            if last[0] != b'\n' {
+                file.write_all(b"\n")?;
+                file.flush()?;
+            }
+        }
         file.seek(SeekFrom::End(0))?;
         Ok(Writer { file })
     }

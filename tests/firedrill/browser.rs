@@ -30,29 +30,20 @@ fn debrief_page() -> PathBuf {
     page
 }
 
-fn chromium() -> &'static str {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| {
-            Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect(
-            "this test needs a headless browser: apt-get install -y chromium (.ci/run installs it)",
-        )
-}
-
 #[test]
 fn the_debrief_renders_in_a_real_browser_with_visible_charts() {
+    let Some(chromium) =
+        crate::tools::chromium("the_debrief_renders_in_a_real_browser_with_visible_charts")
+    else {
+        return;
+    };
     let page = debrief_page();
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("debrief-screenshot.png");
     let _ = std::fs::remove_file(&shot);
     let profile = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("chromium-profile");
     let out = Command::new("timeout")
         .arg("120")
-        .arg(chromium())
+        .arg(chromium)
         .args([
             "--headless",
             "--no-sandbox",

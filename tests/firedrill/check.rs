@@ -716,7 +716,7 @@ fn files_that_are_not_drills() {
         ),
         (
             "huge.ron",
-            ":1:1: error: the file is 50.0 MB; a drill file may be at most 10 MB",
+            ":1:1: error: the file is 50 MB; a drill file may be at most 10 MB",
             false,
         ),
         ("empty.ron", ":1:1: error: the file is empty", false),

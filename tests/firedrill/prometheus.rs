@@ -29,7 +29,7 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Runs promtool; fails with a hint when it is not installed.
+/// Runs promtool (a test first asks [`crate::tools::promtool`] whether it is installed).
 fn promtool(args: &[&str], stdin: Option<&str>, dir: &Path) -> (bool, String) {
     let child = Command::new("promtool")
         .args(args)
@@ -104,6 +104,9 @@ fn last_values(dump: &str) -> BTreeMap<String, (i64, f64)> {
 
 #[test]
 fn openmetrics_export_backfills_and_matches_the_summary() {
+    if crate::tools::promtool("openmetrics_export_backfills_and_matches_the_summary").is_none() {
+        return;
+    }
     let dir = scratch("openmetrics");
     let text = render(Format::Openmetrics);
     assert!(text.ends_with("# EOF\n"));
@@ -196,6 +199,11 @@ fn openmetrics_export_backfills_and_matches_the_summary() {
 
 #[test]
 fn step_alerts_export_as_rules_that_fire_when_the_drill_alerts_fired() {
+    if crate::tools::promtool("step_alerts_export_as_rules_that_fire_when_the_drill_alerts_fired")
+        .is_none()
+    {
+        return;
+    }
     let dir = scratch("step-rules");
     let drill = firedrill::drill::load_file(&root().join("tests/data/step-alerts.ron"))
         .expect("the step-alerts drill loads");
@@ -228,6 +236,11 @@ fn step_alerts_export_as_rules_that_fire_when_the_drill_alerts_fired() {
 
 #[test]
 fn exported_rules_pass_promtool_and_fire_when_the_drill_alerts_fired() {
+    if crate::tools::promtool("exported_rules_pass_promtool_and_fire_when_the_drill_alerts_fired")
+        .is_none()
+    {
+        return;
+    }
     let dir = scratch("rules");
     let rules = render(Format::PrometheusRules);
     std::fs::write(dir.join("rules.yml"), &rules).expect("write");
@@ -249,6 +262,9 @@ fn exported_rules_pass_promtool_and_fire_when_the_drill_alerts_fired() {
 
 #[test]
 fn metrics_text_passes_promtool_check_metrics() {
+    if crate::tools::promtool("metrics_text_passes_promtool_check_metrics").is_none() {
+        return;
+    }
     let run = &monday().0;
     let dir = scratch("check-metrics");
     for snapshot in [&run.snapshots[0], &run.snapshots[run.snapshots.len() / 2]] {
@@ -418,9 +434,11 @@ fn live_run_serves_metrics_that_move() {
     std::thread::sleep(Duration::from_millis(1500));
     let (status, second) = http_get(&addr, "/metrics");
     assert_eq!(status, 200);
-    for text in [&first, &second] {
-        let (ok, out) = promtool(&["check", "metrics"], Some(text), &dir);
-        assert!(ok, "promtool check metrics:\n{out}\n{text}");
+    if crate::tools::promtool("live_run_serves_metrics_that_move (promtool check)").is_some() {
+        for text in [&first, &second] {
+            let (ok, out) = promtool(&["check", "metrics"], Some(text), &dir);
+            assert!(ok, "promtool check metrics:\n{out}\n{text}");
+        }
     }
     assert!(
         arrived(&second) > arrived(&first),
