@@ -705,3 +705,38 @@ fn check_explains_every_new_mistake() {
         .collect();
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
+
+#[test]
+fn an_out_of_bounds_scripted_line_is_refused_and_never_reaches_the_team_log() {
+    use firedrill::drill::spec::{Anchor, Say};
+    use firedrill::session::play::{Step, play};
+    let mut d = breaker_drill();
+    d.roles = vec![firedrill::drill::spec::Role {
+        id: "ops".into(),
+        title: "Ops".into(),
+        checklist: Vec::new(),
+    }];
+    let say = |minute: u64, input: &str| Say {
+        at: Anchor::At(firedrill::drill::Duration::from_secs(minute * 60)),
+        role: "ops".into(),
+        input: input.into(),
+    };
+    let script = [say(1, "scale-pool size=500"), say(2, "scale-pool size=40")];
+    let mut session = Session::new(d, Some(1));
+    let mut refused = Vec::new();
+    play(&mut session, &script, &mut |_, step| {
+        if let Step::Refused { input, error, .. } = step {
+            refused.push((input, error.to_string()));
+        }
+    });
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].1.contains("from 1 to 60"), "{refused:?}");
+    let inputs: Vec<&str> = session
+        .team()
+        .log
+        .iter()
+        .map(|e| e.input.as_str())
+        .collect();
+    assert!(!inputs.iter().any(|i| i.contains("500")), "{inputs:?}");
+    assert!(inputs.iter().any(|i| i.contains("size=40")), "{inputs:?}");
+}
