@@ -749,11 +749,11 @@ impl<'a> Checker<'a> {
             );
         }
         for (i, pool) in step.pools.iter().enumerate() {
-            self.pool_ref(pool, path.field("pools").item(i));
+            self.pool_ref(pool, path.field("pools").index(i));
             if step.pools[..i].contains(pool) {
                 self.push(
                     SemanticProblem::new(
-                        path.field("pools").item(i),
+                        path.field("pools").index(i),
                         format!("step `{}` holds pool `{pool}` twice", step.name),
                         "repeated pool",
                     )
@@ -834,7 +834,7 @@ impl<'a> Checker<'a> {
             self.effect(effect, &path.field("effect"), used);
         }
         for (i, effect) in effects.unwrap_or_default().iter().enumerate() {
-            self.effect(effect, &path.field("effects").item(i), used);
+            self.effect(effect, &path.field("effects").index(i), used);
         }
     }
 

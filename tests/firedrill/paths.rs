@@ -543,3 +543,200 @@ Drill(name: "t", title: "t", duration: "1h",
     let plain = parse(&text(r#""1h""#));
     assert_eq!(some, plain);
 }
+
+// ---------------------------------------------------------------------------------------------
+// What `check` says about the new fields
+// ---------------------------------------------------------------------------------------------
+
+/// Loads `text` and compares its problems, in order, with `(line:col, fragment of message or
+/// hint)`.
+fn check_problems(name: &str, text: &str, expected: &[(&str, &str)]) -> Result<(), String> {
+    let problems = match firedrill::drill::load_str(name, text) {
+        Ok(_) if expected.is_empty() => return Ok(()),
+        Ok(_) => return Err(format!("{name}: loaded, but expected {expected:?}")),
+        Err(error) => error,
+    };
+    let found: Vec<(String, String)> = problems
+        .problems()
+        .iter()
+        .map(|p| {
+            (
+                format!("{}:{}", p.line(), p.column()),
+                format!("{} | {}", p.message(), p.hint().unwrap_or("")),
+            )
+        })
+        .collect();
+    let ok = found.len() == expected.len()
+        && found
+            .iter()
+            .zip(expected)
+            .all(|((at, text), (want_at, fragment))| at == want_at && text.contains(fragment));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{name}: expected {expected:?}, found:\n{found:#?}"))
+    }
+}
+
+const HEAD: &str = r#"Drill(name: "x", title: "x", duration: "1h", traffic: Traffic(start_rps: 1.0),
+  pools: [Pool(name: "db", size: 2), Pool(name: "http", size: 4)],"#;
+
+/// A named drill text and the problems it must produce.
+type Case = (
+    &'static str,
+    String,
+    &'static [(&'static str, &'static str)],
+);
+
+#[test]
+fn check_explains_every_new_mistake() {
+    let cases: [Case; 5] = [
+        (
+            "steps: pools, share, timeout",
+            format!(
+                r#"{HEAD}
+  service: Service(name: "api", steps: [
+    Step(name: "a", pool: "db", pools: ["http"], time: Constant("1ms")),
+    Step(name: "b", pools: ["http", "dbb", "http"], time: Constant("1ms"), share: 0.0),
+    Step(name: "c", time: Constant("1ms"), share: 1.5, timeout: "0s"),
+  ]),
+)"#
+            ),
+            &[
+                ("4:40", "gives both `pool` and `pools`"),
+                ("5:37", "unknown pool `dbb`"),
+                ("5:44", "holds pool `http` twice"),
+                ("5:83", "a share must be more than 0"),
+                ("6:51", "a share must be more than 0"),
+                ("6:65", "call timeout of 0s"),
+            ],
+        ),
+        (
+            "effect lists written wrong",
+            format!(
+                r#"{HEAD}
+  service: Service(name: "api", steps: [Step(name: "s", time: Constant("1ms"))]),
+  faults: [
+    Fault(name: "a", at: "1m", effect: [TrafficMultiplier(2.0), TrafficMultiplier(3.0)]),
+    Fault(name: "b", at: "1m", effects: TrafficMultiplier(2.0)),
+    Fault(name: "c", at: "1m", effect: TrafficMultiplier(2.0), effects: [TrafficMultiplier(2.0)]),
+    Fault(name: "d", at: "1m"),
+    Fault(name: "e", at: "1m", effects: []),
+  ],
+)"#
+            ),
+            &[
+                (
+                    "5:32",
+                    "write `effects: [TrafficMultiplier(2.0), TrafficMultiplier(3.0)]`",
+                ),
+                ("6:41", "write `effects: [TrafficMultiplier(2.0)]`"),
+                ("7:73", "gives both `effect` and `effects`"),
+                ("8:5", "fault `d` has no effect"),
+                ("9:41", "empty `effects` list"),
+            ],
+        ),
+        (
+            "partial effects, timeouts and EndAction",
+            format!(
+                r#"{HEAD}
+  service: Service(name: "api", steps: [Step(name: "s", time: Constant("1ms"))]),
+  faults: [
+    Fault(name: "a", at: "1m", effects: [
+      StepErrorRate(step: "s", rate: 0.5, share: 2.0),
+      StepTimeout(step: "t", timeout: "0s"),
+    ]),
+  ],
+  actions: [
+    Action(name: "restart", effect: RestartPool(pool: "db", dip: "0s")),
+    Action(name: "undo", effect: EndAction("restart")),
+    Action(name: "undo2", effect: EndAction("nope")),
+  ],
+)"#
+            ),
+            &[
+                ("6:50", "a share must be more than 0"),
+                ("7:25", "unknown step `t`"),
+                ("7:39", "call timeout of 0s"),
+                ("12:44", "action `restart` has no lasting effect"),
+                ("13:45", "unknown action `nope`"),
+            ],
+        ),
+        (
+            "bounded params",
+            format!(
+                r#"{HEAD}
+  service: Service(name: "api", steps: [Step(name: "s", pool: "db", time: Constant("1ms"))]),
+  actions: [
+    Action(name: "scale", help: "scale size=N, 1 to 60",
+      params: [Param(name: "size", min: 60, max: 1)],
+      effect: PoolSize(pool: "db", size: Param("size"))),
+    Action(name: "grow", help: "grow size=N, 1 to 60",
+      params: [Param(name: "size", min: 1, max: 60, integer: true)],
+      effect: PoolSize(pool: "db", size: Param("size"))),
+  ],
+  roles: [Role(id: "ops", title: "Ops")],
+  reference: [
+    Say(at: At("1m"), role: "ops", input: "grow size=61"),
+    Say(at: At("2m"), role: "ops", input: "grow size=2.5"),
+    Say(at: At("3m"), role: "ops", input: "grow size=6"),
+  ],
+)"#
+            ),
+            &[
+                ("6:50", "min 60 above max 1"),
+                ("14:43", "from 1 to 60"),
+                ("15:43", "whole number"),
+            ],
+        ),
+        (
+            "explicit Some for a duration with a default",
+            r#"Drill(name: "x", title: "x", duration: "1h", traffic: Traffic(start_rps: 1.0),
+  pools: [Pool(name: "db", size: 2, acquire_timeout: Some("1h"))],
+  service: Service(name: "api", steps: [Step(name: "s", pool: Some("db"), time: Constant("1ms"))]),
+)"#
+            .to_owned(),
+            &[],
+        ),
+    ];
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(name, text, expected)| check_problems(name, text, expected).err())
+        .collect();
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn an_out_of_bounds_scripted_line_is_refused_and_never_reaches_the_team_log() {
+    use firedrill::drill::spec::{Anchor, Say};
+    use firedrill::session::play::{Step, play};
+    let mut d = breaker_drill();
+    d.roles = vec![firedrill::drill::spec::Role {
+        id: "ops".into(),
+        title: "Ops".into(),
+        checklist: Vec::new(),
+    }];
+    let say = |minute: u64, input: &str| Say {
+        at: Anchor::At(firedrill::drill::Duration::from_secs(minute * 60)),
+        role: "ops".into(),
+        input: input.into(),
+    };
+    let script = [say(1, "scale-pool size=500"), say(2, "scale-pool size=40")];
+    let mut session = Session::new(d, Some(1));
+    let mut refused = Vec::new();
+    play(&mut session, &script, &mut |_, step| {
+        if let Step::Refused { input, error, .. } = step {
+            refused.push((input, error.to_string()));
+        }
+    });
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].1.contains("from 1 to 60"), "{refused:?}");
+    let inputs: Vec<&str> = session
+        .team()
+        .log
+        .iter()
+        .map(|e| e.input.as_str())
+        .collect();
+    assert!(!inputs.iter().any(|i| i.contains("500")), "{inputs:?}");
+    assert!(inputs.iter().any(|i| i.contains("size=40")), "{inputs:?}");
+}
