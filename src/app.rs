@@ -428,11 +428,12 @@ fn usage(e: impl std::fmt::Display) -> AppError {
     AppError::Io(e.to_string())
 }
 
-/// `--jobs`: at least 1; none means one thread per core (rayon's 0).
+/// `--jobs`: at least 1 and at most [`calibrate::MAX_JOBS`]; none means one thread per core
+/// (rayon's 0).
 fn jobs(jobs: Option<usize>) -> Result<usize, AppError> {
     match jobs {
         Some(0) => Err(AppError::Io("--jobs must be at least 1".into())),
-        Some(j) => Ok(j),
+        Some(j) => calibrate::check_jobs(j).map_err(usage),
         None => Ok(0),
     }
 }

@@ -149,3 +149,74 @@ fn promtool_installed() -> bool {
         .output()
         .is_ok_and(|o| o.status.success())
 }
+
+fn firedrill(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("firedrill runs")
+}
+
+#[test]
+fn calibrate_refuses_runs_beyond_its_maximum_before_allocating() {
+    for args in [
+        &[
+            "calibrate",
+            "tests/data/mini-rush.ron",
+            "--runs",
+            "1000000000",
+        ][..],
+        &[
+            "calibrate",
+            "tests/data/mini-rush.ron",
+            "--runs",
+            "4294967295",
+            "--shard",
+            "1/8",
+        ],
+        &["list", "--calibrate", "--runs", "1000000000"],
+    ] {
+        let out = firedrill(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("is more than the 100000 seeds one calibration keeps")
+                && err.contains("--shard"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn calibrate_caps_jobs_at_the_run_count_and_refuses_absurd_jobs() {
+    let out = firedrill(&["calibrate", "tests/data/mini-rush.ron", "--jobs", "100000"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--jobs 100000 is more than 1024 worker threads"),
+        "{err}"
+    );
+    // As many jobs as allowed on one seed: two threads are started, and the report is the
+    // one a single job gives.
+    let run = |jobs: &str| {
+        let out = firedrill(&[
+            "calibrate",
+            "tests/data/mini-rush.ron",
+            "--runs",
+            "1",
+            "--json",
+            "--jobs",
+            jobs,
+        ]);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        json["wall_seconds"] = serde_json::Value::Null;
+        json
+    };
+    assert_eq!(run("1024"), run("1"));
+}
