@@ -220,3 +220,107 @@ fn calibrate_caps_jobs_at_the_run_count_and_refuses_absurd_jobs() {
     };
     assert_eq!(run("1024"), run("1"));
 }
+
+/// monday-rush with each `(from, to)` replaced once.
+fn monday_with(edits: &[(&str, &str)]) -> String {
+    let mut text = monday_text();
+    for (from, to) in edits {
+        assert!(text.contains(from), "monday-rush has no `{from}`");
+        text = text.replacen(from, to, 1);
+    }
+    text
+}
+
+/// The problems `check` reports for `text`, as `line:column message`.
+fn problems(text: &str) -> Vec<String> {
+    match firedrill::drill::load_str("probe.ron", text) {
+        Ok(_) => Vec::new(),
+        Err(e) => e
+            .problems()
+            .iter()
+            .map(|p| format!("{}:{} {}", p.line(), p.column(), p.message()))
+            .collect(),
+    }
+}
+
+#[test]
+fn check_refuses_drills_whose_run_would_be_too_big() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("start_rps: 20.0", "start_rps: 1e308")],
+            "16:20 a rate of requests of 1.0e308 requests per second is beyond the most a drill may use, 1000000",
+        ),
+        (
+            &[("start_rps: 20.0", "start_rps: 1e12")],
+            "16:20 a rate of requests of 1.0e12",
+        ),
+        (
+            &[("TrafficMultiplier(3.0)", "TrafficMultiplier(1e308)")],
+            "42:86 a traffic multiplier of 1.0e308 times is beyond the most a drill may use, 1000 times",
+        ),
+        (
+            &[("seed: 7,", "seed: 7, telemetry: Telemetry(bucket: \"1ns\"),")],
+            "metric buckets of 1ns over 2h would be 7.2e12; the most is 1000000",
+        ),
+        (
+            &[("duration: \"2h\"", "duration: \"36000d\"")],
+            "11:15 the drill lasts 864000h; the most is 366 days",
+        ),
+        (
+            &[("max_in_flight: 1000", "max_in_flight: 1000000000000")],
+            "an in-flight limit of 1.0e12 requests is beyond the most",
+        ),
+        (
+            &[(
+                "Fault(name: \"monday-surge\"",
+                "Fault(name: \"cap\", at: \"1m\", effect: MaxInFlight(limit: 1e300)),\n        Fault(name: \"monday-surge\"",
+            )],
+            "an in-flight limit of 1.0e300 requests is beyond the most",
+        ),
+        (
+            &[("max_in_flight: 1000,", "max_in_flight: 1000, cost_per_1k_tokens: 1e308,")],
+            "a price of 1.0e308 dollars per thousand tokens is beyond the most a drill may use, 1000",
+        ),
+        (
+            &[("Pool(name: \"db\", size: 20", "Pool(name: \"db\", size: 4294967296")],
+            "a pool's size of 4.3e9 connections is beyond the most a drill may use, 100000",
+        ),
+        // Each value within its limit, but together too much: 24 hours at 100 000 rps,
+        // tripled by the surge.
+        (
+            &[
+                ("start_rps: 20.0", "start_rps: 100000.0"),
+                ("to_rps: 70.0", "to_rps: 100000.0"),
+                ("duration: \"2h\"", "duration: \"24h\""),
+            ],
+            "19:40 a run would handle about 7.8e10 events: a peak of 100000 requests/s × 3 from traffic multipliers over 24h (86400 s), each of 1 arrival + 2 steps; the most is 1.0e10 events",
+        ),
+    ];
+    for (edits, expected) in cases {
+        let found = problems(&monday_with(edits));
+        assert!(
+            found.iter().any(|p| p.contains(expected)),
+            "{edits:?}: expected `{expected}` among {found:#?}"
+        );
+    }
+}
+
+#[test]
+fn check_passes_long_real_drills_within_the_limits() {
+    // 30 days at 100 rps (with the surge) and 24 hours at 10 000 rps are real drills.
+    for edits in [
+        &[
+            ("start_rps: 20.0", "start_rps: 100.0"),
+            ("to_rps: 70.0", "to_rps: 100.0"),
+            ("duration: \"2h\"", "duration: \"30d\""),
+        ][..],
+        &[
+            ("start_rps: 20.0", "start_rps: 10000.0"),
+            ("to_rps: 70.0", "to_rps: 10000.0"),
+            ("duration: \"2h\"", "duration: \"24h\""),
+        ],
+    ] {
+        let found = problems(&monday_with(edits));
+        assert!(found.is_empty(), "{edits:?}: {found:#?}");
+    }
+}
