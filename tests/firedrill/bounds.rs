@@ -259,7 +259,10 @@ fn check_refuses_drills_whose_run_would_be_too_big() {
             "42:86 a traffic multiplier of 1.0e308 times is beyond the most a drill may use, 1000 times",
         ),
         (
-            &[("seed: 7,", "seed: 7, telemetry: Telemetry(bucket: \"1ns\"),")],
+            &[(
+                "seed: 7,",
+                "seed: 7, telemetry: Telemetry(bucket: \"1ns\"),",
+            )],
             "metric buckets of 1ns over 2h would be 7.2e12; the most is 1000000",
         ),
         (
@@ -278,11 +281,17 @@ fn check_refuses_drills_whose_run_would_be_too_big() {
             "an in-flight limit of 1.0e300 requests is beyond the most",
         ),
         (
-            &[("max_in_flight: 1000,", "max_in_flight: 1000, cost_per_1k_tokens: 1e308,")],
+            &[(
+                "max_in_flight: 1000,",
+                "max_in_flight: 1000, cost_per_1k_tokens: 1e308,",
+            )],
             "a price of 1.0e308 dollars per thousand tokens is beyond the most a drill may use, 1000",
         ),
         (
-            &[("Pool(name: \"db\", size: 20", "Pool(name: \"db\", size: 4294967296")],
+            &[(
+                "Pool(name: \"db\", size: 20",
+                "Pool(name: \"db\", size: 4294967296",
+            )],
             "a pool's size of 4.3e9 connections is beyond the most a drill may use, 100000",
         ),
         // Each value within its limit, but together too much: 24 hours at 100 000 rps,
