@@ -202,6 +202,9 @@ pub struct Telemetry {
     pub cost_per_1k_tokens: f64,
     /// How late the evaluation pipeline reports.
     pub eval_delay: Duration,
+    /// With `Some(n)`, only about the last `n` closed buckets are kept and the request log is
+    /// not: see [`Sim::bound_telemetry`].
+    retain: Option<usize>,
 }
 
 impl Telemetry {
@@ -364,7 +367,15 @@ fn close_bucket(mut core: ResMut<Core>, mut telemetry: ResMut<Telemetry>) {
     bucket.window = telemetry.window_values(latency);
     telemetry.buckets.push(bucket);
     let lines = core.take_log();
-    telemetry.log.extend(lines);
+    if let Some(keep) = telemetry.retain {
+        // Dropped in batches, so each bucket is moved at most once.
+        if telemetry.buckets.len() >= 2 * keep {
+            let cut = telemetry.buckets.len() - keep;
+            telemetry.buckets.drain(..cut);
+        }
+    } else {
+        telemetry.log.extend(lines);
+    }
 }
 
 fn evaluate_alerts(
@@ -776,6 +787,23 @@ impl Sim {
         if core.now < limit {
             core.now = limit;
         }
+    }
+
+    /// Keeps telemetry bounded for a run that reports only its summary: closed buckets are
+    /// dropped once no alert can look at them any more (beyond the window and the evaluation
+    /// delay), the request log is not kept, and [`Sim::take_news`] may be called to drop news.
+    /// Alerts, truth and the summary's totals are the same as with everything kept; only
+    /// [`Telemetry::buckets`] and [`Telemetry::log`] lose their history. Call it before running.
+    pub fn bound_telemetry(&mut self) {
+        let mut telemetry = self.world.resource_mut::<Telemetry>();
+        let width = telemetry.bucket_width.as_nanos().max(1);
+        let look_back = telemetry.window.as_nanos() + telemetry.eval_delay.as_nanos();
+        let buckets = usize::try_from(look_back.div_ceil(width)).unwrap_or(usize::MAX);
+        telemetry.retain = Some(
+            buckets
+                .saturating_add(telemetry.window_buckets)
+                .saturating_add(2),
+        );
     }
 
     pub fn run_to_end(&mut self) {

@@ -333,3 +333,63 @@ fn check_passes_long_real_drills_within_the_limits() {
         assert!(found.is_empty(), "{edits:?}: {found:#?}");
     }
 }
+
+#[test]
+fn simulate_keeps_bounded_telemetry_and_the_same_summary() {
+    use firedrill::sim::{RunOptions, Sim, Summary};
+    for name in ["monday-rush", "token-blowup", "llm-provider-429"] {
+        let path = root().join(format!("drills/{name}.ron"));
+        let drill = firedrill::drill::load_file(&path).expect("loads");
+        // Four times the drill's length, so the kept buckets would have grown fourfold.
+        let options = RunOptions {
+            duration: Some(firedrill::drill::Duration::from_nanos(
+                drill.duration.as_nanos() * 4,
+            )),
+            ..RunOptions::default()
+        };
+        let full = firedrill::sim::simulate(&drill, &options);
+        let mut sim = Sim::new(&drill, &options);
+        sim.bound_telemetry();
+        let mut most = 0;
+        let end = sim.end().nanos();
+        for slice in 1..=40 {
+            sim.run_until(firedrill::sim::SimTime::from_nanos(end / 40 * slice));
+            most = most.max(sim.telemetry().buckets().len());
+            assert!(sim.telemetry().log().is_empty(), "{name}: the log is kept");
+        }
+        sim.run_to_end();
+        let bucket = drill.telemetry.bucket.as_nanos();
+        let look_back =
+            (drill.telemetry.window.as_nanos() + drill.telemetry.eval_delay.as_nanos()) / bucket;
+        let all = end / bucket;
+        assert!(
+            (most as u64) < 4 * (look_back + 2) && (most as u64) < all / 2,
+            "{name}: {most} buckets kept of {all}"
+        );
+        let bounded = Summary::of(&sim, &drill);
+        assert_eq!(
+            serde_json::to_string(&bounded).expect("json"),
+            serde_json::to_string(&full).expect("json"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn simulate_output_is_the_same_with_bounded_telemetry() {
+    let path = "drills/monday-rush.ron";
+    let out = firedrill(&["simulate", path, "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let mut printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let drill = firedrill::drill::load_file(&root().join(path)).expect("loads");
+    let full = firedrill::sim::simulate(&drill, &firedrill::sim::RunOptions::default());
+    let mut expected = serde_json::to_value(&full).expect("json");
+    for v in [&mut printed, &mut expected] {
+        v["wall_seconds"] = serde_json::Value::Null;
+        v["events_per_second"] = serde_json::Value::Null;
+    }
+    assert_eq!(printed, expected);
+    let out = firedrill(&["simulate", path, "--duration", "400d"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("longer than a drill may last"));
+}
