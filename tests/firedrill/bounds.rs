@@ -393,3 +393,195 @@ fn simulate_output_is_the_same_with_bounded_telemetry() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("longer than a drill may last"));
 }
+
+/// Numbers and durations that break naive code: extremes, zero, negatives, NaN-ish text.
+const EXTREMES: &[&str] = &[
+    "1e308",
+    "-1e308",
+    "1e400",
+    "-1",
+    "0",
+    "0.0",
+    "1e-308",
+    "NaN",
+    "inf",
+    "-inf",
+    "18446744073709551616",
+    "9223372036854775807",
+    "4294967296",
+    "\"0s\"",
+    "\"1ns\"",
+    "\"36000d\"",
+    "\"99999999999999d\"",
+    "\"-5m\"",
+    "\"nan s\"",
+    "\"1e308s\"",
+];
+
+/// One mutation aimed at values and structure: a number or duration replaced by an
+/// extreme, a span deleted or duplicated, random bytes, or deep nesting.
+fn mutate_values(text: &str, rng: &mut rand::rngs::ChaCha8Rng) -> String {
+    use rand::RngExt;
+    let boundary = |rng: &mut rand::rngs::ChaCha8Rng, text: &str| {
+        let mut i = rng.random_range(0..=text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    match rng.random_range(0..10) {
+        // Replace a number (a run of digits, dots and signs) or a quoted duration.
+        0..=5 => {
+            let spans: Vec<(usize, usize)> = value_spans(text);
+            if spans.is_empty() {
+                return text.to_owned();
+            }
+            let (a, b) = spans[rng.random_range(0..spans.len())];
+            let with = EXTREMES[rng.random_range(0..EXTREMES.len())];
+            format!("{}{with}{}", &text[..a], &text[b..])
+        }
+        6 => {
+            let a = boundary(rng, text);
+            let b = boundary(rng, &text[a..]) + a;
+            let b = b.min(a + 200);
+            let b = (b..=text.len())
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(text.len());
+            if rng.random_bool(0.5) {
+                format!("{}{}", &text[..a], &text[b..])
+            } else {
+                format!("{}{}{}", &text[..b], &text[a..b], &text[b..])
+            }
+        }
+        7 => {
+            let a = boundary(rng, text);
+            let bytes: Vec<u8> = (0..rng.random_range(1..16)).map(|_| rng.random()).collect();
+            format!(
+                "{}{}{}",
+                &text[..a],
+                String::from_utf8_lossy(&bytes),
+                &text[a..]
+            )
+        }
+        8 => {
+            let a = boundary(rng, text);
+            let depth = rng.random_range(1..2000);
+            let open = ["(", "[", "Some(", "{"][rng.random_range(0..4)];
+            format!("{}{}{}", &text[..a], open.repeat(depth), &text[a..])
+        }
+        _ => {
+            // Every number of one kind replaced at once: a whole drill of extremes.
+            let with = EXTREMES[rng.random_range(0..EXTREMES.len())];
+            let mut out = String::new();
+            let mut last = 0;
+            for (a, b) in value_spans(text) {
+                if rng.random_bool(0.3) {
+                    out.push_str(&text[last..a]);
+                    out.push_str(with);
+                    last = b;
+                }
+            }
+            out.push_str(&text[last..]);
+            out
+        }
+    }
+}
+
+/// Where numbers (`20`, `0.7`, `-1`) and quoted durations (`"5m"`) are in `text`.
+fn value_spans(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let after_word = i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+        if c.is_ascii_digit() && !after_word {
+            let start = i;
+            while i < bytes.len()
+                && (bytes[i].is_ascii_digit() || matches!(bytes[i], b'.' | b'e' | b'-' | b'+'))
+            {
+                i += 1;
+            }
+            spans.push((start, i));
+        } else if c == b'"' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            let start = i;
+            let end = text[i + 1..].find('"').map(|j| i + 1 + j + 1);
+            match end {
+                Some(end)
+                    if end - start < 16
+                        && text[start + 1..end - 1]
+                            .bytes()
+                            .any(|b| b.is_ascii_alphabetic()) =>
+                {
+                    spans.push((start, end));
+                    i = end;
+                }
+                _ => i += 1,
+            }
+        } else {
+            i += 1;
+        }
+    }
+    spans
+}
+
+#[test]
+fn fuzzed_drills_load_with_diagnostics_or_run_without_panicking() {
+    use firedrill::sim::{RunOptions, Sim, SimTime};
+    use rand::{RngExt, SeedableRng};
+    // FIREDRILL_FUZZ_CASES sets the cases per built-in drill (default a few seconds' worth).
+    let cases: usize = std::env::var("FIREDRILL_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(12);
+    let (mut refused, mut ran) = (0, 0);
+    for (name, original) in firedrill::drill::library::BUILTIN {
+        for case in 0..cases {
+            let mut text = (*original).to_owned();
+            for _ in 0..rng.random_range(1..=4) {
+                text = mutate_values(&text, &mut rng);
+            }
+            let context = || format!("{name} case {case}:\n---\n{text}");
+            let result = std::panic::catch_unwind(|| firedrill::drill::load_str(name, &text));
+            let Ok(result) = result else {
+                panic!("the loader panicked on {}", context());
+            };
+            match result {
+                Err(error) => {
+                    refused += 1;
+                    assert!(!error.problems().is_empty(), "no problems: {}", context());
+                    for p in error.problems() {
+                        assert!(!p.message().is_empty(), "{}", context());
+                    }
+                }
+                Ok(drill) => {
+                    ran += 1;
+                    // A bounded horizon: about a million arrivals at the drill's peak with the largest
+                    // multiplier allowed (far fewer at its real peak).
+                    let peak = drill
+                        .traffic
+                        .stages
+                        .iter()
+                        .map(|s| s.to_rps)
+                        .fold(drill.traffic.start_rps, f64::max)
+                        .max(1.0)
+                        * 1000.0;
+                    let horizon = (1e6 / peak).clamp(0.01, 30.0);
+                    let run = std::panic::catch_unwind(|| {
+                        let mut sim = Sim::new(&drill, &RunOptions::default());
+                        sim.bound_telemetry();
+                        sim.run_until(SimTime::from_nanos((horizon * 1e9) as u64));
+                        firedrill::sim::Summary::of(&sim, &drill)
+                    });
+                    assert!(
+                        run.is_ok(),
+                        "a drill that passed check panicked: {}",
+                        context()
+                    );
+                }
+            }
+        }
+    }
+    assert!(refused > 0 && ran > 0, "refused {refused}, ran {ran}");
+}
