@@ -146,9 +146,16 @@ fn simulate(args: &SimulateArgs) -> Result<Exit, AppError> {
         warmup: args.warmup.unwrap_or_default(),
         no_faults: args.no_faults,
     };
+    if let Some(d) = args.duration
+        && d > crate::drill::Duration::from_secs(crate::drill::validate::limits::MAX_DURATION_SECS)
+    {
+        return Err(AppError::Io(format!(
+            "--duration {d} is longer than a drill may last (366 days); give a shorter one"
+        )));
+    }
     let started = Instant::now();
     let mut sim = Sim::new(&drill, &options);
-    sim.run_to_end();
+    run_with_progress(&mut sim);
     let mut summary = Summary::of(&sim, &drill);
     let wall = started.elapsed().as_secs_f64();
     summary.wall_seconds = Some(wall);
@@ -163,6 +170,28 @@ fn simulate(args: &SimulateArgs) -> Result<Exit, AppError> {
         summary.render_text()
     };
     write_stdout(&text)
+}
+
+/// Runs `sim` to its end with bounded telemetry (only the summary is printed), in slices of
+/// simulated time, with a progress bar at a terminal. Slicing does not change the run.
+fn run_with_progress(sim: &mut Sim) {
+    const SLICES: u64 = 200;
+    sim.bound_telemetry();
+    let end = sim.end();
+    let bar = progress_bar(SLICES as usize, format!("simulating {}", sim.drill_name()));
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:30}] {percent}% of simulated time, {elapsed} (eta {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    for slice in 1..=SLICES {
+        let until = u128::from(end.nanos()) * u128::from(slice) / u128::from(SLICES);
+        sim.run_until(crate::sim::SimTime::from_nanos(until as u64));
+        drop(sim.take_news());
+        bar.inc(1);
+    }
+    sim.run_to_end();
+    bar.finish_and_clear();
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -586,11 +615,12 @@ fn usage(e: impl std::fmt::Display) -> AppError {
     AppError::Io(e.to_string())
 }
 
-/// `--jobs`: at least 1; none means one thread per core (rayon's 0).
+/// `--jobs`: at least 1 and at most [`calibrate::MAX_JOBS`]; none means one thread per core
+/// (rayon's 0).
 fn jobs(jobs: Option<usize>) -> Result<usize, AppError> {
     match jobs {
         Some(0) => Err(AppError::Io("--jobs must be at least 1".into())),
-        Some(j) => Ok(j),
+        Some(j) => calibrate::check_jobs(j).map_err(usage),
         None => Ok(0),
     }
 }

@@ -34,6 +34,16 @@ use crate::sim::{RunOptions, Sim, SimTime};
 pub enum CalibrateError {
     #[error("--runs must be at least 1")]
     NoRuns,
+    #[error(
+        "--runs {0} is more than the {max} seeds one calibration keeps; split a larger one into --shard K/N runs of at most {max} each and --merge them",
+        max = MAX_RUNS
+    )]
+    TooManyRuns(u32),
+    #[error(
+        "--jobs {0} is more than {max} worker threads; give at most {max} (the default is one per core)",
+        max = MAX_JOBS
+    )]
+    TooManyJobs(usize),
     #[error("`{0}` is not a shard; write K/N with 1 <= K <= N, e.g. --shard 2/4")]
     BadShard(String),
     #[error("--shard {index}/{count} has no seeds: there are only {runs} runs")]
@@ -44,6 +54,21 @@ pub enum CalibrateError {
     Threads(String),
     #[error("{0}")]
     Merge(String),
+}
+
+/// The most seeds one calibration runs (its records are all kept for the report, a few
+/// hundred bytes each); a larger one is sharded and merged.
+pub const MAX_RUNS: u32 = 100_000;
+
+/// The most worker threads `--jobs` may ask for.
+pub const MAX_JOBS: usize = 1024;
+
+/// `--jobs` checked: 0 (one per core) or at most [`MAX_JOBS`].
+pub fn check_jobs(jobs: usize) -> Result<usize, CalibrateError> {
+    if jobs > MAX_JOBS {
+        return Err(CalibrateError::TooManyJobs(jobs));
+    }
+    Ok(jobs)
 }
 
 /// One slice of the seeds: `index` (from 1) of `count`.
@@ -105,6 +130,9 @@ impl Plan {
     pub fn new(runs: u32, seed_start: u64, shard: Shard) -> Result<Plan, CalibrateError> {
         if runs == 0 {
             return Err(CalibrateError::NoRuns);
+        }
+        if runs > MAX_RUNS {
+            return Err(CalibrateError::TooManyRuns(runs));
         }
         if shard.index == 0 || shard.index > shard.count {
             return Err(CalibrateError::BadShard(shard.to_string()));
@@ -313,20 +341,27 @@ pub fn run_seed(drill: &Drill, seed: u64) -> SeedRun {
     }
 }
 
-/// Runs every seed of `plan` on `jobs` threads (0: one per core), calling `done` after each
-/// seed. The records come back in seed order whatever `jobs` is.
+/// Runs every seed of `plan` on `jobs` threads (0: one per core; never more than two a seed,
+/// one for each of its runs), calling `done` after each seed. The records come back in seed
+/// order whatever `jobs` is.
 pub fn run(
     drill: &Drill,
     plan: &Plan,
     jobs: usize,
     done: &(dyn Fn() + Sync),
 ) -> Result<Vec<SeedRun>, CalibrateError> {
+    let seeds = plan.seeds();
+    let jobs = check_jobs(jobs)?;
+    let threads = if jobs == 0 {
+        0
+    } else {
+        jobs.min(2 * seeds.len())
+    };
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
+        .num_threads(threads)
         .thread_name(|i| format!("calibrate-{i}"))
         .build()
         .map_err(|e| CalibrateError::Threads(e.to_string()))?;
-    let seeds = plan.seeds();
     Ok(pool.install(|| {
         seeds
             .par_iter()

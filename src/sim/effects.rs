@@ -3,10 +3,14 @@
 //! once all active effects are applied, in the order they began, over the drill's baseline.
 //!
 //! This module computes parameters; it does not apply them to the running system (the
-//! engine does, in [`super::core::Core::apply_params`]).
+//! engine does, in [`super::core::Core::apply_params`]). Whatever value reaches a knob (a
+//! team's param the session let through), it is held within `check`'s limits
+//! ([`crate::drill::validate::limits`]), so no parameter makes the engine run or allocate
+//! without bound.
 
 use super::SimTime;
 use crate::drill::Duration;
+use crate::drill::validate::limits::{MAX_IN_FLIGHT, MAX_MULTIPLIER as MAX_FACTOR, MAX_POOL_SIZE};
 
 /// An effect with its names resolved to indices and its values to numbers.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -160,22 +164,26 @@ impl Params {
             let x = effect.strength(now);
             let toward = |from: f64, to: f64| from + (to - from) * x;
             match effect.knob {
-                Knob::TrafficMultiplier(m) => p.traffic_multiplier *= toward(1.0, m),
+                Knob::TrafficMultiplier(m) => {
+                    p.traffic_multiplier *= toward(1.0, m.min(MAX_FACTOR));
+                }
                 Knob::AdmissionLimit(rps) => {
                     let rps = rps.max(0.0);
                     p.admission_limit = Some(p.admission_limit.map_or(rps, |l| l.min(rps)));
                 }
-                Knob::MaxInFlight(limit) => p.max_in_flight = Some(limit.max(0.0).round() as u32),
+                Knob::MaxInFlight(limit) => {
+                    p.max_in_flight = Some(limit.clamp(0.0, MAX_IN_FLIGHT).round() as u32);
+                }
                 Knob::PoolSize { pool, size } => {
                     let from = f64::from(p.pool_size[pool]);
-                    p.pool_size[pool] = toward(from, size.max(0.0)).round() as u32;
+                    p.pool_size[pool] = toward(from, size.clamp(0.0, MAX_POOL_SIZE)).round() as u32;
                 }
                 Knob::StepTimeMultiplier {
                     step,
                     factor,
                     share,
                 } => {
-                    let factor = toward(1.0, factor.max(0.0));
+                    let factor = toward(1.0, factor.clamp(0.0, MAX_FACTOR));
                     if share < 1.0 {
                         p.partial(step, share, PartialKnob::Time(factor));
                     } else {
@@ -204,7 +212,7 @@ impl Params {
                     factor,
                     share,
                 } => {
-                    let factor = toward(1.0, factor.max(0.0));
+                    let factor = toward(1.0, factor.clamp(0.0, MAX_FACTOR));
                     if share < 1.0 {
                         p.partial(step, share, PartialKnob::Tokens(factor));
                     } else {
@@ -303,5 +311,46 @@ mod tests {
             baseline().with_effects(&[a, b], at(1)).admission_limit,
             Some(90.0)
         );
+    }
+
+    #[test]
+    fn absurd_knob_values_are_held_within_the_drill_limits() {
+        let at = SimTime::from_nanos(1_000_000_000);
+        let p = baseline().with_effects(
+            &[
+                effect(Knob::TrafficMultiplier(1e308), 0, 0),
+                effect(
+                    Knob::StepTimeMultiplier {
+                        step: 0,
+                        factor: f64::INFINITY,
+                    },
+                    0,
+                    0,
+                ),
+                effect(
+                    Knob::TokenMultiplier {
+                        step: 0,
+                        factor: 1e300,
+                    },
+                    0,
+                    0,
+                ),
+                effect(Knob::MaxInFlight(1e300), 0, 0),
+                effect(
+                    Knob::PoolSize {
+                        pool: 0,
+                        size: 1e300,
+                    },
+                    0,
+                    0,
+                ),
+            ],
+            at,
+        );
+        assert_eq!(p.traffic_multiplier, MAX_FACTOR);
+        assert_eq!(p.step_time, [MAX_FACTOR]);
+        assert_eq!(p.step_tokens, [MAX_FACTOR]);
+        assert_eq!(p.max_in_flight, Some(MAX_IN_FLIGHT as u32));
+        assert_eq!(p.pool_size, [MAX_POOL_SIZE as u32]);
     }
 }

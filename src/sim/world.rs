@@ -205,6 +205,9 @@ pub struct Telemetry {
     pub eval_delay: Duration,
     /// The drill's own log messages, written onto the lines they concern.
     notes: LogNotes,
+    /// With `Some(n)`, only about the last `n` closed buckets are kept and the request log is
+    /// not: see [`Sim::bound_telemetry`].
+    retain: Option<usize>,
 }
 
 /// What the drill's author says the service logs: each step's `log` on the step's error lines,
@@ -428,10 +431,18 @@ fn close_bucket(mut core: ResMut<Core>, mut telemetry: ResMut<Telemetry>, truth:
     bucket.window = telemetry.window_values(latency);
     telemetry.buckets.push(bucket);
     let mut lines = core.take_log();
-    if !(telemetry.notes.steps.is_empty() && telemetry.notes.faults.is_empty()) {
-        telemetry.notes.annotate(&mut lines, &truth);
+    if let Some(keep) = telemetry.retain {
+        // Dropped in batches, so each bucket is moved at most once.
+        if telemetry.buckets.len() >= 2 * keep {
+            let cut = telemetry.buckets.len() - keep;
+            telemetry.buckets.drain(..cut);
+        }
+    } else {
+        if !(telemetry.notes.steps.is_empty() && telemetry.notes.faults.is_empty()) {
+            telemetry.notes.annotate(&mut lines, &truth);
+        }
+        telemetry.log.extend(lines);
     }
-    telemetry.log.extend(lines);
 }
 
 fn evaluate_alerts(
@@ -856,6 +867,23 @@ impl Sim {
         if core.now < limit {
             core.now = limit;
         }
+    }
+
+    /// Keeps telemetry bounded for a run that reports only its summary: closed buckets are
+    /// dropped once no alert can look at them any more (beyond the window and the evaluation
+    /// delay), the request log is not kept, and [`Sim::take_news`] may be called to drop news.
+    /// Alerts, truth and the summary's totals are the same as with everything kept; only
+    /// [`Telemetry::buckets`] and [`Telemetry::log`] lose their history. Call it before running.
+    pub fn bound_telemetry(&mut self) {
+        let mut telemetry = self.world.resource_mut::<Telemetry>();
+        let width = telemetry.bucket_width.as_nanos().max(1);
+        let look_back = telemetry.window.as_nanos() + telemetry.eval_delay.as_nanos();
+        let buckets = usize::try_from(look_back.div_ceil(width)).unwrap_or(usize::MAX);
+        telemetry.retain = Some(
+            buckets
+                .saturating_add(telemetry.window_buckets)
+                .saturating_add(2),
+        );
     }
 
     pub fn run_to_end(&mut self) {

@@ -30,7 +30,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// Runs promtool (a test first asks [`crate::tools::promtool`] whether it is installed).
-fn promtool(args: &[&str], stdin: Option<&str>, dir: &Path) -> (bool, String) {
+pub(crate) fn promtool(args: &[&str], stdin: Option<&str>, dir: &Path) -> (bool, String) {
     let child = Command::new("promtool")
         .args(args)
         .current_dir(dir)
