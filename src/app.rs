@@ -139,6 +139,7 @@ fn simulate(args: &SimulateArgs) -> Result<Exit, AppError> {
         duration: args.duration,
         warmup: args.warmup.unwrap_or_default(),
         no_faults: args.no_faults,
+        ..RunOptions::default()
     };
     let started = Instant::now();
     let mut sim = Sim::new(&drill, &options);

@@ -90,6 +90,17 @@ pub fn check(
             Ok(drill) => {
                 outcome.valid += 1;
                 writeln!(out, "ok  {} (drill {})", path.display(), drill.name)?;
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                for w in super::warnings::warnings(&drill, &text) {
+                    writeln!(
+                        out,
+                        "{}: warning: {}: {}\n  help: {}",
+                        path.display(),
+                        w.path,
+                        w.message,
+                        w.hint
+                    )?;
+                }
             }
             Err(error) => {
                 if error.is_io() {

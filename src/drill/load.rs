@@ -55,6 +55,7 @@ const DRILL_FIELDS: &[&str] = &[
     "objectives",
     "reference",
     "debrief",
+    "shed_tolerance",
 ];
 
 /// The fields of `Drill(...)` without a default, and how to write each.
@@ -670,6 +671,9 @@ impl<'s> Loader<'s> {
                 .unwrap_or_default(),
             reference: self.list(value("reference"), FieldPath::root("reference"), None),
             debrief: self.top(value("debrief"), "debrief").unwrap_or_default(),
+            shed_tolerance: self
+                .top(value("shed_tolerance"), "shed_tolerance")
+                .unwrap_or(super::spec::DEFAULT_SHED_TOLERANCE),
         };
 
         let unread_names = self

@@ -61,6 +61,17 @@ pub struct Drill {
     /// Questions for the retrospective.
     #[serde(default)]
     pub debrief: Vec<String>,
+    /// The share of arrivals the team's own actions (throttles, admission limits) may reject
+    /// while the system counts as recovered: shedding load is a mitigation, not a recovery.
+    #[serde(default = "default_shed_tolerance")]
+    pub shed_tolerance: f64,
+}
+
+/// The default of [`Drill::shed_tolerance`]: 5% of arrivals.
+pub const DEFAULT_SHED_TOLERANCE: f64 = 0.05;
+
+fn default_shed_tolerance() -> f64 {
+    DEFAULT_SHED_TOLERANCE
 }
 
 /// Metric buckets, alert evaluation and the request log.
@@ -267,6 +278,32 @@ pub struct Fault {
     #[serde(default)]
     pub lasts: Option<Duration>,
     pub effect: Effect,
+    /// Whether the fault is a cause of the incident (the default) or a distraction (a red
+    /// herring: `cause: false`). Objectives, timings, `Recovered` and the root cause refer to
+    /// the causes.
+    #[serde(default = "yes")]
+    pub cause: bool,
+    /// Whether the fault should page in runs with no team, as `firedrill calibrate` checks
+    /// it; unset means `Fires` for a cause and `Either` for a distraction.
+    #[serde(default)]
+    pub expect: Option<Expect>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Fault {
+    /// What calibrate expects of this fault: its `expect`, or `Fires` for a cause and
+    /// `Either` for a distraction.
+    #[must_use]
+    pub fn expected(&self) -> Expect {
+        self.expect.unwrap_or(if self.cause {
+            Expect::Fires
+        } else {
+            Expect::Either
+        })
+    }
 }
 
 /// A change to the system's parameters. Faults and team actions apply the same effects.

@@ -2,6 +2,7 @@
 
 mod browser;
 mod calibrate;
+mod causes;
 mod check;
 mod debrief;
 mod drills;
