@@ -145,6 +145,7 @@ fn simulate(args: &SimulateArgs) -> Result<Exit, AppError> {
         duration: args.duration,
         warmup: args.warmup.unwrap_or_default(),
         no_faults: args.no_faults,
+        ..RunOptions::default()
     };
     if let Some(d) = args.duration
         && d > crate::drill::Duration::from_secs(crate::drill::validate::limits::MAX_DURATION_SECS)

@@ -24,9 +24,9 @@ use serde::{Deserialize, Serialize};
 pub use report::{Calibration, Subject, Verdict};
 
 use crate::drill::Drill;
-use crate::drill::spec::Severity;
 use crate::score::impact;
 use crate::session::{Session, play};
+use crate::sim::attribution::{self, Attribution, FiredRun};
 use crate::sim::{RunOptions, Sim, SimTime};
 
 /// Why a calibration cannot start, or its results cannot be merged.
@@ -211,8 +211,11 @@ pub struct NoTeamRun {
     pub alert_delay: Vec<Option<f64>>,
     /// When each fault started (drill order).
     pub fault_started: Vec<Option<f64>>,
-    /// Whether a page alert fired at or after each fault's start.
-    pub fault_paged: Vec<bool>,
+    /// Per fault (drill order): the alerts (indices in the drill) attributed to it: they fired
+    /// in this run and did not fire with the fault left out.
+    pub attributed: Vec<Vec<usize>>,
+    /// No page alert was attributed to a cause fault on this seed (every page alert stood in).
+    pub attribution_fallback: bool,
     pub first_page: Option<f64>,
     /// A page fired before any fault had started.
     pub early_page: bool,
@@ -222,8 +225,10 @@ pub struct NoTeamRun {
 /// The run with the reference response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReferenceRun {
+    /// The first page of an alert attributed to a cause.
     pub first_page: Option<f64>,
-    /// When the system recovered (no page alert pending or firing for 5 minutes after the
+    /// When the system recovered (no cause page alert pending or firing, and the team's
+    /// throttles shedding under `shed_tolerance`, for 5 minutes after the
     /// first page), if it did.
     pub recovered: Option<f64>,
     pub harm: Harm,
@@ -239,9 +244,10 @@ pub struct SeedRun {
     pub reference: Option<ReferenceRun>,
 }
 
-/// Runs the drill with no team with `seed`, to its end.
+/// Runs the drill with no team with `seed`, to its end, and attributes its alerts to its
+/// faults (with one more run per fault that started; see [`attribution`]).
 #[must_use]
-pub fn run_no_team(drill: &Drill, seed: u64) -> NoTeamRun {
+pub fn run_no_team(drill: &Drill, seed: u64) -> (NoTeamRun, Attribution) {
     let mut sim = Sim::new(
         drill,
         &RunOptions {
@@ -250,7 +256,17 @@ pub fn run_no_team(drill: &Drill, seed: u64) -> NoTeamRun {
         },
     );
     sim.run_to_end();
-    let truth = sim.truth();
+    let attribution = if drill.faults.is_empty() || drill.alerts.is_empty() {
+        attribution::attribute(drill, seed)
+    } else {
+        attribution::attribute_given(drill, seed, &FiredRun::of(&sim), 1)
+    };
+    // The run's truth, watching the cause alerts as a session on this seed would.
+    let mut truth = sim.truth().clone();
+    for (i, cause) in truth.cause_alert.iter_mut().enumerate() {
+        *cause = attribution.cause_alerts.contains(&i);
+    }
+    let truth = &truth;
     let harm = Harm::from(&impact::outcome(
         drill,
         sim.telemetry().buckets(),
@@ -265,7 +281,6 @@ pub fn run_no_team(drill: &Drill, seed: u64) -> NoTeamRun {
     };
     let mut alert_fired = vec![None; drill.alerts.len()];
     let mut alert_delay = vec![None; drill.alerts.len()];
-    let mut page_times: Vec<SimTime> = Vec::new();
     for (rule, state) in sim.alert_states() {
         let i = rule.index;
         if i >= drill.alerts.len() {
@@ -279,19 +294,11 @@ pub fn run_no_team(drill: &Drill, seed: u64) -> NoTeamRun {
                 .find(|t| **t >= o)
                 .map(|t| t.since(o).as_secs_f64())
         });
-        if rule.severity == Severity::Page {
-            page_times.extend(&state.fired_at);
-        }
     }
-    let fault_paged = truth
-        .fault_started
-        .iter()
-        .map(|s| s.is_some_and(|s| page_times.iter().any(|t| *t >= s)))
-        .collect();
     let early_page = truth
         .first_page
         .is_some_and(|p| first_fault.is_none_or(|f| p < f));
-    NoTeamRun {
+    let run = NoTeamRun {
         alert_fired,
         alert_delay,
         fault_started: truth
@@ -299,26 +306,28 @@ pub fn run_no_team(drill: &Drill, seed: u64) -> NoTeamRun {
             .iter()
             .map(|t| t.map(SimTime::as_secs_f64))
             .collect(),
-        fault_paged,
+        attributed: attribution.by_fault.clone(),
+        attribution_fallback: attribution.fallback && !drill.faults.is_empty(),
         first_page: truth.first_page.map(SimTime::as_secs_f64),
         early_page,
         harm,
-    }
+    };
+    (run, attribution)
 }
 
-/// Plays the drill's reference response with `seed`, to the drill's end; `None` when the
-/// drill has none.
+/// Plays the drill's reference response with `seed`, to the drill's end, with the drill's
+/// `attribution` on that seed; `None` when the drill has none.
 #[must_use]
-pub fn run_reference(drill: &Drill, seed: u64) -> Option<ReferenceRun> {
+pub fn run_reference(drill: &Drill, seed: u64, attribution: &Attribution) -> Option<ReferenceRun> {
     if drill.reference.is_empty() {
         return None;
     }
-    let mut session = Session::new(drill.clone(), Some(seed));
+    let mut session = Session::with_attribution(drill.clone(), Some(seed), attribution.clone());
     play::play(&mut session, &drill.reference, &mut |_, _| {});
     let sim = session.sim();
     let truth = sim.truth();
     Some(ReferenceRun {
-        first_page: truth.first_page.map(SimTime::as_secs_f64),
+        first_page: truth.first_cause_page.map(SimTime::as_secs_f64),
         recovered: truth.recovered.map(SimTime::as_secs_f64),
         harm: Harm::from(&impact::outcome(
             drill,
@@ -329,11 +338,11 @@ pub fn run_reference(drill: &Drill, seed: u64) -> Option<ReferenceRun> {
     })
 }
 
-/// Both runs of one seed (in parallel when the pool has a free thread).
+/// Both runs of one seed: the reference needs the attribution the runs with no team give.
 #[must_use]
 pub fn run_seed(drill: &Drill, seed: u64) -> SeedRun {
-    let (no_team, reference) =
-        rayon::join(|| run_no_team(drill, seed), || run_reference(drill, seed));
+    let (no_team, attribution) = run_no_team(drill, seed);
+    let reference = run_reference(drill, seed, &attribution);
     SeedRun {
         seed,
         no_team,

@@ -18,7 +18,7 @@ use crate::score::impact::severity_text;
 use crate::session::transcript::sha256_hex;
 
 /// The version of the JSON layout; merging refuses any other.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// An alert expected to fire should fire in at least this many percent of the runs with no
 /// team.
@@ -27,8 +27,11 @@ pub const ALERT_FIRES_MIN: u64 = 95;
 pub const ALERT_QUIET_MAX: u64 = 5;
 /// At most this many percent of the runs with no team may page before any fault.
 pub const EARLY_PAGE_MAX: u64 = 5;
-/// Each fault should page in at least this many percent of the runs with no team.
-pub const FAULT_PAGES_MIN: u64 = 50;
+/// A fault expected to page (a cause, by default) should have a page attributed to it in at
+/// least this many percent of the runs with no team.
+pub const FAULT_PAGES_MIN: u64 = 95;
+/// A fault expected not to page may have a page attributed to it in at most this many percent.
+pub const FAULT_QUIET_MAX: u64 = 5;
 /// The reference response should recover in at least this many percent of the runs.
 pub const REFERENCE_RECOVERS_MIN: u64 = 90;
 
@@ -59,6 +62,11 @@ pub struct Subject {
     pub duration_seconds: f64,
     pub alerts: Vec<AlertInfo>,
     pub faults: Vec<String>,
+    /// Per fault: a cause (`true`) or a distraction.
+    pub fault_causes: Vec<bool>,
+    /// Per fault: whether it should page with no team, `fires`, `quiet` or `either` (its
+    /// `expect`, or `fires` for a cause and `either` for a distraction).
+    pub fault_expect: Vec<String>,
     /// Whether the drill has a reference response.
     pub reference: bool,
 }
@@ -81,6 +89,12 @@ impl Subject {
                 })
                 .collect(),
             faults: drill.faults.iter().map(|f| f.name.clone()).collect(),
+            fault_causes: drill.faults.iter().map(|f| f.cause).collect(),
+            fault_expect: drill
+                .faults
+                .iter()
+                .map(|f| f.expected().as_str().to_owned())
+                .collect(),
             reference: !drill.reference.is_empty(),
         }
     }
@@ -209,9 +223,23 @@ pub struct AlertStats {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaultStats {
     pub name: String,
+    /// A cause (`true`) or a distraction.
+    pub cause: bool,
+    /// `fires`, `quiet` or `either`: whether it should page.
+    pub expect: String,
     pub started: Share,
-    /// Runs in which a page alert fired at or after its start, before the drill ended.
+    /// Runs in which a page alert attributed to it fired (it fired with the fault, and not
+    /// with the fault left out).
     pub paged: Share,
+    /// Each alert attributed to it in some run, with the runs in which it was.
+    pub alerts: Vec<AttributedAlert>,
+}
+
+/// An alert attributed to a fault, and in how many runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributedAlert {
+    pub name: String,
+    pub attributed: Share,
 }
 
 /// Median and p90 of each measure of harm over the whole drill.
@@ -265,8 +293,11 @@ pub enum Check {
     AlertQuiet,
     /// A page before any fault in at most 5% of the runs with no team.
     EarlyPage,
-    /// Each fault pages in at least 50% of the runs with no team.
-    FaultPages,
+    /// A cause fault pages (a page alert is attributed to it) in at least 95% of the runs with
+    /// no team, or as its `expect` says.
+    CausePaged,
+    /// A distraction pages as its `expect` says (by default it may or may not).
+    DistractionPages,
     /// The reference response recovers in at least 90% of the runs.
     ReferenceRecovers,
 }
@@ -298,6 +329,9 @@ pub struct Calibration {
     pub wall_seconds: f64,
     pub alerts: Vec<AlertStats>,
     pub faults: Vec<FaultStats>,
+    /// Runs with no team in which no page alert was attributed to a cause fault, so that
+    /// every page alert stood in for the causes.
+    pub attribution_fallbacks: Share,
     /// Runs with no team that paged before any fault started.
     pub early_pages: Share,
     pub impact: Impact,
@@ -332,22 +366,45 @@ impl Calibration {
                 ),
             })
             .collect();
+        let attributed = |r: &SeedRun, f: usize, a: usize| {
+            r.no_team
+                .attributed
+                .get(f)
+                .is_some_and(|alerts| alerts.contains(&a))
+        };
         let faults: Vec<FaultStats> = drill
             .faults
             .iter()
             .enumerate()
             .map(|(i, name)| FaultStats {
                 name: name.clone(),
+                cause: drill.fault_causes.get(i).copied().unwrap_or(true),
+                expect: drill.fault_expect.get(i).cloned().unwrap_or_else(fires),
                 started: Share::count(
                     runs.iter()
                         .map(|r| r.no_team.fault_started.get(i).copied().flatten().is_some()),
                 ),
-                paged: Share::count(
-                    runs.iter()
-                        .map(|r| r.no_team.fault_paged.get(i).copied().unwrap_or(false)),
-                ),
+                paged: Share::count(runs.iter().map(|r| {
+                    drill
+                        .alerts
+                        .iter()
+                        .enumerate()
+                        .any(|(a, info)| info.severity == "page" && attributed(r, i, a))
+                })),
+                alerts: drill
+                    .alerts
+                    .iter()
+                    .enumerate()
+                    .map(|(a, info)| AttributedAlert {
+                        name: info.name.clone(),
+                        attributed: Share::count(runs.iter().map(|r| attributed(r, i, a))),
+                    })
+                    .filter(|x| x.attributed.runs > 0)
+                    .collect(),
             })
             .collect();
+        let attribution_fallbacks =
+            Share::count(runs.iter().map(|r| r.no_team.attribution_fallback));
         let early_pages = Share::count(runs.iter().map(|r| r.no_team.early_page));
         let references: Vec<_> = runs.iter().filter_map(|r| r.reference.as_ref()).collect();
         let impact = Impact {
@@ -374,6 +431,7 @@ impl Calibration {
             pass: verdicts.iter().all(|v| v.pass),
             alerts,
             faults,
+            attribution_fallbacks,
             early_pages,
             impact,
             reference,
@@ -452,26 +510,7 @@ fn verdicts(
             .to_owned(),
     });
     for f in faults {
-        out.push(Verdict {
-            check: Check::FaultPages,
-            subject: Some(f.name.clone()),
-            observed: f.paged,
-            pass: f.paged.at_least(FAULT_PAGES_MIN),
-            message: format!(
-                "fault {} is followed by a page in {} of runs with no team (needs at least {FAULT_PAGES_MIN}%)",
-                f.name,
-                f.paged.percent()
-            ),
-            hint: if f.started.at_least(100) {
-                "no page alert reliably catches it: add a page alert on a metric it moves, \
-                 or make the fault stronger"
-                    .to_owned()
-            } else {
-                "it does not always start before the drill ends: start it earlier or make the \
-                 drill longer"
-                    .to_owned()
-            },
-        });
+        out.push(fault_verdict(f));
     }
     match reference {
         Some(r) => out.push(Verdict {
@@ -498,6 +537,58 @@ fn verdicts(
         }),
     }
     out
+}
+
+/// Whether a fault pages as its `expect` says: a page attributed to it (fired with it, and
+/// not with it left out) in at least 95% of the runs with no team, in at most 5%, or either.
+fn fault_verdict(f: &FaultStats) -> Verdict {
+    let (check, what) = if f.cause {
+        (
+            Check::CausePaged,
+            format!("the cause `{}` is paged", f.name),
+        )
+    } else {
+        (
+            Check::DistractionPages,
+            format!("the distraction `{}` pages", f.name),
+        )
+    };
+    let (pass, needs, hint) = match f.expect.as_str() {
+        "quiet" => (
+            f.paged.at_most(FAULT_QUIET_MAX),
+            format!("expected quiet: at most {FAULT_QUIET_MAX}%"),
+            "a page alert fires because of it: make it milder, raise that alert's threshold, \
+             or write `expect: Either` on the fault if it may page"
+                .to_owned(),
+        ),
+        "either" => (true, "it may or may not".to_owned(), String::new()),
+        _ if !f.started.at_least(100) => (
+            f.paged.at_least(FAULT_PAGES_MIN),
+            format!("needs at least {FAULT_PAGES_MIN}%"),
+            "it does not always start before the drill ends: start it earlier or make the \
+             drill longer"
+                .to_owned(),
+        ),
+        _ => (
+            f.paged.at_least(FAULT_PAGES_MIN),
+            format!("needs at least {FAULT_PAGES_MIN}%"),
+            "no page alert fires because of it (one that fires with it and not without it): \
+             add a page alert on a metric it moves, make it stronger, or mark it \
+             `cause: false` if it is a distraction"
+                .to_owned(),
+        ),
+    };
+    Verdict {
+        check,
+        subject: Some(f.name.clone()),
+        observed: f.paged,
+        pass,
+        message: format!(
+            "{what} in {} of runs with no team ({needs})",
+            f.paged.percent()
+        ),
+        hint,
+    }
 }
 
 /// Whole seconds as `6m10s`.
@@ -569,20 +660,41 @@ fn render_text(c: &Calibration) -> String {
     if c.alerts.is_empty() {
         let _ = writeln!(out, "  (the drill has no alerts)");
     }
-    let _ = writeln!(out, "\n{:width$}{:8}{:>7}", "Faults, no team", "", "paged");
+    let _ = writeln!(
+        out,
+        "\n{:width$}{:13}{:>7}   alerts attributed to it (share of runs)",
+        "Faults, no team", "", "paged"
+    );
     for f in &c.faults {
         let started = if f.started.at_least(100) {
             String::new()
         } else {
             format!("   (started in {} of runs)", f.started.percent())
         };
+        let alerts = if f.alerts.is_empty() {
+            "none".to_owned()
+        } else {
+            f.alerts
+                .iter()
+                .map(|a| format!("{} {}", a.name, a.attributed.percent()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let _ = writeln!(
             out,
-            "  {:w$}{:8}{:>7}{started}",
+            "  {:w$}{:13}{:>7}   {alerts}{started}",
             f.name,
-            "",
+            if f.cause { "cause" } else { "distraction" },
             f.paged.percent(),
             w = width - 2
+        );
+    }
+    if !c.faults.is_empty() && c.attribution_fallbacks.runs > 0 {
+        let _ = writeln!(
+            out,
+            "  In {} of runs no page alert was attributed to a cause alone, so every page alert \
+             stood in for the causes (recovery waited for all of them).",
+            c.attribution_fallbacks.percent()
         );
     }
     if c.faults.is_empty() {

@@ -97,6 +97,17 @@ pub fn check(
                         writeln!(out, "  help: {hint}")?;
                     }
                 }
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                for w in super::warnings::warnings(&drill, &text) {
+                    writeln!(
+                        out,
+                        "{}: warning: {}: {}\n  help: {}",
+                        path.display(),
+                        w.path,
+                        w.message,
+                        w.hint
+                    )?;
+                }
             }
             Err(error) => {
                 if error.is_io() {

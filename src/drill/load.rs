@@ -56,6 +56,7 @@ const DRILL_FIELDS: &[&str] = &[
     "reference",
     "debrief",
     "dashboard",
+    "shed_tolerance",
 ];
 
 /// The fields of `Drill(...)` without a default, and how to write each.
@@ -688,6 +689,9 @@ impl<'s> Loader<'s> {
             reference: self.list(value("reference"), FieldPath::root("reference"), None),
             debrief: self.top(value("debrief"), "debrief").unwrap_or_default(),
             dashboard: self.list(value("dashboard"), FieldPath::root("dashboard"), None),
+            shed_tolerance: self
+                .top(value("shed_tolerance"), "shed_tolerance")
+                .unwrap_or(super::spec::DEFAULT_SHED_TOLERANCE),
         };
 
         let unread_names = self

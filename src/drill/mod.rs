@@ -12,6 +12,7 @@ pub mod load;
 pub mod spec;
 pub(crate) mod suggest;
 pub mod validate;
+pub mod warnings;
 
 pub use duration::{ClockTime, Duration};
 pub use load::{LoadError, Problem, load_file, load_str};

@@ -64,6 +64,17 @@ pub struct Drill {
     /// The team's dashboard: which metrics `dash` shows, in order (none: the default panels).
     #[serde(default)]
     pub dashboard: Vec<Panel>,
+    /// The share of arrivals the team's own actions (throttles, admission limits) may reject
+    /// while the system counts as recovered: shedding load is a mitigation, not a recovery.
+    #[serde(default = "default_shed_tolerance")]
+    pub shed_tolerance: f64,
+}
+
+/// The default of [`Drill::shed_tolerance`]: 5% of arrivals.
+pub const DEFAULT_SHED_TOLERANCE: f64 = 0.05;
+
+fn default_shed_tolerance() -> f64 {
+    DEFAULT_SHED_TOLERANCE
 }
 
 /// One row of the team's dashboard: a metric under the title the team's own dashboard gives it.
@@ -318,9 +329,33 @@ pub struct Fault {
     /// What the service logs about the calls this fault affects, while it is in effect.
     #[serde(default)]
     pub log: Option<String>,
+    /// Whether the fault is a cause of the incident (the default) or a distraction (a red
+    /// herring: `cause: false`). Objectives, timings, `Recovered` and the root cause refer to
+    /// the causes.
+    #[serde(default = "yes")]
+    pub cause: bool,
+    /// Whether the fault should page in runs with no team, as `firedrill calibrate` checks
+    /// it; unset means `Fires` for a cause and `Either` for a distraction.
+    #[serde(default)]
+    pub expect: Option<Expect>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Fault {
+    /// What calibrate expects of this fault: its `expect`, or `Fires` for a cause and
+    /// `Either` for a distraction.
+    #[must_use]
+    pub fn expected(&self) -> Expect {
+        self.expect.unwrap_or(if self.cause {
+            Expect::Fires
+        } else {
+            Expect::Either
+        })
+    }
+
     /// Every effect of the fault, in order.
     #[must_use]
     pub fn all_effects(&self) -> Vec<&Effect> {

@@ -326,6 +326,19 @@ impl<'a> Checker<'a> {
                 .hint("give it a length in simulated time, e.g. `duration: \"2h\"`"),
             );
         }
+        if !(0.0..=1.0).contains(&drill.shed_tolerance) {
+            self.push(
+                SemanticProblem::new(
+                    FieldPath::root("shed_tolerance"),
+                    format!(
+                        "`shed_tolerance` is {}, but it is a share of arrivals",
+                        drill.shed_tolerance
+                    ),
+                    "not a fraction",
+                )
+                .hint("write a fraction from 0 to 1, e.g. `shed_tolerance: 0.05` (the default) lets the team's throttles reject up to 5% of arrivals in a recovered system"),
+            );
+        }
         self.telemetry();
         self.traffic();
         self.unique(

@@ -358,6 +358,36 @@ pub fn render(d: &Debrief) -> String {
         }
     }
 
+    if !d.faults.is_empty() {
+        let _ = writeln!(o, "\n## Faults\n");
+        for f in &d.faults {
+            let kind = if f.cause { "cause" } else { "distraction" };
+            let began = f.started.as_ref().map_or_else(
+                || "never began".to_owned(),
+                |m| format!("began {}", m.clock),
+            );
+            let caused = if f.alerts.is_empty() {
+                "caused no alert".to_owned()
+            } else {
+                format!(
+                    "caused {}",
+                    f.alerts
+                        .iter()
+                        .map(|a| esc(a))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let _ = writeln!(o, "- **{}** ({kind}), {began}; {caused}", esc(&f.name));
+        }
+        if d.attribution_fallback {
+            let _ = writeln!(
+                o,
+                "\nNo page was attributed to a cause alone, so every page alert counted for the timings and recovery."
+            );
+        }
+    }
+
     if !d.questions.is_empty() {
         let _ = writeln!(o, "\n## Questions for the debrief\n");
         for (i, q) in d.questions.iter().enumerate() {

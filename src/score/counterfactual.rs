@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::impact::{self, Outcome, Series, round3};
 use crate::drill::Drill;
 use crate::session::{Session, play};
+use crate::sim::attribution::Attribution;
 use crate::sim::{RunOptions, Sim, SimTime};
 use crate::telemetry::series::Bucket;
 
@@ -115,20 +116,22 @@ pub struct Runs {
 }
 
 /// Runs `drill` with `seed` to `horizon` with no team, and (if the drill has one) with its
-/// reference response.
+/// reference response; `attribution` is the drill's on this seed, so that both runs watch
+/// the same cause alerts as the team's.
 #[must_use]
-pub fn run(drill: &Drill, seed: u64, horizon: SimTime) -> Runs {
+pub fn run(drill: &Drill, seed: u64, horizon: SimTime, attribution: &Attribution) -> Runs {
     let mut sim = Sim::new(
         drill,
         &RunOptions {
             seed: Some(seed),
+            cause_alerts: Some(attribution.cause_alerts.clone()),
             ..RunOptions::default()
         },
     );
     sim.run_until(horizon);
     let no_response = impact::outcome(drill, sim.telemetry().buckets(), sim.truth(), horizon);
     let reference = (!drill.reference.is_empty()).then(|| {
-        let mut session = Session::new(drill.clone(), Some(seed));
+        let mut session = Session::with_attribution(drill.clone(), Some(seed), attribution.clone());
         // `play` runs to the drill's end; only the buckets up to the horizon are counted.
         play::play(&mut session, &drill.reference, &mut |_, _| {});
         impact::outcome(

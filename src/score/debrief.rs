@@ -43,8 +43,24 @@ pub struct Debrief {
     pub counterfactual: Counterfactual,
     pub timeline: Vec<TimelineEntry>,
     pub root_cause: Option<RootCause>,
+    /// The drill's faults: causes and distractions, and the alerts each caused.
+    pub faults: Vec<FaultRow>,
+    /// No page alert was attributed to a cause on this seed, so every page alert counted for
+    /// the timings and `Recovered`.
+    pub attribution_fallback: bool,
     pub questions: Vec<String>,
     pub charts: Charts,
+}
+
+/// A fault of the drill, as the debrief tells it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FaultRow {
+    pub name: String,
+    /// A cause of the incident, or a distraction (`cause: false`).
+    pub cause: bool,
+    pub started: Option<Moment>,
+    /// The alerts attributed to it: they fired with it, and not without it, with no team.
+    pub alerts: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -188,7 +204,7 @@ pub fn debrief(session: &Session) -> Debrief {
     let timings = timings::timings(session);
     let checklists = task_rows(session);
     let impact = impact::outcome(drill, sim.telemetry().buckets(), sim.truth(), horizon);
-    let runs = counterfactual::run(drill, sim.seed(), horizon);
+    let runs = counterfactual::run(drill, sim.seed(), horizon, session.attribution());
     let counterfactual = Counterfactual::compare(&impact, &runs);
     let mut objectives = objectives(session, &timings);
     let scoring = scoring(&checklists, &objectives);
@@ -267,9 +283,37 @@ pub fn debrief(session: &Session) -> Debrief {
         counterfactual,
         timeline: timeline(session, horizon),
         root_cause,
+        faults: fault_rows(session),
+        attribution_fallback: session.attribution().fallback && !drill.faults.is_empty(),
         questions: drill.debrief.clone(),
         charts,
     }
+}
+
+fn fault_rows(session: &Session) -> Vec<FaultRow> {
+    let drill = session.drill();
+    let truth = session.sim().truth();
+    let attribution = session.attribution();
+    drill
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| FaultRow {
+            name: f.name.clone(),
+            cause: f.cause,
+            started: truth
+                .fault_started
+                .get(i)
+                .copied()
+                .flatten()
+                .map(|t| Moment::new(drill.clock_start, t)),
+            alerts: attribution
+                .alerts_of(i)
+                .iter()
+                .filter_map(|a| drill.alerts.get(*a).map(|x| x.name.clone()))
+                .collect(),
+        })
+        .collect()
 }
 
 fn task_rows(session: &Session) -> Vec<TaskRow> {
@@ -601,7 +645,10 @@ fn timeline(session: &Session, horizon: SimTime) -> Vec<TimelineEntry> {
             2,
             "system",
             "system",
-            "recovered: no page pending or firing for 5 minutes".to_owned(),
+            format!(
+                "recovered: no page of the cause pending or firing for 5 minutes, and the team's throttles rejecting under {}% of arrivals",
+                impact::round3(session.drill().shed_tolerance * 100.0)
+            ),
         );
     }
     for (at, from, message) in injects(session, horizon) {

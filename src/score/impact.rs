@@ -129,11 +129,16 @@ pub fn outcome(drill: &Drill, buckets: &[Bucket], truth: &Truth, horizon: SimTim
             minutes: minutes(&|b| breached(&a.when, b, &pools, &steps) == Some(true)),
         })
         .collect();
+    // The cause's page alerts: a distraction's breach is not the incident's.
     let page_breach_minutes = minutes(&|b| {
         drill
             .alerts
             .iter()
-            .filter(|a| a.severity == Severity::Page)
+            .enumerate()
+            .filter(|(i, a)| {
+                a.severity == Severity::Page && truth.cause_alert.get(*i).copied().unwrap_or(true)
+            })
+            .map(|(_, a)| a)
             .any(|a| breached(&a.when, b, &pools, &steps) == Some(true))
     });
     let (failed, rejected, degraded) =

@@ -3,25 +3,33 @@
 //! diagnose, actions, resolve), each interval beside the drill's objective and the best time
 //! the alerting allowed.
 //!
+//! Every interval counts from the *cause*: the earliest start of a fault the drill marks as a
+//! cause (every fault but those with `cause: false`), and pages of the alerts attributed to a
+//! cause (see [`crate::sim::attribution`]). A distraction that pages first does not start the
+//! clock.
+//!
 //! Definitions, as the debrief states them:
 //! - **first user impact**: the start of the first metric bucket that ends after the fault
 //!   start in which either the share of failed, rejected and degraded requests exceeds twice
 //!   the share before the fault (and is above zero), or a latency quantile that some alert
 //!   watches with `Above` exceeds that alert's threshold; never before the fault start.
-//! - **best possible page**: the earliest `first pending + for` over the page alerts, the
-//!   moment the first page could have fired.
-//! - **mitigated**: the drill's `Recovered` (every page resolved and staying resolved).
+//! - **best possible page**: the earliest `first pending + for` over the cause's page alerts,
+//!   the moment the cause's first page could have fired.
+//! - **detected**: the first acknowledgement at or after the cause's start.
+//! - **mitigated**: the drill's `Recovered` (every cause page resolved and staying resolved,
+//!   with the team's throttles shedding less than the drill's `shed_tolerance`).
 //!
 //! This module reads a finished run; it never runs the simulation.
 
 use serde::Serialize;
 
-use crate::drill::spec::{Condition, Drill, Metric, Severity};
+use crate::drill::spec::{Alert, Condition, Drill, Metric, Severity};
 use crate::drill::{ClockTime, Duration};
 use crate::session::Session;
 use crate::session::command::Command;
 use crate::session::team::Detail;
 use crate::sim::SimTime;
+use crate::sim::world::Truth;
 use crate::telemetry::series::Bucket;
 
 /// The rule for "first user impact", printed in every report.
@@ -103,7 +111,8 @@ pub fn duration_text(seconds: f64) -> String {
     Duration::from_secs(seconds.max(0.0).round() as u64).to_string()
 }
 
-/// The earliest moment the first page could fire: min over page alerts of first pending + `for`.
+/// The earliest moment the cause's first page could fire: min over the cause's page alerts of
+/// first pending + `for`.
 #[must_use]
 pub fn best_page(session: &Session) -> Option<SimTime> {
     let drill = session.drill();
@@ -112,7 +121,7 @@ pub fn best_page(session: &Session) -> Option<SimTime> {
         .alerts
         .iter()
         .enumerate()
-        .filter(|(_, a)| a.severity == Severity::Page)
+        .filter(|(i, a)| is_cause_page(truth, *i, a))
         .filter_map(|(i, a)| {
             truth
                 .alert_first_pending
@@ -124,16 +133,29 @@ pub fn best_page(session: &Session) -> Option<SimTime> {
         .min()
 }
 
-/// The earliest fault start of the run.
+/// Whether alert `index` is a page alert the cause's timings watch.
+fn is_cause_page(truth: &Truth, index: usize, alert: &Alert) -> bool {
+    alert.severity == Severity::Page && truth.cause_alert.get(index).copied().unwrap_or(true)
+}
+
+/// The earliest start of a cause fault in the run (of any fault, when the drill marks none as
+/// a cause).
 #[must_use]
 pub fn fault_start(session: &Session) -> Option<SimTime> {
-    session
-        .sim()
-        .truth()
+    cause_start(session.drill(), session.sim().truth())
+}
+
+/// The earliest start of a cause fault in a run's `truth` (of any fault, when the drill marks
+/// none as a cause).
+#[must_use]
+pub fn cause_start(drill: &Drill, truth: &Truth) -> Option<SimTime> {
+    let any_cause = drill.faults.iter().any(|f| f.cause);
+    truth
         .fault_started
         .iter()
-        .flatten()
-        .copied()
+        .enumerate()
+        .filter(|(i, _)| !any_cause || drill.faults.get(*i).is_some_and(|f| f.cause))
+        .filter_map(|(_, t)| *t)
         .min()
 }
 
@@ -197,12 +219,16 @@ pub fn timings(session: &Session) -> Timings {
         .alerts
         .iter()
         .enumerate()
-        .filter(|(_, a)| a.severity == Severity::Page)
+        .filter(|(i, a)| is_cause_page(truth, *i, a))
         .filter_map(|(i, _)| truth.alert_first_pending.get(i).copied().flatten())
         .min();
     let best = best_page(session);
     let first_action = team.actions().next();
-    let ack = team.first("ack").map(|e| e.at);
+    // An acknowledgement before the cause began answered something else (a distraction).
+    let ack = team
+        .all("ack")
+        .map(|e| e.at)
+        .find(|t| fault.is_none_or(|f| *t >= f));
     let diagnosed = team.diagnosed().map(|e| e.at);
     let resolved = team.first("resolve").map(|e| e.at);
     let wrong = team
@@ -246,7 +272,7 @@ pub fn timings(session: &Session) -> Timings {
             "page",
             "fault start",
             "first page",
-            since(fault, truth.first_page),
+            since(fault, truth.first_cause_page),
             None,
             best_seconds,
         ),
@@ -262,7 +288,7 @@ pub fn timings(session: &Session) -> Timings {
             "acknowledge",
             "first page",
             "first acknowledgement",
-            since(truth.first_page, ack),
+            since(truth.first_cause_page, ack),
             None,
             None,
         ),
@@ -307,7 +333,7 @@ pub fn timings(session: &Session) -> Timings {
             .map(m),
         first_page_pending: first_page_pending.map(m),
         best_page: best.map(m),
-        first_page: truth.first_page.map(m),
+        first_page: truth.first_cause_page.map(m),
         acknowledged: ack.map(m),
         declared: team.first("declare").map(|e| m(e.at)),
         severity: team.severity(),

@@ -26,6 +26,7 @@ use self::views::{LogFilter, ViewContext};
 use crate::drill::spec::{Drill, Severity};
 use crate::drill::{ClockTime, Duration};
 use crate::score::checklist::{self, Status};
+use crate::sim::attribution::{self, Attribution};
 use crate::sim::world::{AlertPhase, News};
 use crate::sim::{RunOptions, Sim, SimTime};
 use crate::telemetry::observed::TeamView;
@@ -84,6 +85,7 @@ pub enum ClockChange {
 pub struct Session {
     drill: Drill,
     sim: Sim,
+    attribution: Attribution,
     team: Team,
     injects_sent: Vec<bool>,
     role: String,
@@ -97,13 +99,22 @@ fn slice(sim: &Sim) -> Duration {
 }
 
 impl Session {
-    /// Starts `drill` (validated) with `seed` overriding the drill's.
+    /// Starts `drill` (validated) with `seed` overriding the drill's. Attributes the drill's
+    /// alerts to its faults first (runs with no team; see [`attribution`]).
     #[must_use]
     pub fn new(drill: Drill, seed: Option<u64>) -> Self {
+        let attribution = attribution::attribute(&drill, seed.unwrap_or(drill.seed));
+        Session::with_attribution(drill, seed, attribution)
+    }
+
+    /// [`Session::new`] with the attribution already computed for this drill and seed.
+    #[must_use]
+    pub fn with_attribution(drill: Drill, seed: Option<u64>, attribution: Attribution) -> Self {
         let sim = Sim::new(
             &drill,
             &RunOptions {
                 seed,
+                cause_alerts: Some(attribution.cause_alerts.clone()),
                 ..RunOptions::default()
             },
         );
@@ -115,6 +126,7 @@ impl Session {
         Session {
             drill,
             sim,
+            attribution,
             team: Team::default(),
             injects_sent,
             role,
@@ -125,6 +137,12 @@ impl Session {
     #[must_use]
     pub fn drill(&self) -> &Drill {
         &self.drill
+    }
+
+    /// Which alerts each fault caused on this session's seed.
+    #[must_use]
+    pub fn attribution(&self) -> &Attribution {
+        &self.attribution
     }
 
     #[must_use]

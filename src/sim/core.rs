@@ -20,7 +20,7 @@ use rand::rngs::ChaCha8Rng;
 
 use super::SimTime;
 use super::agenda::Heap;
-use super::effects::{ActiveEffect, Params, Partial};
+use super::effects::{ActiveEffect, Knob, Params, Partial, Source};
 use super::rng::Seed;
 use super::sampler::Sampler;
 use super::traffic::{ArrivalProcess, TokenBucket};
@@ -494,6 +494,9 @@ pub struct BucketCounts {
     pub arrived: u64,
     pub admitted: u64,
     pub rejected: u64,
+    /// Of `rejected`, those turned away only by limits the team's actions set (a throttle, a
+    /// cap on requests in flight), not by the drill's own limits or a fault's.
+    pub shed: u64,
     pub completed: u64,
     pub failed: u64,
     pub degraded: u64,
@@ -571,6 +574,7 @@ impl BucketCounts {
             arrived: 0,
             admitted: 0,
             rejected: 0,
+            shed: 0,
             completed: 0,
             failed: 0,
             degraded: 0,
@@ -623,6 +627,10 @@ pub struct Core {
     pub arrivals: ArrivalProcess,
     admission: Option<TokenBucket>,
     pub max_in_flight: Option<u32>,
+    /// Whether the binding admission limit, and the limit on requests in flight, were set by
+    /// a team action (set in [`Core::apply_params`]; read only when a request is rejected).
+    rate_set_by_action: bool,
+    limit_set_by_action: bool,
     pub steps: Vec<StepState>,
     pub pools: Vec<PoolState>,
     quality_rng: ChaCha8Rng,
@@ -758,6 +766,8 @@ impl Core {
             arrivals: spec.arrivals,
             admission: None,
             max_in_flight: spec.max_in_flight,
+            rate_set_by_action: false,
+            limit_set_by_action: false,
             steps,
             pools,
             quality_rng: seed.stream("quality"),
@@ -899,6 +909,9 @@ impl Core {
             .is_some_and(|limit| self.in_flight.value >= u64::from(limit));
         if over_rate || over_limit {
             self.bucket.rejected += 1;
+            let by_action = (!over_rate || self.rate_set_by_action)
+                && (!over_limit || self.limit_set_by_action);
+            self.bucket.shed += u64::from(by_action);
             if counted {
                 self.totals.rejected += 1;
             }
@@ -1539,6 +1552,7 @@ impl Core {
             (Some(rate), _) => self.admission = Some(TokenBucket::new(rate, now)),
         }
         self.max_in_flight = params.max_in_flight;
+        self.note_action_limits(params);
         for (s, step) in self.steps.iter_mut().enumerate() {
             step.time_factor = params.step_time[s];
             step.error_rate = params.step_error[s];
@@ -1558,6 +1572,25 @@ impl Core {
                 self.serve_waiters(p);
             }
         }
+    }
+
+    /// Records whether the binding admission limit and the limit on requests in flight come
+    /// from a team action, so that rejections can be told apart as shed by the team.
+    fn note_action_limits(&mut self, params: &Params) {
+        let by_action = |e: &&ActiveEffect| matches!(e.source, Source::Action(_));
+        self.rate_set_by_action = params.admission_limit.is_some_and(|limit| {
+            self.effects
+                .iter()
+                .filter(by_action)
+                .any(|e| matches!(e.knob, Knob::AdmissionLimit(rps) if rps.max(0.0) <= limit))
+        });
+        self.limit_set_by_action = params.max_in_flight.is_some()
+            && self
+                .effects
+                .iter()
+                .rev()
+                .find(|e| matches!(e.knob, Knob::MaxInFlight(_)))
+                .is_some_and(|e| by_action(&e));
     }
 
     /// A pool restart: leaked connections come back (the caller applies any dip in capacity).

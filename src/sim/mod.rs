@@ -11,6 +11,7 @@
 //! [`sampler`] and [`effects`] are the model's parts; [`summary`] is what a run reports.
 
 pub mod agenda;
+pub mod attribution;
 pub mod core;
 pub mod effects;
 pub mod rng;
@@ -37,6 +38,12 @@ pub struct RunOptions {
     pub warmup: Duration,
     /// Runs without the drill's faults.
     pub no_faults: bool,
+    /// Runs without this one fault (by its index in the drill): a counterfactual run for
+    /// attribution.
+    pub leave_out_fault: Option<usize>,
+    /// The page alerts (by index in the drill) attributed to a cause fault, which `Recovered`
+    /// and the first cause page watch; `None` watches every page alert.
+    pub cause_alerts: Option<Vec<usize>>,
 }
 
 /// Runs `drill` with no team to its end and summarises the run. `wall_seconds` and

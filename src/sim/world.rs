@@ -178,8 +178,19 @@ pub enum ActionError {
 #[derive(Resource, Debug, Clone, Default)]
 pub struct Truth {
     pub first_page: Option<SimTime>,
+    /// The first page of an alert attributed to a cause fault (see [`super::attribution`]);
+    /// recovery and the incident's timings count from it.
+    pub first_cause_page: Option<SimTime>,
     pub recovered: Option<SimTime>,
     quiet_since: Option<SimTime>,
+    /// Since when every bucket's share of arrivals shed by the team's actions has stayed
+    /// below the drill's `shed_tolerance` (tracked after the first cause page).
+    served_since: Option<SimTime>,
+    /// Per alert (drill order): whether it is a page alert attributed to a cause, the alerts
+    /// whose quiet `Recovered` waits for.
+    pub cause_alert: Vec<bool>,
+    /// The drill's `shed_tolerance`.
+    pub shed_tolerance: f64,
     pub fault_started: Vec<Option<SimTime>>,
     pub fault_ended: Vec<Option<SimTime>>,
     pub alert_first_fired: Vec<Option<SimTime>>,
@@ -518,6 +529,7 @@ fn fire(
 
 fn track_truth(
     core: Res<Core>,
+    telemetry: Res<Telemetry>,
     alerts: Query<(&AlertRule, &AlertState)>,
     mut truth: ResMut<Truth>,
     mut news: MessageWriter<News>,
@@ -532,21 +544,44 @@ fn track_truth(
             truth.alert_first_pending[rule.index] = state.pending_at.first().copied();
         }
         if rule.severity == Severity::Page {
-            page_active |= state.phase != AlertPhase::Inactive;
             if state.phase == AlertPhase::Firing && truth.first_page.is_none() {
                 truth.first_page = state.fired_at.first().copied();
             }
+            if truth.cause_alert.get(rule.index).copied().unwrap_or(true) {
+                page_active |= state.phase != AlertPhase::Inactive;
+                if state.phase == AlertPhase::Firing && truth.first_cause_page.is_none() {
+                    truth.first_cause_page = state.fired_at.first().copied();
+                }
+            }
         }
     }
-    if truth.first_page.is_none() || truth.recovered.is_some() {
+    if truth.first_cause_page.is_none() || truth.recovered.is_some() {
         return;
     }
     if page_active {
         truth.quiet_since = None;
     } else {
-        let quiet = *truth.quiet_since.get_or_insert(now);
-        if now.since(quiet) >= RECOVERY_QUIET {
-            let at = quiet.after(RECOVERY_QUIET);
+        truth.quiet_since.get_or_insert(now);
+    }
+    // Shedding load is a mitigation, not a recovery: the bucket just closed must have served
+    // all but `shed_tolerance` of its arrivals, leaving aside what the drill's own limits and
+    // faults rejected.
+    let served = telemetry.recent.back().is_none_or(|(_, b)| {
+        b.shed == 0 || (b.shed as f64) < truth.shed_tolerance * b.arrived as f64
+    });
+    if served {
+        let start = telemetry
+            .buckets
+            .last()
+            .map_or(now, |b| SimTime::from_secs_f64(b.start));
+        truth.served_since.get_or_insert(start);
+    } else {
+        truth.served_since = None;
+    }
+    if let (Some(quiet), Some(served)) = (truth.quiet_since, truth.served_since) {
+        let from = quiet.max(served);
+        if now.since(from) >= RECOVERY_QUIET {
+            let at = from.after(RECOVERY_QUIET);
             truth.recovered = Some(at);
             news.write(News::Recovered { at });
         }
@@ -658,7 +693,18 @@ impl Sim {
             notes: LogNotes::of(drill),
             ..Telemetry::default()
         });
+        let cause_alert = drill
+            .alerts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                a.severity == Severity::Page
+                    && options.cause_alerts.as_ref().is_none_or(|c| c.contains(&i))
+            })
+            .collect();
         world.insert_resource(Truth {
+            cause_alert,
+            shed_tolerance: drill.shed_tolerance,
             fault_started: vec![None; drill.faults.len()],
             fault_ended: vec![None; drill.faults.len()],
             alert_first_fired: vec![None; drill.alerts.len()],
@@ -702,6 +748,9 @@ impl Sim {
         }
         if !options.no_faults {
             for (index, fault) in drill.faults.iter().enumerate() {
+                if options.leave_out_fault == Some(index) {
+                    continue;
+                }
                 let names = Names {
                     pools: &pools,
                     steps: &steps,

@@ -3,6 +3,7 @@
 mod bounds;
 mod browser;
 mod calibrate;
+mod causes;
 mod check;
 mod debrief;
 mod drills;
