@@ -84,7 +84,7 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             "acquire_timeout: \"2s\")",
             "acquire_timeout: \"2s\", cores: 0)",
         )],
-        &[("24:66", "pool `db` has 0 database cores")],
+        &[("28:66", "pool `db` has 0 database cores")],
     ),
     (
         "retries with no attempts and too much jitter",
@@ -92,18 +92,18 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             "max_in_flight: 1000,",
             "max_in_flight: 1000, retries: Retries(max_attempts: 0, backoff: \"1s\", jitter: 2.0),",
         )],
-        &[("29:61", "`max_attempts` is 0"), ("29:87", "`jitter` is 2")],
+        &[("33:61", "`max_attempts` is 0"), ("33:87", "`jitter` is 2")],
     ),
     (
         "a model that is wrong more than always",
         &[("p99: \"5s\")),", "p99: \"5s\"), wrong_answer_rate: 1.5),")],
-        &[("37:99", "`wrong_answer_rate` is 1.5")],
+        &[("41:99", "`wrong_answer_rate` is 1.5")],
     ),
     // Structure: what serde reads.
     (
         "unknown field, with a hint",
         &[("acquire_timeout: \"2s\"", "aquire_timeout: \"2s\"")],
-        &[("24:36", "did you mean `acquire_timeout`?")],
+        &[("28:36", "did you mean `acquire_timeout`?")],
     ),
     (
         "typos in two pools are both reported",
@@ -112,34 +112,34 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             "Pool(name: \"db\", sise: 20, acquire_timeout: \"2s\"),\n        Pool(name: \"cache\", size: 4, acquire_timout: \"2s\"),",
         )],
         &[
-            ("24:26", "unknown field `sise` in `Pool`"),
-            ("25:38", "did you mean `acquire_timeout`?"),
+            ("28:26", "unknown field `sise` in `Pool`"),
+            ("29:38", "did you mean `acquire_timeout`?"),
         ],
     ),
     (
         "a duration with a bad unit",
         &[("duration: \"2h\"", "duration: \"2 hours\"")],
-        &[("11:15", "units: ns, us, ms, s, m, h, d")],
+        &[("15:15", "units: ns, us, ms, s, m, h, d")],
     ),
     (
         "a duration without quotes",
         &[("acquire_timeout: \"2s\"", "acquire_timeout: 2s")],
-        &[("24:53", "durations are strings: write `\"2s\"`")],
+        &[("28:53", "durations are strings: write `\"2s\"`")],
     ),
     (
         "unknown variant, with a hint",
         &[("TrafficMultiplier(3.0)", "TraficMultiplier(3.0)")],
-        &[("42:68", "did you mean `TrafficMultiplier`?")],
+        &[("46:68", "did you mean `TrafficMultiplier`?")],
     ),
     (
         "a missing field is reported on its struct",
         &[("size: 20, ", "")],
-        &[("24:9", "missing field `size` in `Pool`")],
+        &[("28:9", "missing field `size` in `Pool`")],
     ),
     (
         "unknown top-level field",
         &[("seed: 7,", "sed: 7,")],
-        &[("12:5", "did you mean `seed`?")],
+        &[("16:5", "did you mean `seed`?")],
     ),
     (
         "a missing top-level field",
@@ -147,58 +147,58 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             "    title: \"Monday rush: the connection pool runs dry\",\n",
             "",
         )],
-        &[("6:1", "missing field `title` in `Drill`")],
+        &[("10:1", "missing field `title` in `Drill`")],
     ),
     (
         "a misspelt required field is not also reported missing",
         &[("title: \"Monday", "titel: \"Monday")],
-        &[("8:5", "did you mean `title`?")],
+        &[("12:5", "did you mean `title`?")],
     ),
     (
         "a top-level field given twice",
         &[("seed: 7,", "seed: 7,\n    seed: 8,")],
-        &[("13:5", "field `seed` is given twice")],
+        &[("17:5", "field `seed` is given twice")],
     ),
     (
         "the root is not `Drill`",
         &[("Drill(", "Dril(")],
-        &[("6:1", "did you mean `Drill`?")],
+        &[("10:1", "did you mean `Drill`?")],
     ),
     (
         "a string where a number goes",
         &[("seed: 7", "seed: \"7\"")],
-        &[("12:11", "expected a whole number")],
+        &[("16:11", "expected a whole number")],
     ),
     (
         "a fraction where a whole number goes",
         &[("size: 20", "size: 2.5")],
-        &[("24:32", "expected a whole number, found `2.5`")],
+        &[("28:32", "expected a whole number, found `2.5`")],
     ),
     (
         "a name without quotes",
         &[("pool: \"db\",", "pool: db,")],
-        &[("33:23", "text goes in double quotes: `\"db\"`")],
+        &[("37:23", "text goes in double quotes: `\"db\"`")],
     ),
     (
         "a missing comma is a syntax error",
         &[("name: \"monday-rush\",", "name: \"monday-rush\"")],
-        &[("8:5", "expected `,` or `)`, found `title`")],
+        &[("12:5", "expected `,` or `)`, found `title`")],
     ),
     // Semantics: what validate checks, placed on the value.
     (
         "a step on an unknown pool",
         &[("pool: \"db\",", "pool: \"dbb\",")],
-        &[("33:23", "unknown pool `dbb`")],
+        &[("37:23", "unknown pool `dbb`")],
     ),
     (
         "a metric on an unknown pool",
         &[("PoolTimeoutRate(\"db\")", "PoolTimeoutRate(\"cache\")")],
-        &[("55:49", "defined pools are: `db`")],
+        &[("59:49", "defined pools are: `db`")],
     ),
     (
         "a pool of size zero",
         &[("size: 20", "size: 0")],
-        &[("24:32", "a pool needs at least one connection")],
+        &[("28:32", "a pool needs at least one connection")],
     ),
     (
         "two pools with one name",
@@ -206,25 +206,25 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             "Pool(name: \"db\", size: 20, acquire_timeout: \"2s\"),",
             "Pool(name: \"db\", size: 20, acquire_timeout: \"2s\"),\n        Pool(name: \"db\", size: 5),",
         )],
-        &[("25:20", "two pools named `db`")],
+        &[("29:20", "two pools named `db`")],
     ),
     (
         "a fault after the end",
         &[("at: \"40m\"", "at: \"3h\"")],
-        &[("42:41", "so it never happens")],
+        &[("46:41", "so it never happens")],
     ),
     (
         "a zero duration, and so a fault after the end",
         &[("duration: \"2h\"", "duration: \"0s\"")],
         &[
-            ("11:15", "the drill lasts no time"),
-            ("42:41", "never happens"),
+            ("15:15", "the drill lasts no time"),
+            ("46:41", "never happens"),
         ],
     ),
     (
         "a param in a fault",
         &[("TrafficMultiplier(3.0)", "TrafficMultiplier(Param(\"x\"))")],
-        &[("42:86", "a fault needs a literal number")],
+        &[("46:86", "a fault needs a literal number")],
     ),
     (
         "a param the action does not take",
@@ -232,7 +232,7 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             "AdmissionLimit(rps: Param(\"rps\"))",
             "AdmissionLimit(rps: Param(\"rsp\"))",
         )],
-        &[("82:47", "did you mean `rps`?")],
+        &[("86:47", "did you mean `rps`?")],
     ),
     (
         "an effect on an unknown step, out of range",
@@ -241,8 +241,8 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             "effect: StepErrorRate(step: \"retreive\", rate: 2.0)",
         )],
         &[
-            ("42:88", "did you mean `retrieve`?"),
-            ("42:106", "the error rate is 2"),
+            ("46:88", "did you mean `retrieve`?"),
+            ("46:106", "the error rate is 2"),
         ],
     ),
     (
@@ -251,7 +251,7 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             "done_by: Command(\"declare\")",
             "done_by: Command(\"delcare\")",
         )],
-        &[("102:35", "did you mean `declare`?")],
+        &[("106:35", "did you mean `declare`?")],
     ),
     (
         "an inject after an unknown fault",
@@ -259,7 +259,7 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             "FaultStart(\"monday-surge\")",
             "FaultStart(\"monday-surge2\")",
         )],
-        &[("70:37", "did you mean `monday-surge`?")],
+        &[("74:37", "did you mean `monday-surge`?")],
     ),
     (
         "an inject after an unknown alert",
@@ -267,7 +267,7 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             "After(FirstPage, \"20m\")",
             "After(AlertFires(\"AriaLatency\"), \"20m\")",
         )],
-        &[("72:37", "unknown alert `AriaLatency`")],
+        &[("76:37", "unknown alert `AriaLatency`")],
     ),
     (
         "a reference line by an unknown role",
@@ -275,45 +275,46 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             "role: \"ops\", input: \"ack\"",
             "role: \"opps\", input: \"ack\"",
         )],
-        &[("129:47", "did you mean `ops`?")],
+        &[("133:47", "did you mean `ops`?")],
     ),
     (
         "a reference line with an unknown command",
         &[("input: \"ack\"", "input: \"acknowledge\"")],
-        &[("129:61", "unknown command `acknowledge`")],
+        &[("133:61", "unknown command `acknowledge`")],
     ),
     (
         "a reference line with an unknown param",
         &[("throttle rps=150", "throttle rsp=150")],
-        &[("135:61", "did you mean `rps=...`?")],
+        &[("139:61", "did you mean `rps=...`?")],
     ),
     (
         "an action named like a built-in command",
         &[("name: \"throttle\"", "name: \"ack\"")],
         &[
-            ("78:19", "has the name of the built-in command `ack`"),
-            ("135:61", "unknown command `throttle`"),
+            ("82:19", "has the name of the built-in command `ack`"),
+            ("139:61", "unknown command `throttle`"),
+            ("142:62", "unknown command `throttle`"),
         ],
     ),
     (
         "a count of zero",
         &[("Count(Command(\"note\"), 3)", "Count(Command(\"note\"), 0)")],
-        &[("122:50", "a count of 0")],
+        &[("126:50", "a count of 0")],
     ),
     (
         "a p99 below the median",
         &[("p99: \"5s\"", "p99: \"1s\"")],
-        &[("37:73", "p99 (1s) below its median (1.4s)")],
+        &[("41:73", "p99 (1s) below its median (1.4s)")],
     ),
     (
         "a stage of zero length",
         &[("Stage(over: \"15m\"", "Stage(over: \"0s\"")],
-        &[("18:25", "stage 0 has zero length")],
+        &[("22:25", "stage 0 has zero length")],
     ),
     (
         "a negative rate",
         &[("start_rps: 20.0", "start_rps: -5.0")],
-        &[("16:20", "cannot be negative")],
+        &[("20:20", "cannot be negative")],
     ),
     (
         "telemetry out of range",
@@ -322,9 +323,9 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             "seed: 7,\n    telemetry: Telemetry(bucket: \"10s\", window: \"5s\", log_sample: 2.0, eval_sample: -0.5),",
         )],
         &[
-            ("13:49", "shorter than a bucket"),
-            ("13:67", "`log_sample` is 2"),
-            ("13:85", "`eval_sample` is -0.5"),
+            ("17:49", "shorter than a bucket"),
+            ("17:67", "`log_sample` is 2"),
+            ("17:85", "`eval_sample` is -0.5"),
         ],
     ),
     (
@@ -334,9 +335,9 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             "max_in_flight: 1000, cost_per_1k_tokens: -0.01, retries: Retries(max_attempts: 3, backoff: \"1s\", multiplier: 0.5, budget: -1.0),",
         )],
         &[
-            ("29:50", "price cannot be negative"),
-            ("29:118", "waits would shrink"),
-            ("29:131", "the retry `budget` is -1"),
+            ("33:50", "price cannot be negative"),
+            ("33:118", "waits would shrink"),
+            ("33:131", "the retry `budget` is -1"),
         ],
     ),
     (
@@ -345,17 +346,17 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             "when: Above(metric: LatencyP95, threshold: 5.0)",
             "when: Below(metric: LatencyP95, threshold: 0.0)",
         )],
-        &[("48:56", "never fires")],
+        &[("52:56", "never fires")],
     ),
     (
         "a ratio threshold above 1",
         &[("threshold: 0.95", "threshold: 95.0")],
-        &[("62:67", "write a fraction: 0.05 for 5%")],
+        &[("66:67", "write a fraction: 0.05 for 5%")],
     ),
     (
         "no room in flight",
         &[("max_in_flight: 1000", "max_in_flight: 0")],
-        &[("29:24", "every request would be rejected")],
+        &[("33:24", "every request would be rejected")],
     ),
     (
         "an error rate above 1",
@@ -363,7 +364,7 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             "name: \"generate\", time",
             "name: \"generate\", error_rate: 1.5, time",
         )],
-        &[("37:48", "`error_rate` is 1.5")],
+        &[("41:48", "`error_rate` is 1.5")],
     ),
     (
         "a broken pool silences references to it, not other problems",
@@ -372,8 +373,8 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             ("p99: \"5s\"", "p99: \"1s\""),
         ],
         &[
-            ("24:36", "unknown field `colour`"),
-            ("37:73", "below its median"),
+            ("28:36", "unknown field `colour`"),
+            ("41:73", "below its median"),
         ],
     ),
 ];
@@ -747,9 +748,9 @@ fn two_problems_render_as_plain_lines_with_help() {
     let error = load_str("drills/monday-rush.ron", &text).unwrap_err();
     assert_eq!(
         error.plain().to_string(),
-        "drills/monday-rush.ron:24:36: error: unknown field `aquire_timeout` in `Pool`\n  \
+        "drills/monday-rush.ron:28:36: error: unknown field `aquire_timeout` in `Pool`\n  \
          help: did you mean `acquire_timeout`?\n\
-         drills/monday-rush.ron:33:23: error: unknown pool `dbb`\n  \
+         drills/monday-rush.ron:37:23: error: unknown pool `dbb`\n  \
          help: did you mean `db`?\n"
     );
     assert_eq!(error.to_string(), "drills/monday-rush.ron: 2 problems");
@@ -761,8 +762,8 @@ fn a_duplicate_points_back_at_the_first() {
     let error = load_str("d.ron", &text).unwrap_err();
     assert_eq!(
         error.plain().to_string(),
-        "d.ron:13:5: error: field `seed` is given twice in `Drill`\n\
-         d.ron:12:5: note: first given here\n  \
+        "d.ron:17:5: error: field `seed` is given twice in `Drill`\n\
+         d.ron:16:5: note: first given here\n  \
          help: remove one of them\n"
     );
 }
@@ -776,7 +777,7 @@ fn the_graphical_report_shows_the_source_and_the_hint() {
     let out = String::from_utf8(out).unwrap();
     for fragment in [
         "unknown field `aquire_timeout` in `Pool`",
-        "[monday.ron:24:36]",
+        "[monday.ron:28:36]",
         "Pool(name: \"db\", size: 20, aquire_timeout: \"2s\"),",
         "unknown field",
         "help: did you mean `acquire_timeout`?",
@@ -830,7 +831,7 @@ fn check_reports_every_file_and_the_outcome() {
     let out = String::from_utf8(out).unwrap();
     let expected = format!(
         "ok  drills/reference/mmc.ron (drill mmc-reference)\n\
-         {bad}:24:32: error: pool `db` has size 0; a pool needs at least one connection\n  \
+         {bad}:28:32: error: pool `db` has size 0; a pool needs at least one connection\n  \
          help: set `size` to the number of connections, e.g. `size: 20`\n\
          {broken}:5:5: error: unknown field `titel` in `Drill`\n  \
          help: did you mean `title`?\n\
