@@ -118,6 +118,15 @@ pub fn render(d: &Debrief) -> String {
         }
     }
 
+    let scoring = &d.scoring;
+    let _ = writeln!(
+        o,
+        "\n**Outcome:** {}. {:.1} / {:.1} points.",
+        esc(&scoring.outcome.summary),
+        scoring.outcome_points,
+        scoring.outcome_weight
+    );
+
     let t = &d.timings;
     let _ = writeln!(o, "\n## Timings\n\n| Moment | Clock |\n|---|---|");
     let sev = t.severity.map(|s| format!(" (sev{s})")).unwrap_or_default();
