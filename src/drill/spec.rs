@@ -544,12 +544,23 @@ pub struct Action {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RootCause {
+    /// A diagnosis containing every word of the id is correct.
     pub id: String,
-    /// Diagnoses accepted as correct (case-insensitive).
+    /// Other phrases: a diagnosis containing every word of one is correct (case, punctuation,
+    /// hyphens and word order aside).
     #[serde(default)]
     pub accept: Vec<String>,
     #[serde(default)]
     pub explanation: String,
+    /// The share of the diagnose task's points kept per wrong guess before the right one:
+    /// 0.5 halves them with each wrong guess, 1 makes guessing free, 0 forfeits them at the
+    /// first wrong guess.
+    #[serde(default = "default_kept_per_wrong_guess")]
+    pub kept_per_wrong_guess: f64,
+}
+
+fn default_kept_per_wrong_guess() -> f64 {
+    0.5
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

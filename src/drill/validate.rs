@@ -401,6 +401,46 @@ impl<'a> Checker<'a> {
         for (i, say) in drill.reference.iter().enumerate() {
             self.say(say, &FieldPath::root("reference").index(i));
         }
+        self.root_cause();
+    }
+
+    /// The root cause's phrases each have a word to match, and its guess cost is a share.
+    fn root_cause(&mut self) {
+        let Some(rc) = &self.drill.root_cause else {
+            return;
+        };
+        let path = FieldPath::root("root_cause");
+        let phrases = std::iter::once((path.field("id"), &rc.id)).chain(
+            rc.accept
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (path.field("accept").index(i), a)),
+        );
+        let empty: Vec<(FieldPath, String)> = phrases
+            .filter(|(_, phrase)| super::diagnosis::words(phrase).is_empty())
+            .map(|(p, phrase)| (p, phrase.clone()))
+            .collect();
+        for (p, phrase) in empty {
+            self.push(
+                SemanticProblem::new(
+                    p,
+                    format!("`{phrase}` has no word to match a diagnosis against"),
+                    "no letters or digits",
+                )
+                .hint("a diagnosis matches when it contains every word of the id or of one accepted phrase, e.g. \"pool exhaustion\""),
+            );
+        }
+        let kept = rc.kept_per_wrong_guess;
+        if !(0.0..=1.0).contains(&kept) {
+            self.push(
+                SemanticProblem::new(
+                    path.field("kept_per_wrong_guess"),
+                    format!("`kept_per_wrong_guess` is {kept}, but it is a share of the diagnose task's points"),
+                    "must be from 0 to 1",
+                )
+                .hint("0.5 halves the points with each wrong guess (the default), 1 makes guessing free, 0 forfeits them at the first wrong guess"),
+            );
+        }
     }
 
     fn telemetry(&mut self) {

@@ -199,11 +199,14 @@ pub fn render(d: &Debrief) -> String {
                 .map_or_else(|| "never due".to_owned(), |m| m.clock.clone()),
             esc(&task.due_text)
         );
-        let status = match task.status.as_str() {
+        let mut status = match task.status.as_str() {
             "on_time" => "on time".to_owned(),
             "late" => format!("late by {}", task.late_text.as_deref().unwrap_or("")),
             _ => "missed".to_owned(),
         };
+        if let Some(cost) = &task.guess_cost {
+            let _ = write!(status, "; {cost}");
+        }
         let done = match (&task.done, &task.by) {
             (Some(m), Some(by)) => format!("{} by {}", m.clock, esc(by)),
             _ => "—".to_owned(),

@@ -30,7 +30,7 @@ pub const OBJECTIVES_WEIGHT: f64 = 20.0;
 /// Weight of the outcome when the drill has every part.
 pub const OUTCOME_WEIGHT: f64 = 30.0;
 /// The formula, as the reports print it.
-pub const FORMULA: &str = "Checklists are worth 50 points: points earned ÷ points possible × 50 (a task done on time earns its points, done late half of them, rounded down; missed, none). The objectives share 20 equally; an objective earns its share only if met. The outcome is worth 30: the users the response spared against no response at all (failed + rejected + degraded requests avoided), as a share of those the reference response spared, from 0 to 1 (without a reference that spares any, as a share of all the harm no response did). A part the drill lacks (no checklists, no objectives, no harm to avoid) gives its points to the others in proportion. A response that harmed more users than no response at all scores 0, whatever its checklists and objectives: doing nothing would have served the users better, and no process can make up for that. The total is rounded to the nearest point.";
+pub const FORMULA: &str = "Checklists are worth 50 points: points earned ÷ points possible × 50 (a task done on time earns its points, done late half of them, rounded down; missed, none; the diagnose task then keeps the drill's share of its points, by default half, per wrong guess before the right one, rounded down). The objectives share 20 equally; an objective earns its share only if met. The outcome is worth 30: the users the response spared against no response at all (failed + rejected + degraded requests avoided), as a share of those the reference response spared, from 0 to 1 (without a reference that spares any, as a share of all the harm no response did). A part the drill lacks (no checklists, no objectives, no harm to avoid) gives its points to the others in proportion. A response that harmed more users than no response at all scores 0, whatever its checklists and objectives: doing nothing would have served the users better, and no process can make up for that. The total is rounded to the nearest point.";
 
 /// Everything the debrief shows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -137,6 +137,10 @@ pub struct TaskRow {
     pub late_text: Option<String>,
     pub points: i64,
     pub earned: i64,
+    /// For the diagnose task: wrong diagnoses before the right one.
+    pub wrong_guesses: u32,
+    /// What they cost: `after 2 wrong guesses: 15 → 3 (× 0.5 each)`.
+    pub guess_cost: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -156,6 +160,8 @@ pub struct RootCause {
     pub diagnosed: Option<Moment>,
     pub diagnosed_by: Option<String>,
     pub wrong_guesses: Vec<Guess>,
+    /// The share of the diagnose task's points kept per wrong guess before the right one.
+    pub kept_per_wrong_guess: f64,
 }
 
 /// A vertical marker on every chart.
@@ -245,6 +251,7 @@ pub fn debrief(session: &Session) -> Debrief {
         diagnosed: team.diagnosed().map(|e| m(e.at)),
         diagnosed_by: team.diagnosed().map(|e| e.role.clone()),
         wrong_guesses: timings.wrong_diagnoses.clone(),
+        kept_per_wrong_guess: rc.kept_per_wrong_guess,
     });
 
     let ended_by = match session.ended() {
@@ -310,6 +317,27 @@ fn task_rows(session: &Session) -> Vec<TaskRow> {
             } => ("late", Some(at), Some(by), Some(late_seconds)),
             Status::Missed | Status::Overdue | Status::Open => ("missed", None, None, None),
         };
+        let guess_cost = (r.wrong_guesses > 0).then(|| {
+            let before = if late.is_some() {
+                r.points / 2
+            } else {
+                r.points
+            };
+            let kept = drill
+                .root_cause
+                .as_ref()
+                .map_or(1.0, |rc| rc.kept_per_wrong_guess);
+            format!(
+                "after {} wrong {}: {before} → {} (× {kept} each)",
+                r.wrong_guesses,
+                if r.wrong_guesses == 1 {
+                    "guess"
+                } else {
+                    "guesses"
+                },
+                r.earned
+            )
+        });
         TaskRow {
             role_title: drill
                 .roles
@@ -329,6 +357,8 @@ fn task_rows(session: &Session) -> Vec<TaskRow> {
             late_text: late.map(duration_text),
             points: r.points,
             earned: r.earned,
+            wrong_guesses: r.wrong_guesses,
+            guess_cost,
         }
     })
     .collect()

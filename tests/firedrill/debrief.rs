@@ -318,6 +318,55 @@ fn wrong_diagnoses_are_counted_and_shown() {
     );
     let md = report::markdown(&d);
     assert!(md.contains("Diagnosed (after 2 wrong guesses)"), "{md}");
+    // Each wrong guess before the right one halves the diagnose task's points (rounded down).
+    let diagnose = task(&d, "diagnose");
+    assert_eq!(diagnose.wrong_guesses, 2);
+    assert_eq!(diagnose.earned, diagnose.points / 4, "{diagnose:#?}");
+    let cost = diagnose.guess_cost.as_deref().expect("the cost is stated");
+    assert!(md.contains(cost), "{md}");
+    assert!(report::html(&d).contains(cost));
+}
+
+#[test]
+fn wrong_diagnoses_cost_the_diagnose_task_as_the_drill_says() {
+    let p = |m: &str| after(Event::FirstPage, m);
+    let guesses = |n: usize| {
+        let mut script = vec![say(p("1m"), "ops", "ack")];
+        for i in 0..n {
+            script.push(say(
+                p("2m"),
+                "ops",
+                &format!("diagnose bad deploy number {i}"),
+            ));
+        }
+        // Free text with every word of an accepted phrase, in another order and case.
+        script.push(say(p("4m"), "ops", "diagnose Exhaustion of the POOL!"));
+        // A wrong guess after the right one costs nothing.
+        script.push(say(p("5m"), "ops", "diagnose model outage"));
+        script
+    };
+    let points = |drill: &str, n: usize| {
+        let d = debrief_of(&format!("mini-guesses-{n}"), drill, &guesses(n));
+        assert_score_adds_up(&d);
+        assert!(d.timings.diagnosed.is_some(), "free text matched");
+        let t = task(&d, "diagnose");
+        assert_eq!(t.wrong_guesses as usize, n);
+        (t.points, t.earned)
+    };
+    let (full, none) = points(MINI, 0);
+    assert_eq!(none, full);
+    let halved: Vec<i64> = (1..=5).map(|n| points(MINI, n).1).collect();
+    let expected: Vec<i64> = (1..=5).map(|n| full >> n).collect();
+    assert_eq!(halved, expected, "halved per wrong guess, never below zero");
+    let free = MINI.replace(
+        "explanation: \"The surge needs",
+        "kept_per_wrong_guess: 1.0, explanation: \"The surge needs",
+    );
+    assert_eq!(
+        points(&free, 3).1,
+        full,
+        "guessing is free when the drill says so"
+    );
 }
 
 #[test]
