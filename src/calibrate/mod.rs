@@ -1,6 +1,7 @@
 //! Calibration: does a drill work across seeds, not just the seed its author tried? For each
-//! seed it runs the drill twice, once with no team and once with the drill's reference
-//! response, and keeps a small record of each run ([`SeedRun`]). [`report`] turns the records
+//! seed it runs the drill with no team, with the drill's reference response and with each of
+//! its wrong responses (scored as the debrief scores a team), and keeps a small record of each
+//! run ([`SeedRun`]). [`report`] turns the records
 //! into statistics and verdicts a drill author can act on; [`merge`] joins the records of
 //! sharded runs into the report one unsharded run would have given.
 //!
@@ -24,8 +25,8 @@ use serde::{Deserialize, Serialize};
 pub use report::{Calibration, Subject, Verdict};
 
 use crate::drill::Drill;
-use crate::drill::spec::Severity;
-use crate::score::impact;
+use crate::drill::spec::{Response, Say, Severity};
+use crate::score::{debrief, impact};
 use crate::session::{Session, play};
 use crate::sim::{RunOptions, Sim, SimTime};
 
@@ -199,6 +200,20 @@ pub struct ReferenceRun {
     /// first page), if it did.
     pub recovered: Option<f64>,
     pub harm: Harm,
+    /// Its score, as the debrief would give it.
+    #[serde(default)]
+    pub score: u32,
+}
+
+/// The run with one of the drill's wrong responses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WrongRun {
+    pub name: String,
+    /// When the system recovered, if it did.
+    pub recovered: Option<f64>,
+    pub harm: Harm,
+    /// Its score, as the debrief would give it.
+    pub score: u32,
 }
 
 /// Both runs of one seed: the raw material of every statistic, kept in the JSON so that
@@ -209,11 +224,19 @@ pub struct SeedRun {
     pub no_team: NoTeamRun,
     /// `None` when the drill has no reference response.
     pub reference: Option<ReferenceRun>,
+    /// One per wrong response, in drill order.
+    #[serde(default)]
+    pub wrong: Vec<WrongRun>,
 }
 
 /// Runs the drill with no team with `seed`, to its end.
 #[must_use]
 pub fn run_no_team(drill: &Drill, seed: u64) -> NoTeamRun {
+    record_no_team(drill, &no_team_sim(drill, seed))
+}
+
+/// The simulation with no team, run to the drill's end.
+fn no_team_sim(drill: &Drill, seed: u64) -> Sim {
     let mut sim = Sim::new(
         drill,
         &RunOptions {
@@ -222,6 +245,11 @@ pub fn run_no_team(drill: &Drill, seed: u64) -> NoTeamRun {
         },
     );
     sim.run_to_end();
+    sim
+}
+
+/// The record of a run with no team.
+fn record_no_team(drill: &Drill, sim: &Sim) -> NoTeamRun {
     let truth = sim.truth();
     let harm = Harm::from(&impact::outcome(
         drill,
@@ -282,34 +310,88 @@ pub fn run_no_team(drill: &Drill, seed: u64) -> NoTeamRun {
 /// drill has none.
 #[must_use]
 pub fn run_reference(drill: &Drill, seed: u64) -> Option<ReferenceRun> {
-    if drill.reference.is_empty() {
+    let no_team = no_team_sim(drill, seed);
+    let session = played(drill, seed, &drill.reference)?;
+    Some(record_reference(drill, &session, &no_team))
+}
+
+/// A session of `drill` with `seed` in which `says` played to the drill's end (`None` for no
+/// lines at all).
+fn played(drill: &Drill, seed: u64, says: &[Say]) -> Option<Session> {
+    if says.is_empty() {
         return None;
     }
     let mut session = Session::new(drill.clone(), Some(seed));
-    play::play(&mut session, &drill.reference, &mut |_, _| {});
-    let sim = session.sim();
-    let truth = sim.truth();
-    Some(ReferenceRun {
-        first_page: truth.first_page.map(SimTime::as_secs_f64),
-        recovered: truth.recovered.map(SimTime::as_secs_f64),
-        harm: Harm::from(&impact::outcome(
-            drill,
-            sim.telemetry().buckets(),
-            truth,
-            sim.end(),
-        )),
-    })
+    play::play(&mut session, says, &mut |_, _| {});
+    Some(session)
 }
 
-/// Both runs of one seed (in parallel when the pool has a free thread).
+/// What `sim` did to users up to `horizon`.
+fn outcome_at(drill: &Drill, sim: &Sim, horizon: SimTime) -> impact::Outcome {
+    impact::outcome(drill, sim.telemetry().buckets(), sim.truth(), horizon)
+}
+
+fn record_reference(drill: &Drill, session: &Session, no_team: &Sim) -> ReferenceRun {
+    let sim = session.sim();
+    let truth = sim.truth();
+    let horizon = session.now();
+    let own = outcome_at(drill, sim, horizon);
+    let score = debrief::score_of(session, &outcome_at(drill, no_team, horizon), Some(&own));
+    ReferenceRun {
+        first_page: truth.first_page.map(SimTime::as_secs_f64),
+        recovered: truth.recovered.map(SimTime::as_secs_f64),
+        harm: Harm::from(&outcome_at(drill, sim, sim.end())),
+        score: score.exact.round() as u32,
+    }
+}
+
+/// Plays one wrong response and scores it against the no-team and reference runs of the
+/// same seed, over its own horizon.
+fn run_wrong(
+    drill: &Drill,
+    seed: u64,
+    response: &Response,
+    no_team: &Sim,
+    reference: Option<&Session>,
+) -> WrongRun {
+    let session = played(drill, seed, &response.says)
+        .unwrap_or_else(|| Session::new(drill.clone(), Some(seed)));
+    let horizon = session.now();
+    let reference = reference.map(|r| outcome_at(drill, r.sim(), horizon));
+    let score = debrief::score_of(
+        &session,
+        &outcome_at(drill, no_team, horizon),
+        reference.as_ref(),
+    );
+    let sim = session.sim();
+    WrongRun {
+        name: response.name.clone(),
+        recovered: sim.truth().recovered.map(SimTime::as_secs_f64),
+        harm: Harm::from(&outcome_at(drill, sim, sim.end())),
+        score: score.exact.round() as u32,
+    }
+}
+
+/// Every run of one seed: no team and the reference (in parallel when the pool has a free
+/// thread), then each wrong response against them.
 #[must_use]
 pub fn run_seed(drill: &Drill, seed: u64) -> SeedRun {
-    let (no_team, reference) =
-        rayon::join(|| run_no_team(drill, seed), || run_reference(drill, seed));
+    let (no_team, reference) = rayon::join(
+        || no_team_sim(drill, seed),
+        || played(drill, seed, &drill.reference),
+    );
+    let wrong = drill
+        .wrong_responses
+        .iter()
+        .map(|r| run_wrong(drill, seed, r, &no_team, reference.as_ref()))
+        .collect();
     SeedRun {
         seed,
-        no_team,
-        reference,
+        reference: reference
+            .as_ref()
+            .map(|r| record_reference(drill, r, &no_team)),
+        no_team: record_no_team(drill, &no_team),
+        wrong,
     }
 }
 

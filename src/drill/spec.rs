@@ -58,6 +58,10 @@ pub struct Drill {
     /// A scripted response that the drill's author considers good; scored like a team.
     #[serde(default)]
     pub reference: Vec<Say>,
+    /// Scripted responses the author considers wrong: `calibrate` checks each scores below
+    /// the reference and does not recover.
+    #[serde(default)]
+    pub wrong_responses: Vec<Response>,
     /// Questions for the retrospective.
     #[serde(default)]
     pub debrief: Vec<String>,
@@ -610,6 +614,16 @@ pub struct Objectives {
     /// From the fault's start to recovery.
     #[serde(default)]
     pub mitigate_within: Option<Duration>,
+}
+
+/// A named scripted response (a wrong one, for `calibrate` and `play --wrong`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Response {
+    /// Unique among the drill's wrong responses: `play FILE --wrong NAME`.
+    pub name: String,
+    /// What the response does, as in `reference`.
+    pub says: Vec<Say>,
 }
 
 /// One line of a scripted response: `role` types `input` at `at`.

@@ -402,6 +402,36 @@ impl<'a> Checker<'a> {
             self.say(say, &FieldPath::root("reference").index(i));
         }
         self.root_cause();
+        self.wrong_responses();
+    }
+
+    /// Each wrong response has a unique name and lines checked like the reference's.
+    fn wrong_responses(&mut self) {
+        let drill = self.drill;
+        let path = FieldPath::root("wrong_responses");
+        self.unique(
+            drill.wrong_responses.iter().map(|r| r.name.as_str()),
+            &path,
+            "name",
+            "wrong response",
+        );
+        for (i, response) in drill.wrong_responses.iter().enumerate() {
+            let here = path.index(i);
+            self.name_not_empty(&response.name, &here.field("name"), "wrong response");
+            if response.says.is_empty() {
+                self.push(
+                    SemanticProblem::new(
+                        here.field("says"),
+                        format!("wrong response `{}` says nothing", response.name),
+                        "empty",
+                    )
+                    .hint("list what the wrong team types, e.g. [Say(at: After(FirstPage, \"3m\"), role: \"ops\", input: \"throttle rps=10\")]; a response that does nothing is what no response already shows"),
+                );
+            }
+            for (j, say) in response.says.iter().enumerate() {
+                self.say(say, &here.field("says").index(j));
+            }
+        }
     }
 
     /// The root cause's phrases each have a word to match, and its guess cost is a share.

@@ -3,14 +3,27 @@
 //! grounded in the simulated truth: a team can tick every checklist box and still leave its
 //! users worse off than if it had done nothing, and then it must not score as if it had helped.
 //!
-//! Harm is counted as [`super::impact`] counts it (`harmed`: failed + rejected + degraded
-//! requests), over the same horizon for the team's run and the counterfactual runs. This
+//! Harm ([`harm`]) is every failed, rejected or degraded request ([`Outcome::harmed`]) plus
+//! every wrong answer: a degraded answer that is also wrong counts twice (the user got a poor
+//! answer, and a wrong one), and a wrong answer from a healthy-looking request counts once, so
+//! a fault that only spoils answers is harm too. It is counted over the same horizon for the
+//! team's run and the counterfactual runs. This
 //! module only does the arithmetic; it runs no simulation and reads no session.
 
 use serde::Serialize;
 
 use super::counterfactual::group;
 use super::impact::{Outcome, round3};
+
+/// The harm of one run: failed + rejected + degraded requests + wrong answers.
+#[must_use]
+pub fn harm(harmed: u64, wrong_answers: u64) -> u64 {
+    harmed.saturating_add(wrong_answers)
+}
+
+fn harm_of(o: &Outcome) -> u64 {
+    harm(o.harmed, o.wrong_answers)
+}
 
 /// What the outcome share is measured against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -28,9 +41,9 @@ pub enum Yardstick {
 /// The outcome part, before it is weighted.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutcomePart {
-    /// Requests harmed with no response.
+    /// Harm with no response ([`harm`]).
     pub no_response_harmed: u64,
-    /// Requests harmed in the team's run.
+    /// Harm in the team's run.
     pub harmed: u64,
     /// `no_response_harmed - harmed`: negative when the response harmed more users than none.
     pub avoided: i64,
@@ -55,20 +68,18 @@ impl OutcomePart {
         reference: Option<&Outcome>,
     ) -> OutcomePart {
         let diff = |a: u64, b: u64| i64::try_from(i128::from(a) - i128::from(b)).unwrap_or(0);
-        let avoided = diff(no_response.harmed, team.harmed);
-        let reference_avoided = reference.map(|r| diff(no_response.harmed, r.harmed));
+        let (none, ours) = (harm_of(no_response), harm_of(team));
+        let avoided = diff(none, ours);
+        let reference_avoided = reference.map(|r| diff(none, harm_of(r)));
         let (yardstick, yardstick_avoided) = match reference_avoided {
             Some(r) if r > 0 => (Yardstick::Reference, r),
-            _ if no_response.harmed > 0 => (
-                Yardstick::AllHarm,
-                i64::try_from(no_response.harmed).unwrap_or(i64::MAX),
-            ),
+            _ if none > 0 => (Yardstick::AllHarm, i64::try_from(none).unwrap_or(i64::MAX)),
             _ => (Yardstick::Nothing, 0),
         };
         let share = round3(ratio(avoided, yardstick_avoided));
         let mut part = OutcomePart {
-            no_response_harmed: no_response.harmed,
-            harmed: team.harmed,
+            no_response_harmed: none,
+            harmed: ours,
             avoided,
             yardstick,
             yardstick_avoided,
@@ -84,19 +95,19 @@ impl OutcomePart {
         let (team, none) = (group_u(self.harmed), group_u(self.no_response_harmed));
         if self.worse_than_none {
             return format!(
-                "your response harmed {} more requests than no response at all ({team} against {none}), so it scores 0",
+                "your response did {} more harm than no response at all ({team} failed, rejected or degraded requests and wrong answers, against {none}), so it scores 0",
                 group(-self.avoided)
             );
         }
         match self.yardstick {
             Yardstick::Reference => format!(
-                "your response spared {} requests against no response ({team} harmed against {none}); the reference spared {}: share {:.3}",
+                "your response spared {} harms against no response ({team} failed, rejected or degraded requests and wrong answers, against {none}); the reference spared {}: share {:.3}",
                 group(self.avoided),
                 group(self.yardstick_avoided),
                 self.share
             ),
             Yardstick::AllHarm => format!(
-                "your response spared {} of the {none} requests no response harmed: share {:.3}",
+                "your response spared {} of the {none} harms of no response (failed, rejected or degraded requests and wrong answers): share {:.3}",
                 group(self.avoided),
                 self.share
             ),
@@ -123,17 +134,17 @@ impl OutcomePart {
     pub fn arithmetic(&self, weight: f64, points: f64) -> String {
         if self.worse_than_none {
             return format!(
-                "outcome: {} more requests harmed than with no response (share 0) × {weight:.0} = {points:.1}",
+                "outcome: {} more harms than with no response (share 0) × {weight:.0} = {points:.1}",
                 group(-self.avoided)
             );
         }
         let of = match self.yardstick {
             Yardstick::Reference => format!(
-                "of the {} harmed requests the reference avoided",
+                "of the {} harms the reference avoided",
                 group(self.yardstick_avoided)
             ),
             Yardstick::AllHarm => format!(
-                "of the {} requests no response harmed",
+                "of the {} harms of no response",
                 group(self.yardstick_avoided)
             ),
             Yardstick::Nothing => return "outcome: no response harmed no one".to_owned(),

@@ -117,17 +117,20 @@ fn objective(d: &Debrief, name: &str) -> bool {
 /// The score is the stated formula, recomputed here from the debrief's facts: checklists 50,
 /// objectives 20 shared, outcome 30 (harm avoided against no response as a share of what the
 /// reference avoided, clamped to 0..1), parts the drill lacks giving way in proportion; 0 for
-/// a response that harmed more users than no response.
+/// a response that did more harm than no response.
 fn assert_score_adds_up(d: &Debrief) {
     let s = &d.scoring;
     let cf = &d.counterfactual;
-    let avoided = cf.no_response.harmed as f64 - d.impact.harmed as f64;
+    // Harm: failed + rejected + degraded requests + wrong answers.
+    let harm = |o: &firedrill::score::impact::Outcome| (o.harmed + o.wrong_answers) as f64;
+    let none = harm(&cf.no_response);
+    let avoided = none - harm(&d.impact);
     let reference = cf
-        .reference_avoided
+        .reference
         .as_ref()
-        .map(|r| r.harmed as f64)
+        .map(|r| none - harm(r))
         .filter(|r| *r > 0.0);
-    let yardstick = reference.unwrap_or(cf.no_response.harmed as f64);
+    let yardstick = reference.unwrap_or(none);
     let objectives = d.objectives.len();
     let weights = [
         if s.checklist_possible > 0 { 50.0 } else { 0.0 },
@@ -632,7 +635,7 @@ fn a_throttle_to_a_trickle_never_lifted_scores_below_only_acknowledging() {
         d.objectives
     );
     let md = report::markdown(&d);
-    assert!(md.contains("more requests than no response at all"), "{md}");
+    assert!(md.contains("more harm than no response at all"), "{md}");
 }
 
 #[test]
