@@ -1060,3 +1060,26 @@ fn a_root_cause_phrase_without_words_and_a_guess_share_above_one_are_refused() {
         + 1;
     assert!(plain.starts_with(&format!("d.ron:{line}:")), "{plain}");
 }
+
+#[test]
+fn wrong_responses_are_checked_like_the_reference() {
+    let text = edited(&[(
+        "    wrong_responses: [\n",
+        "    wrong_responses: [
+        Response(name: \"twice\", says: [Say(at: After(FirstPage, \"1m\"), role: \"opz\", input: \"ack\")]),
+        Response(name: \"twice\", says: [Say(at: After(FirstPage, \"1m\"), role: \"ops\", input: \"throttle rsp=10\")]),
+        Response(name: \"silent\", says: []),
+",
+    )]);
+    let error = load_str("d.ron", &text).unwrap_err();
+    let plain = error.plain().to_string();
+    for fragment in [
+        "unknown role `opz`",
+        "`rsp` is not a param of action `throttle`",
+        "wrong response `silent` says nothing",
+        "`twice`",
+    ] {
+        assert!(plain.contains(fragment), "{fragment:?} not in\n{plain}");
+    }
+    assert_eq!(error.problems().len(), 4, "{plain}");
+}
