@@ -475,6 +475,28 @@ fn replay(path: &Path, json: bool) -> Result<Exit, AppError> {
     finish(&session, json)
 }
 
+/// The lines of the drill's wrong response `name`, or a message naming the ones it has.
+fn wrong_response(drill: &Drill, name: &str) -> Result<Vec<Say>, AppError> {
+    if let Some(r) = drill.wrong_responses.iter().find(|r| r.name == name) {
+        return Ok(r.says.clone());
+    }
+    let names: Vec<String> = drill
+        .wrong_responses
+        .iter()
+        .map(|r| format!("`{}`", r.name))
+        .collect();
+    let help = if names.is_empty() {
+        "it defines none: add `wrong_responses: [Response(name: \"...\", says: [Say(...), ...])]`"
+            .to_owned()
+    } else {
+        format!("its wrong responses are {}", names.join(", "))
+    };
+    Err(AppError::Findings(format!(
+        "drill `{}` has no wrong response `{name}`\n  help: {help}",
+        drill.name
+    )))
+}
+
 fn play(args: &PlayArgs) -> Result<Exit, AppError> {
     let mut inputs: Vec<&Path> = Vec::new();
     inputs.extend(Some(args.file.as_path()).filter(|p| p.exists()));
@@ -503,7 +525,10 @@ fn play(args: &PlayArgs) -> Result<Exit, AppError> {
                 .from_str(&body)
                 .map_err(|e| AppError::Findings(format!("{}:{e}\n  help: a responses file is a list: [Say(at: After(FirstPage, \"1m\"), role: \"ops\", input: \"ack\"), ...]", path.display())))?
         }
-        None => drill.reference.clone(),
+        None => match &args.wrong {
+            Some(name) => wrong_response(&drill, name)?,
+            None => drill.reference.clone(),
+        },
     };
     if let Some(path) = &args.responses {
         check_say_roles(&drill, &says, path)?;

@@ -200,13 +200,16 @@ pub struct PlayArgs {
     /// Play the drill's own reference response.
     #[arg(
         long,
-        conflicts_with = "responses",
-        required_unless_present = "responses"
+        conflicts_with_all = ["responses", "wrong"],
+        required_unless_present_any = ["responses", "wrong"]
     )]
     pub reference: bool,
     /// Play these responses: a RON list of Say(at: ..., role: ..., input: ...) lines.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "wrong")]
     pub responses: Option<PathBuf>,
+    /// Play the drill's wrong response of this name (`wrong_responses` in the drill).
+    #[arg(long, value_name = "NAME")]
+    pub wrong: Option<String>,
     /// Seed for every random stream (default: the drill's).
     #[arg(long)]
     pub seed: Option<u64>,

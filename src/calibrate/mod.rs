@@ -1,6 +1,7 @@
 //! Calibration: does a drill work across seeds, not just the seed its author tried? For each
-//! seed it runs the drill twice, once with no team and once with the drill's reference
-//! response, and keeps a small record of each run ([`SeedRun`]). [`report`] turns the records
+//! seed it runs the drill with no team, with the drill's reference response and with each of
+//! its wrong responses (scored as the debrief scores a team), and keeps a small record of each
+//! run ([`SeedRun`]). [`report`] turns the records
 //! into statistics and verdicts a drill author can act on; [`merge`] joins the records of
 //! sharded runs into the report one unsharded run would have given.
 //!
@@ -24,7 +25,8 @@ use serde::{Deserialize, Serialize};
 pub use report::{Calibration, Subject, Verdict};
 
 use crate::drill::Drill;
-use crate::score::impact;
+use crate::drill::spec::{Response, Say};
+use crate::score::{debrief, impact};
 use crate::session::{Session, play};
 use crate::sim::attribution::{self, Attribution, FiredRun};
 use crate::sim::{RunOptions, Sim, SimTime};
@@ -232,6 +234,20 @@ pub struct ReferenceRun {
     /// first page), if it did.
     pub recovered: Option<f64>,
     pub harm: Harm,
+    /// Its score, as the debrief would give it.
+    #[serde(default)]
+    pub score: u32,
+}
+
+/// The run with one of the drill's wrong responses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WrongRun {
+    pub name: String,
+    /// When the system recovered, if it did.
+    pub recovered: Option<f64>,
+    pub harm: Harm,
+    /// Its score, as the debrief would give it.
+    pub score: u32,
 }
 
 /// Both runs of one seed: the raw material of every statistic, kept in the JSON so that
@@ -242,12 +258,22 @@ pub struct SeedRun {
     pub no_team: NoTeamRun,
     /// `None` when the drill has no reference response.
     pub reference: Option<ReferenceRun>,
+    /// One per wrong response, in drill order.
+    #[serde(default)]
+    pub wrong: Vec<WrongRun>,
 }
 
 /// Runs the drill with no team with `seed`, to its end, and attributes its alerts to its
 /// faults (with one more run per fault that started; see [`attribution`]).
 #[must_use]
 pub fn run_no_team(drill: &Drill, seed: u64) -> (NoTeamRun, Attribution) {
+    let sim = no_team_sim(drill, seed);
+    let attribution = attribute(drill, seed, &sim);
+    (record_no_team(drill, &sim, &attribution), attribution)
+}
+
+/// The simulation with no team, run to the drill's end.
+fn no_team_sim(drill: &Drill, seed: u64) -> Sim {
     let mut sim = Sim::new(
         drill,
         &RunOptions {
@@ -256,11 +282,20 @@ pub fn run_no_team(drill: &Drill, seed: u64) -> (NoTeamRun, Attribution) {
         },
     );
     sim.run_to_end();
-    let attribution = if drill.faults.is_empty() || drill.alerts.is_empty() {
+    sim
+}
+
+/// The drill's alerts attributed to its faults on `seed`, given its full run with no team.
+fn attribute(drill: &Drill, seed: u64, sim: &Sim) -> Attribution {
+    if drill.faults.is_empty() || drill.alerts.is_empty() {
         attribution::attribute(drill, seed)
     } else {
-        attribution::attribute_given(drill, seed, &FiredRun::of(&sim), 1)
-    };
+        attribution::attribute_given(drill, seed, &FiredRun::of(sim), 1)
+    }
+}
+
+/// The record of a run with no team.
+fn record_no_team(drill: &Drill, sim: &Sim, attribution: &Attribution) -> NoTeamRun {
     // The run's truth, watching the cause alerts as a session on this seed would.
     let mut truth = sim.truth().clone();
     for (i, cause) in truth.cause_alert.iter_mut().enumerate() {
@@ -298,7 +333,7 @@ pub fn run_no_team(drill: &Drill, seed: u64) -> (NoTeamRun, Attribution) {
     let early_page = truth
         .first_page
         .is_some_and(|p| first_fault.is_none_or(|f| p < f));
-    let run = NoTeamRun {
+    NoTeamRun {
         alert_fired,
         alert_delay,
         fault_started: truth
@@ -311,42 +346,96 @@ pub fn run_no_team(drill: &Drill, seed: u64) -> (NoTeamRun, Attribution) {
         first_page: truth.first_page.map(SimTime::as_secs_f64),
         early_page,
         harm,
-    };
-    (run, attribution)
+    }
 }
 
 /// Plays the drill's reference response with `seed`, to the drill's end, with the drill's
 /// `attribution` on that seed; `None` when the drill has none.
 #[must_use]
 pub fn run_reference(drill: &Drill, seed: u64, attribution: &Attribution) -> Option<ReferenceRun> {
-    if drill.reference.is_empty() {
+    let no_team = no_team_sim(drill, seed);
+    let session = played(drill, seed, &drill.reference, attribution)?;
+    Some(record_reference(drill, &session, &no_team))
+}
+
+/// A session of `drill` with `seed` in which `says` played to the drill's end (`None` for no
+/// lines at all).
+fn played(drill: &Drill, seed: u64, says: &[Say], attribution: &Attribution) -> Option<Session> {
+    if says.is_empty() {
         return None;
     }
     let mut session = Session::with_attribution(drill.clone(), Some(seed), attribution.clone());
-    play::play(&mut session, &drill.reference, &mut |_, _| {});
-    let sim = session.sim();
-    let truth = sim.truth();
-    Some(ReferenceRun {
-        first_page: truth.first_cause_page.map(SimTime::as_secs_f64),
-        recovered: truth.recovered.map(SimTime::as_secs_f64),
-        harm: Harm::from(&impact::outcome(
-            drill,
-            sim.telemetry().buckets(),
-            truth,
-            sim.end(),
-        )),
-    })
+    play::play(&mut session, says, &mut |_, _| {});
+    Some(session)
 }
 
-/// Both runs of one seed: the reference needs the attribution the runs with no team give.
+/// What `sim` did to users up to `horizon`.
+fn outcome_at(drill: &Drill, sim: &Sim, horizon: SimTime) -> impact::Outcome {
+    impact::outcome(drill, sim.telemetry().buckets(), sim.truth(), horizon)
+}
+
+fn record_reference(drill: &Drill, session: &Session, no_team: &Sim) -> ReferenceRun {
+    let sim = session.sim();
+    let truth = sim.truth();
+    let horizon = session.now();
+    let own = outcome_at(drill, sim, horizon);
+    let score = debrief::score_of(session, &outcome_at(drill, no_team, horizon), Some(&own));
+    ReferenceRun {
+        first_page: truth.first_cause_page.map(SimTime::as_secs_f64),
+        recovered: truth.recovered.map(SimTime::as_secs_f64),
+        harm: Harm::from(&outcome_at(drill, sim, sim.end())),
+        score: score.exact.round() as u32,
+    }
+}
+
+/// Plays one wrong response and scores it against the no-team and reference runs of the
+/// same seed, over its own horizon.
+fn run_wrong(
+    drill: &Drill,
+    seed: u64,
+    response: &Response,
+    no_team: &Sim,
+    reference: Option<&Session>,
+    attribution: &Attribution,
+) -> WrongRun {
+    let session = played(drill, seed, &response.says, attribution).unwrap_or_else(|| {
+        Session::with_attribution(drill.clone(), Some(seed), attribution.clone())
+    });
+    let horizon = session.now();
+    let reference = reference.map(|r| outcome_at(drill, r.sim(), horizon));
+    let score = debrief::score_of(
+        &session,
+        &outcome_at(drill, no_team, horizon),
+        reference.as_ref(),
+    );
+    let sim = session.sim();
+    WrongRun {
+        name: response.name.clone(),
+        recovered: sim.truth().recovered.map(SimTime::as_secs_f64),
+        harm: Harm::from(&outcome_at(drill, sim, sim.end())),
+        score: score.exact.round() as u32,
+    }
+}
+
+/// Every run of one seed: no team and the attribution of its alerts, the reference (which
+/// needs that attribution), then each wrong response against them.
 #[must_use]
 pub fn run_seed(drill: &Drill, seed: u64) -> SeedRun {
-    let (no_team, attribution) = run_no_team(drill, seed);
-    let reference = run_reference(drill, seed, &attribution);
+    let no_team = no_team_sim(drill, seed);
+    let attribution = attribute(drill, seed, &no_team);
+    let reference = played(drill, seed, &drill.reference, &attribution);
+    let wrong = drill
+        .wrong_responses
+        .iter()
+        .map(|r| run_wrong(drill, seed, r, &no_team, reference.as_ref(), &attribution))
+        .collect();
     SeedRun {
         seed,
-        no_team,
-        reference,
+        reference: reference
+            .as_ref()
+            .map(|r| record_reference(drill, r, &no_team)),
+        no_team: record_no_team(drill, &no_team, &attribution),
+        wrong,
     }
 }
 

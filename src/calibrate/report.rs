@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Harm, Plan, SeedRun};
+use super::{Harm, Plan, SeedRun, WrongRun};
 use crate::drill::spec::Expect;
 use crate::drill::{Drill, Duration};
 use crate::score::counterfactual::group;
@@ -34,6 +34,13 @@ pub const FAULT_PAGES_MIN: u64 = 95;
 pub const FAULT_QUIET_MAX: u64 = 5;
 /// The reference response should recover in at least this many percent of the runs.
 pub const REFERENCE_RECOVERS_MIN: u64 = 90;
+/// The reference response should harm fewer users than no team in at least this many percent
+/// of the runs.
+pub const REFERENCE_HELPS_MIN: u64 = 95;
+/// A wrong response should score below the reference in at least this many percent of the runs.
+pub const WRONG_SCORES_BELOW_MIN: u64 = 95;
+/// A wrong response may recover in at most this many percent of the runs.
+pub const WRONG_RECOVERS_MAX: u64 = 5;
 
 /// One alert of the drill, as the report names it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +76,9 @@ pub struct Subject {
     pub fault_expect: Vec<String>,
     /// Whether the drill has a reference response.
     pub reference: bool,
+    /// The names of its wrong responses.
+    #[serde(default)]
+    pub wrong_responses: Vec<String>,
 }
 
 impl Subject {
@@ -96,6 +106,11 @@ impl Subject {
                 .map(|f| f.expected().as_str().to_owned())
                 .collect(),
             reference: !drill.reference.is_empty(),
+            wrong_responses: drill
+                .wrong_responses
+                .iter()
+                .map(|r| r.name.clone())
+                .collect(),
         }
     }
 }
@@ -281,6 +296,22 @@ pub struct ReferenceStats {
     pub recovered: Share,
     /// From the first page to recovery, over the runs that recovered.
     pub recovery_after_first_page_seconds: Option<Spread>,
+    /// Runs in which it harmed fewer users than no team.
+    pub harms_fewer: Share,
+    /// Its score (median / p90).
+    pub score: Option<MedianP90>,
+}
+
+/// How one wrong response did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WrongStats {
+    pub name: String,
+    /// Runs in which it scored below the reference (all runs when the drill has none).
+    pub scores_below_reference: Share,
+    pub recovered: Share,
+    /// Its score (median / p90).
+    pub score: MedianP90,
+    pub harm: HarmStats,
 }
 
 /// What a verdict checks.
@@ -300,6 +331,11 @@ pub enum Check {
     DistractionPages,
     /// The reference response recovers in at least 90% of the runs.
     ReferenceRecovers,
+    /// The reference response harms fewer users than no team in at least 95% of the runs.
+    ReferenceHelps,
+    /// A wrong response scores below the reference in at least 95% of the runs and recovers
+    /// in at most 5%.
+    WrongResponseFails,
 }
 
 /// One check of the drill, passed or failed, with what to do about a failure.
@@ -336,6 +372,9 @@ pub struct Calibration {
     pub early_pages: Share,
     pub impact: Impact,
     pub reference: Option<ReferenceStats>,
+    /// One per wrong response, in drill order.
+    #[serde(default)]
+    pub wrong_responses: Vec<WrongStats>,
     pub verdicts: Vec<Verdict>,
     /// Whether every verdict passes.
     pub pass: bool,
@@ -421,8 +460,17 @@ impl Calibration {
                     .filter_map(|r| Some(r.recovered? - r.first_page?))
                     .collect(),
             ),
+            harms_fewer: Share::count(runs.iter().filter_map(|r| {
+                r.reference
+                    .as_ref()
+                    .map(|x| total_harm(&x.harm) < total_harm(&r.no_team.harm))
+            })),
+            score: (!references.is_empty())
+                .then(|| MedianP90::of(references.iter().map(|r| f64::from(r.score)).collect())),
         });
-        let verdicts = verdicts(&alerts, &faults, early_pages, reference.as_ref());
+        let wrong_responses = wrong_stats(&drill.wrong_responses, &runs);
+        let mut verdicts = verdicts(&alerts, &faults, early_pages, reference.as_ref());
+        verdicts.extend(outcome_verdicts(reference.as_ref(), &wrong_responses));
         Calibration {
             calibration_format: FORMAT,
             plan,
@@ -435,6 +483,7 @@ impl Calibration {
             early_pages,
             impact,
             reference,
+            wrong_responses,
             verdicts,
             seed_runs: runs,
             drill,
@@ -591,6 +640,119 @@ fn fault_verdict(f: &FaultStats) -> Verdict {
     }
 }
 
+/// The harm the score counts ([`crate::score::outcome::harm`]).
+fn total_harm(h: &Harm) -> u64 {
+    crate::score::outcome::harm(h.harmed, h.wrong_answers)
+}
+
+/// Each wrong response's statistics over `runs`.
+fn wrong_stats(names: &[String], runs: &[SeedRun]) -> Vec<WrongStats> {
+    names
+        .iter()
+        .map(|name| {
+            let mine: Vec<(&WrongRun, Option<u32>)> = runs
+                .iter()
+                .filter_map(|r| {
+                    let w = r.wrong.iter().find(|w| &w.name == name)?;
+                    Some((w, r.reference.as_ref().map(|x| x.score)))
+                })
+                .collect();
+            WrongStats {
+                name: name.clone(),
+                scores_below_reference: Share::count(
+                    mine.iter()
+                        .map(|(w, reference)| reference.is_none_or(|r| w.score < r)),
+                ),
+                recovered: Share::count(mine.iter().map(|(w, _)| w.recovered.is_some())),
+                score: MedianP90::of(mine.iter().map(|(w, _)| f64::from(w.score)).collect()),
+                harm: HarmStats::of(&mine.iter().map(|(w, _)| &w.harm).collect::<Vec<_>>()),
+            }
+        })
+        .collect()
+}
+
+/// The verdicts on outcomes: the reference helps users, each wrong response fails.
+fn outcome_verdicts(reference: Option<&ReferenceStats>, wrong: &[WrongStats]) -> Vec<Verdict> {
+    let mut out = Vec::new();
+    if let Some(r) = reference {
+        out.push(Verdict {
+            check: Check::ReferenceHelps,
+            subject: None,
+            observed: r.harms_fewer,
+            pass: r.harms_fewer.at_least(REFERENCE_HELPS_MIN),
+            message: format!(
+                "the reference harms fewer users than no response in {} of runs (failed, rejected and degraded requests plus wrong answers; needs at least {REFERENCE_HELPS_MIN}%)",
+                r.harms_fewer.percent()
+            ),
+            hint: "the reference turns away or fails more requests than the fault would have: \
+                   lift its throttles once the cause is fixed, act on the cause sooner, or undo \
+                   a fallback when it is no longer needed"
+                .to_owned(),
+        });
+    }
+    for w in wrong {
+        let below = w.scores_below_reference.at_least(WRONG_SCORES_BELOW_MIN);
+        let broken = w.recovered.at_most(WRONG_RECOVERS_MAX);
+        out.push(Verdict {
+            check: Check::WrongResponseFails,
+            subject: Some(w.name.clone()),
+            observed: w.scores_below_reference,
+            pass: below && broken,
+            message: format!(
+                "wrong response {} scores below the reference in {} of runs (needs at least {WRONG_SCORES_BELOW_MIN}%) and recovers in {} (allows at most {WRONG_RECOVERS_MAX}%)",
+                w.name,
+                w.scores_below_reference.percent(),
+                w.recovered.percent()
+            ),
+            hint: if below {
+                "it recovers the system: if that is right, it is not a wrong response; otherwise \
+                 make the drill's fault outlast what it does"
+                    .to_owned()
+            } else {
+                "it scores like the reference: the score does not tell it apart. Check that it \
+                 really is wrong (it harms users, or misses what the reference does), or make \
+                 the reference better"
+                    .to_owned()
+            },
+        });
+    }
+    out
+}
+
+/// The wrong responses' table: how each scored, how often it scored below the reference and
+/// recovered, and the users it harmed.
+fn render_wrong(out: &mut String, c: &Calibration, width: usize) {
+    if c.wrong_responses.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{:width$}{:>16}{:>18}{:>11}{:>26}",
+        "Wrong responses",
+        "score (med/p90)",
+        "below reference",
+        "recovers",
+        "harmed (median / p90)"
+    );
+    for w in &c.wrong_responses {
+        let _ = writeln!(
+            out,
+            "  {:w$}{:>16}{:>18}{:>11}{:>26}",
+            w.name,
+            format!("{} / {}", w.score.median, w.score.p90),
+            w.scores_below_reference.percent(),
+            w.recovered.percent(),
+            format!(
+                "{} / {}",
+                group(w.harm.harmed.median.round() as i64),
+                group(w.harm.harmed.p90.round() as i64)
+            ),
+            w = width - 2
+        );
+    }
+    out.push('\n');
+}
+
 /// Whole seconds as `6m10s`.
 fn span(seconds: f64) -> String {
     Duration::from_secs(seconds.max(0.0).round() as u64).to_string()
@@ -622,16 +784,24 @@ fn render_text(c: &Calibration) -> String {
         );
     }
     let _ = writeln!(out, "; took {:.1} s.", c.wall_seconds);
-    let _ = writeln!(
-        out,
-        "Each seed runs the drill twice: with no team, and with the reference response.\n"
-    );
+    if d.wrong_responses.is_empty() {
+        let _ = writeln!(
+            out,
+            "Each seed runs the drill twice: with no team, and with the reference response.\n"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "Each seed runs the drill with no team, with the reference response, and with each wrong response.\n"
+        );
+    }
 
     let width = d
         .alerts
         .iter()
         .map(|a| a.name.chars().count())
         .chain(d.faults.iter().map(|f| f.chars().count()))
+        .chain(d.wrong_responses.iter().map(|w| w.chars().count()))
         .chain([22])
         .max()
         .unwrap_or(22)
@@ -764,10 +934,21 @@ fn render_text(c: &Calibration) -> String {
                     span(s.p90)
                 );
             }
-            out.push_str(".\n\n");
+            out.push_str(".\n");
+            if let Some(score) = &r.score {
+                let _ = writeln!(
+                    out,
+                    "It scores {} (median; p90 {}) and harms fewer users than no team in {} of runs.",
+                    score.median,
+                    score.p90,
+                    r.harms_fewer.percent()
+                );
+            }
+            out.push('\n');
         }
         None => out.push_str("The drill has no reference response.\n\n"),
     }
+    render_wrong(&mut out, c, width);
 
     out.push_str("Verdicts\n");
     for v in &c.verdicts {

@@ -54,6 +54,7 @@ const DRILL_FIELDS: &[&str] = &[
     "roles",
     "objectives",
     "reference",
+    "wrong_responses",
     "debrief",
     "dashboard",
     "shed_tolerance",
@@ -687,6 +688,11 @@ impl<'s> Loader<'s> {
                 .top(value("objectives"), "objectives")
                 .unwrap_or_default(),
             reference: self.list(value("reference"), FieldPath::root("reference"), None),
+            wrong_responses: self.list(
+                value("wrong_responses"),
+                FieldPath::root("wrong_responses"),
+                None,
+            ),
             debrief: self.top(value("debrief"), "debrief").unwrap_or_default(),
             dashboard: self.list(value("dashboard"), FieldPath::root("dashboard"), None),
             shed_tolerance: self

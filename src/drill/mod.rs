@@ -1,11 +1,12 @@
 //! The drill file format: spec types ([`spec`]), durations ([`duration`]), loading with
 //! diagnostics ([`load`]), semantic validation ([`validate`]) and `firedrill check`
-//! ([`check`]).
+//! ([`check`]), and how a diagnosis is matched against the root cause ([`diagnosis`]).
 //!
 //! Nothing here simulates; the engine reads a validated [`spec::Drill`].
 
 pub mod check;
 mod cst;
+pub mod diagnosis;
 pub mod duration;
 pub mod library;
 pub mod load;

@@ -58,6 +58,10 @@ pub struct Drill {
     /// A scripted response that the drill's author considers good; scored like a team.
     #[serde(default)]
     pub reference: Vec<Say>,
+    /// Scripted responses the author considers wrong: `calibrate` checks each scores below
+    /// the reference and does not recover.
+    #[serde(default)]
+    pub wrong_responses: Vec<Response>,
     /// Questions for the retrospective.
     #[serde(default)]
     pub debrief: Vec<String>,
@@ -806,12 +810,23 @@ impl ActionParam {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RootCause {
+    /// A diagnosis containing every word of the id is correct.
     pub id: String,
-    /// Diagnoses accepted as correct (case-insensitive).
+    /// Other phrases: a diagnosis containing every word of one is correct (case, punctuation,
+    /// hyphens and word order aside).
     #[serde(default)]
     pub accept: Vec<String>,
     #[serde(default)]
     pub explanation: String,
+    /// The share of the diagnose task's points kept per wrong guess before the right one:
+    /// 0.5 halves them with each wrong guess, 1 makes guessing free, 0 forfeits them at the
+    /// first wrong guess.
+    #[serde(default = "default_kept_per_wrong_guess")]
+    pub kept_per_wrong_guess: f64,
+}
+
+fn default_kept_per_wrong_guess() -> f64 {
+    0.5
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -861,6 +876,16 @@ pub struct Objectives {
     /// From the fault's start to recovery.
     #[serde(default)]
     pub mitigate_within: Option<Duration>,
+}
+
+/// A named scripted response (a wrong one, for `calibrate` and `play --wrong`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Response {
+    /// Unique among the drill's wrong responses: `play FILE --wrong NAME`.
+    pub name: String,
+    /// What the response does, as in `reference`.
+    pub says: Vec<Say>,
 }
 
 /// One line of a scripted response: `role` types `input` at `at`.

@@ -417,6 +417,76 @@ impl<'a> Checker<'a> {
         }
         self.observation();
         self.budget();
+        self.root_cause();
+        self.wrong_responses();
+    }
+
+    /// Each wrong response has a unique name and lines checked like the reference's.
+    fn wrong_responses(&mut self) {
+        let drill = self.drill;
+        let path = FieldPath::root("wrong_responses");
+        self.unique(
+            drill.wrong_responses.iter().map(|r| r.name.as_str()),
+            &path,
+            "name",
+            "wrong response",
+        );
+        for (i, response) in drill.wrong_responses.iter().enumerate() {
+            let here = path.index(i);
+            self.name_not_empty(&response.name, &here.field("name"), "wrong response");
+            if response.says.is_empty() {
+                self.push(
+                    SemanticProblem::new(
+                        here.field("says"),
+                        format!("wrong response `{}` says nothing", response.name),
+                        "empty",
+                    )
+                    .hint("list what the wrong team types, e.g. [Say(at: After(FirstPage, \"3m\"), role: \"ops\", input: \"throttle rps=10\")]; a response that does nothing is what no response already shows"),
+                );
+            }
+            for (j, say) in response.says.iter().enumerate() {
+                self.say(say, &here.field("says").index(j));
+            }
+        }
+    }
+
+    /// The root cause's phrases each have a word to match, and its guess cost is a share.
+    fn root_cause(&mut self) {
+        let Some(rc) = &self.drill.root_cause else {
+            return;
+        };
+        let path = FieldPath::root("root_cause");
+        let phrases = std::iter::once((path.field("id"), &rc.id)).chain(
+            rc.accept
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (path.field("accept").index(i), a)),
+        );
+        let empty: Vec<(FieldPath, String)> = phrases
+            .filter(|(_, phrase)| super::diagnosis::words(phrase).is_empty())
+            .map(|(p, phrase)| (p, phrase.clone()))
+            .collect();
+        for (p, phrase) in empty {
+            self.push(
+                SemanticProblem::new(
+                    p,
+                    format!("`{phrase}` has no word to match a diagnosis against"),
+                    "no letters or digits",
+                )
+                .hint("a diagnosis matches when it contains every word of the id or of one accepted phrase, e.g. \"pool exhaustion\""),
+            );
+        }
+        let kept = rc.kept_per_wrong_guess;
+        if !(0.0..=1.0).contains(&kept) {
+            self.push(
+                SemanticProblem::new(
+                    path.field("kept_per_wrong_guess"),
+                    format!("`kept_per_wrong_guess` is {kept}, but it is a share of the diagnose task's points"),
+                    "must be from 0 to 1",
+                )
+                .hint("0.5 halves the points with each wrong guess (the default), 1 makes guessing free, 0 forfeits them at the first wrong guess"),
+            );
+        }
     }
 
     fn telemetry(&mut self) {

@@ -120,6 +120,15 @@ pub fn render(d: &Debrief) -> String {
         }
     }
 
+    let scoring = &d.scoring;
+    let _ = writeln!(
+        o,
+        "\n**Outcome:** {}. {:.1} / {:.1} points.",
+        esc(&scoring.outcome.summary),
+        scoring.outcome_points,
+        scoring.outcome_weight
+    );
+
     let t = &d.timings;
     let _ = writeln!(o, "\n## Timings\n\n| Moment | Clock |\n|---|---|");
     let sev = t.severity.map(|s| format!(" (sev{s})")).unwrap_or_default();
@@ -192,11 +201,14 @@ pub fn render(d: &Debrief) -> String {
                 .map_or_else(|| "never due".to_owned(), |m| m.clock.clone()),
             esc(&task.due_text)
         );
-        let status = match task.status.as_str() {
+        let mut status = match task.status.as_str() {
             "on_time" => "on time".to_owned(),
             "late" => format!("late by {}", task.late_text.as_deref().unwrap_or("")),
             _ => "missed".to_owned(),
         };
+        if let Some(cost) = &task.guess_cost {
+            let _ = write!(status, "; {cost}");
+        }
         let done = match (&task.done, &task.by) {
             (Some(m), Some(by)) => format!("{} by {}", m.clock, esc(by)),
             _ => "—".to_owned(),

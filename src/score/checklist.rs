@@ -3,7 +3,8 @@
 //! what actually happened in this run.
 //!
 //! Points: a task done by its deadline earns its points; done late, half (rounded down);
-//! missed, none.
+//! missed, none. A `Diagnosis` task then keeps the drill's `kept_per_wrong_guess` share
+//! (default half) per wrong diagnosis before the right one, rounded down.
 
 use serde::Serialize;
 
@@ -46,6 +47,8 @@ pub struct TaskResult {
     pub status: Status,
     pub points: i64,
     pub earned: i64,
+    /// For a `Diagnosis` task done: the wrong diagnoses before the right one.
+    pub wrong_guesses: u32,
 }
 
 /// The entry that completes `done`, if any has yet (the n-th one for `Count`).
@@ -100,6 +103,15 @@ pub fn evaluate(
         Status::Late { .. } => task.points / 2,
         Status::Missed | Status::Overdue | Status::Open => 0,
     };
+    let wrong_guesses = match (&task.done_by, completion(&task.done_by, team)) {
+        (Done::Diagnosis, Some(done)) => wrong_guesses_before(team, done),
+        _ => 0,
+    };
+    let kept = drill
+        .root_cause
+        .as_ref()
+        .map_or(1.0, |rc| rc.kept_per_wrong_guess);
+    let earned = after_wrong_guesses(earned, kept, wrong_guesses);
     TaskResult {
         role: role.to_owned(),
         id: task.id.clone(),
@@ -109,7 +121,33 @@ pub fn evaluate(
         status,
         points: task.points,
         earned,
+        wrong_guesses,
     }
+}
+
+/// The wrong diagnoses in `team`'s log before `done`.
+fn wrong_guesses_before(team: &Team, done: &Entry) -> u32 {
+    let n = team
+        .log
+        .iter()
+        .take_while(|e| !std::ptr::eq(*e, done))
+        .filter(|e| e.detail == Detail::Diagnosis { correct: false })
+        .count();
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// `points` after `wrong` wrong guesses that each keep `kept` of them: rounded down, never
+/// below zero.
+#[must_use]
+pub fn after_wrong_guesses(points: i64, kept: f64, wrong: u32) -> i64 {
+    if wrong == 0 || points <= 0 {
+        return points;
+    }
+    let kept = kept
+        .clamp(0.0, 1.0)
+        .powi(i32::try_from(wrong).unwrap_or(i32::MAX));
+    // The tolerance keeps 10 × 0.7 at 7 despite binary fractions.
+    ((points as f64 * kept + 1e-9).floor() as i64).clamp(0, points)
 }
 
 /// Every role's tasks, in drill order.

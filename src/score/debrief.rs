@@ -4,16 +4,18 @@
 //! and chart series. [`crate::report`] renders it as HTML, Markdown or JSON; it decides
 //! nothing itself.
 //!
-//! Scoring formula (stated in every report): the checklists are worth 70 points (points
-//! earned ÷ points possible × 70) and the objectives share the other 30 equally (15 each with
-//! two); a drill without objectives gives the checklists all 100, one without checklists gives
-//! the objectives all 100. The total is rounded to the nearest point.
+//! Scoring formula (stated in every report, [`FORMULA`]): the checklists are worth 50 points,
+//! the objectives share 20, and the outcome ([`super::outcome`]: the harm avoided against no
+//! response, as a share of what the reference avoided) is worth 30; a part the drill lacks
+//! gives its points to the others in proportion. A response that did more harm than no
+//! response at all scores 0. The total is rounded to the nearest point.
 
 use serde::Serialize;
 
 use super::checklist::{self, Status};
 use super::counterfactual::{self, Counterfactual};
 use super::impact::{self, Outcome, Series};
+use super::outcome::OutcomePart;
 use super::timings::{self, Guess, Moment, Timings, duration_text};
 use crate::drill::spec::{Drill, Severity};
 use crate::session::command::Command;
@@ -21,10 +23,14 @@ use crate::session::team::Detail;
 use crate::session::{Session, anchor};
 use crate::sim::SimTime;
 
-/// Weight of the checklists when the drill also has objectives.
-pub const CHECKLIST_WEIGHT: f64 = 70.0;
+/// Weight of the checklists when the drill has every part.
+pub const CHECKLIST_WEIGHT: f64 = 50.0;
+/// Weight of the objectives (shared equally) when the drill has every part.
+pub const OBJECTIVES_WEIGHT: f64 = 20.0;
+/// Weight of the outcome when the drill has every part.
+pub const OUTCOME_WEIGHT: f64 = 30.0;
 /// The formula, as the reports print it.
-pub const FORMULA: &str = "Checklists are worth 70 points: points earned ÷ points possible × 70 (a task done on time earns its points, done late half of them, rounded down; missed, none). The objectives share the other 30 equally; an objective earns its share only if met. Without objectives the checklists are worth 100; without checklists the objectives are. The total is rounded to the nearest point.";
+pub const FORMULA: &str = "Checklists are worth 50 points: points earned ÷ points possible × 50 (a task done on time earns its points, done late half of them, rounded down; missed, none; the diagnose task then keeps the drill's share of its points, by default half, per wrong guess before the right one, rounded down). The objectives share 20 equally; an objective earns its share only if met. The outcome is worth 30: the harm the response spared against no response at all (harm: failed, rejected and degraded requests plus wrong answers), as a share of the harm the reference response spared, from 0 to 1 (without a reference that spares any, as a share of all the harm no response did). A part the drill lacks (no checklists, no objectives, no harm to avoid) gives its points to the others in proportion. A response that did more harm than no response at all scores 0, whatever its checklists and objectives: doing nothing would have served the users better, and no process can make up for that. The total is rounded to the nearest point.";
 
 /// Everything the debrief shows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -117,9 +123,15 @@ pub struct Scoring {
     pub objective_weight: f64,
     pub objectives_met: usize,
     pub objectives_points: f64,
+    pub outcome_weight: f64,
+    pub outcome_points: f64,
+    /// The harm avoided against no response, measured against the reference.
+    pub outcome: OutcomePart,
     /// The unrounded total.
     pub exact: f64,
-    /// `checklists 50/65 × 70 = 53.8; detect met +15.0; mitigate missed +0.0; total 68.8 → 69`.
+    /// `checklists 50/65 × 50 = 38.5; detect met +10.0; mitigate missed +0.0; outcome avoided
+    /// 37,249 of the 110,845 harmed requests the reference avoided (share 0.336) × 30 = 10.1;
+    /// total 58.6 → 59`.
     pub arithmetic: String,
     pub formula: String,
 }
@@ -141,6 +153,10 @@ pub struct TaskRow {
     pub late_text: Option<String>,
     pub points: i64,
     pub earned: i64,
+    /// For the diagnose task: wrong diagnoses before the right one.
+    pub wrong_guesses: u32,
+    /// What they cost: `after 2 wrong guesses: 15 → 3 (× 0.5 each)`.
+    pub guess_cost: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -160,6 +176,8 @@ pub struct RootCause {
     pub diagnosed: Option<Moment>,
     pub diagnosed_by: Option<String>,
     pub wrong_guesses: Vec<Guess>,
+    /// The share of the diagnose task's points kept per wrong guess before the right one.
+    pub kept_per_wrong_guess: f64,
 }
 
 /// A vertical marker on every chart.
@@ -207,10 +225,15 @@ pub fn debrief(session: &Session) -> Debrief {
     let runs = counterfactual::run(drill, sim.seed(), horizon, session.attribution());
     let counterfactual = Counterfactual::compare(&impact, &runs);
     let mut objectives = objectives(session, &timings);
-    let scoring = scoring(&checklists, &objectives);
+    let outcome = OutcomePart::measure(&impact, &runs.no_response, runs.reference.as_ref());
+    let scoring = scoring(&checklists, &objectives, outcome);
     for o in &mut objectives {
         o.weight = scoring.objective_weight;
-        o.earned = if o.met { o.weight } else { 0.0 };
+        o.earned = if o.met && !scoring.outcome.worse_than_none {
+            o.weight
+        } else {
+            0.0
+        };
     }
 
     let assigned = team.assignments();
@@ -244,6 +267,7 @@ pub fn debrief(session: &Session) -> Debrief {
         diagnosed: team.diagnosed().map(|e| m(e.at)),
         diagnosed_by: team.diagnosed().map(|e| e.role.clone()),
         wrong_guesses: timings.wrong_diagnoses.clone(),
+        kept_per_wrong_guess: rc.kept_per_wrong_guess,
     });
 
     let ended_by = match session.ended() {
@@ -337,6 +361,27 @@ fn task_rows(session: &Session) -> Vec<TaskRow> {
             } => ("late", Some(at), Some(by), Some(late_seconds)),
             Status::Missed | Status::Overdue | Status::Open => ("missed", None, None, None),
         };
+        let guess_cost = (r.wrong_guesses > 0).then(|| {
+            let before = if late.is_some() {
+                r.points / 2
+            } else {
+                r.points
+            };
+            let kept = drill
+                .root_cause
+                .as_ref()
+                .map_or(1.0, |rc| rc.kept_per_wrong_guess);
+            format!(
+                "after {} wrong {}: {before} → {} (× {kept} each)",
+                r.wrong_guesses,
+                if r.wrong_guesses == 1 {
+                    "guess"
+                } else {
+                    "guesses"
+                },
+                r.earned
+            )
+        });
         TaskRow {
             role_title: drill
                 .roles
@@ -356,6 +401,8 @@ fn task_rows(session: &Session) -> Vec<TaskRow> {
             late_text: late.map(duration_text),
             points: r.points,
             earned: r.earned,
+            wrong_guesses: r.wrong_guesses,
+            guess_cost,
         }
     })
     .collect()
@@ -426,28 +473,69 @@ fn objectives(session: &Session, timings: &Timings) -> Vec<Objective> {
     out
 }
 
-fn scoring(tasks: &[TaskRow], objectives: &[Objective]) -> Scoring {
+/// The score of `session` (at its end) alone, without the rest of the debrief: `no_response`
+/// and `reference` are the counterfactual runs' outcomes over the session's horizon. Used by
+/// `calibrate` for scripted responses, whose counterfactual runs it already has.
+#[must_use]
+pub fn score_of(session: &Session, no_response: &Outcome, reference: Option<&Outcome>) -> Scoring {
+    let drill = session.drill();
+    let sim = session.sim();
+    let team = impact::outcome(drill, sim.telemetry().buckets(), sim.truth(), session.now());
+    let timings = timings::timings(session);
+    let objectives = objectives(session, &timings);
+    let outcome = OutcomePart::measure(&team, no_response, reference);
+    scoring(&task_rows(session), &objectives, outcome)
+}
+
+/// The weights of the checklists, each objective and the outcome: [`CHECKLIST_WEIGHT`],
+/// [`OBJECTIVES_WEIGHT`] and [`OUTCOME_WEIGHT`], those of the parts a drill lacks given to the
+/// others in proportion, so that they always add up to 100 (or 0 when nothing can be scored).
+fn weights(checklists: bool, objectives: usize, outcome: bool) -> (f64, f64, f64) {
+    let c = if checklists { CHECKLIST_WEIGHT } else { 0.0 };
+    let o = if objectives > 0 {
+        OBJECTIVES_WEIGHT
+    } else {
+        0.0
+    };
+    let r = if outcome { OUTCOME_WEIGHT } else { 0.0 };
+    let total = c + o + r;
+    if total <= 0.0 {
+        return (0.0, 0.0, 0.0);
+    }
+    let scale = 100.0 / total;
+    let each = if objectives > 0 {
+        o * scale / objectives as f64
+    } else {
+        0.0
+    };
+    (c * scale, each, r * scale)
+}
+
+fn scoring(tasks: &[TaskRow], objectives: &[Objective], outcome: OutcomePart) -> Scoring {
     let earned: i64 = tasks.iter().map(|t| t.earned).sum();
     let possible: i64 = tasks.iter().map(|t| t.points).sum();
-    let (checklist_weight, objective_total) = match (possible > 0, objectives.is_empty()) {
-        (true, false) => (CHECKLIST_WEIGHT, 100.0 - CHECKLIST_WEIGHT),
-        (true, true) => (100.0, 0.0),
-        (false, false) => (0.0, 100.0),
-        (false, true) => (0.0, 0.0),
-    };
-    let objective_weight = if objectives.is_empty() {
-        0.0
-    } else {
-        objective_total / objectives.len() as f64
-    };
+    let (checklist_weight, objective_weight, outcome_weight) =
+        weights(possible > 0, objectives.len(), outcome.weighs());
     let checklist_points = if possible > 0 {
         earned as f64 / possible as f64 * checklist_weight
     } else {
         0.0
     };
+    let worse = outcome.worse_than_none;
     let met = objectives.iter().filter(|o| o.met).count();
-    let objectives_points = met as f64 * objective_weight;
-    let exact = checklist_points + objectives_points;
+    // A response worse than none loses the objectives' points (it may have "recovered" by
+    // turning users away).
+    let objectives_points = if worse {
+        0.0
+    } else {
+        met as f64 * objective_weight
+    };
+    let outcome_points = outcome.exact_share() * outcome_weight;
+    let exact = if worse {
+        0.0
+    } else {
+        checklist_points + objectives_points + outcome_points
+    };
     let mut parts = Vec::new();
     if possible > 0 {
         parts.push(format!(
@@ -459,18 +547,31 @@ fn scoring(tasks: &[TaskRow], objectives: &[Objective]) -> Scoring {
         parts.push(format!(
             "{} {verdict} +{:.1}",
             o.name,
-            if o.met { objective_weight } else { 0.0 }
+            if o.met && !worse {
+                objective_weight
+            } else {
+                0.0
+            }
         ));
+    }
+    if outcome.weighs() || worse {
+        parts.push(outcome.arithmetic(outcome_weight, outcome_points));
+    }
+    if worse {
+        parts.push("the response did more harm than no response, so it scores 0".to_owned());
     }
     let arithmetic = format!("{}; total {exact:.1} → {}", parts.join("; "), exact.round());
     Scoring {
         checklist_earned: earned,
         checklist_possible: possible,
-        checklist_weight,
+        checklist_weight: impact::round3(checklist_weight),
         checklist_points: impact::round3(checklist_points),
         objective_weight: impact::round3(objective_weight),
         objectives_met: met,
         objectives_points: impact::round3(objectives_points),
+        outcome_weight: impact::round3(outcome_weight),
+        outcome_points: impact::round3(outcome_points),
+        outcome,
         exact: impact::round3(exact),
         arithmetic,
         formula: FORMULA.to_owned(),

@@ -1,7 +1,7 @@
 //! Scoring a response against the drill: each role's checklist ([`checklist`]), the key
 //! moments and intervals ([`timings`]), what users went through ([`impact`]), what would have
-//! happened otherwise ([`counterfactual`]), and all of it gathered for the retrospective
-//! ([`debrief`]).
+//! happened otherwise ([`counterfactual`]), the outcome part of the score against it
+//! ([`outcome`]), and all of it gathered for the retrospective ([`debrief`]).
 //!
 //! Scoring reads the engine's ground truth and the team's log. Only [`counterfactual`] runs
 //! simulations (the same drill and seed with no team, and with the reference response).
@@ -10,4 +10,5 @@ pub mod checklist;
 pub mod counterfactual;
 pub mod debrief;
 pub mod impact;
+pub mod outcome;
 pub mod timings;

@@ -525,12 +525,10 @@ impl Session {
     }
 
     fn is_root_cause(&self, cause: &str) -> bool {
-        let Some(rc) = &self.drill.root_cause else {
-            return false;
-        };
-        let norm = |s: &str| s.trim().to_lowercase();
-        let cause = norm(cause);
-        norm(&rc.id) == cause || rc.accept.iter().any(|a| norm(a) == cause)
+        self.drill
+            .root_cause
+            .as_ref()
+            .is_some_and(|rc| crate::drill::diagnosis::names_cause(cause, rc))
     }
 
     fn render_checklist(&self) -> String {

@@ -221,7 +221,7 @@ fn an_alert_that_never_fires_fails_its_verdict() {
         text.contains("FAIL  alert NeverFires fires in 0% of runs with no team"),
         "{text}"
     );
-    assert!(text.contains("1 of 7 verdicts fail."), "{text}");
+    assert!(text.contains("1 of 8 verdicts fail."), "{text}");
     let (json_code, json) = calibrate_json(&[NEVER_FIRES, "--runs", "4"]);
     assert_eq!(json_code, 1);
     assert_eq!(json["pass"], false);
@@ -359,7 +359,7 @@ fn alerts_expected_quiet_or_either_get_the_verdict_they_ask_for() {
     let (code_either, json) = calibrate_json(&[either.to_str().unwrap(), "--runs", "4"]);
     assert_eq!(code_either, 0);
     let verdicts = json["verdicts"].as_array().expect("verdicts");
-    assert_eq!(verdicts.len(), 6, "{verdicts:?}");
+    assert_eq!(verdicts.len(), 7, "{verdicts:?}");
     assert!(verdicts.iter().all(|v| v["subject"] != "NeverFires"));
     assert_eq!(json["alerts"][3]["expect"], "either");
 
@@ -383,4 +383,125 @@ fn alerts_expected_quiet_or_either_get_the_verdict_they_ask_for() {
         })
         .collect();
     assert!(named.contains(&("alert_quiet", "LatencyHigh")), "{named:?}");
+}
+
+/// mini-rush with `replace` applied to its text, written to a temporary file.
+fn mini_edited(name: &str, find: &str, replace: &str) -> PathBuf {
+    let text = std::fs::read_to_string(MINI).expect("mini-rush");
+    assert!(text.contains(find), "`{find}` is not in mini-rush");
+    let path = temp(name);
+    std::fs::write(&path, text.replacen(find, replace, 1)).expect("write");
+    path
+}
+
+fn verdict<'a>(json: &'a Value, check: &str, subject: Option<&str>) -> &'a Value {
+    json["verdicts"]
+        .as_array()
+        .expect("verdicts")
+        .iter()
+        .find(|v| v["check"] == check && subject.is_none_or(|s| v["subject"] == s))
+        .unwrap_or_else(|| panic!("no verdict {check} {subject:?}: {json:#}"))
+}
+
+#[test]
+fn monday_rush_wrong_response_fails_and_its_reference_harms_fewer_than_none() {
+    let (code, json) = calibrate_json(&[MONDAY, "--runs", "2"]);
+    assert_eq!(code, 0, "{json:#}");
+    let helps = verdict(&json, "reference_helps", None);
+    assert_eq!(helps["pass"], true, "{helps:#}");
+    let wrong = verdict(&json, "wrong_response_fails", Some("shrink-the-pool"));
+    assert_eq!(wrong["pass"], true, "{wrong:#}");
+    let stats = &json["wrong_responses"][0];
+    assert_eq!(stats["name"], "shrink-the-pool");
+    assert_eq!(stats["scores_below_reference"]["runs"], 2);
+    assert_eq!(stats["recovered"]["runs"], 0);
+    for run in json["seed_runs"].as_array().unwrap() {
+        assert_eq!(run["reference"]["score"], 100, "{run:#}");
+        let w = &run["wrong"][0];
+        assert!(
+            w["harm"]["harmed"].as_u64() > run["no_team"]["harm"]["harmed"].as_u64(),
+            "shrinking the pool harms more users than doing nothing: {run:#}"
+        );
+    }
+    let text = stdout(&firedrill(&["calibrate", MONDAY, "--runs", "2"]));
+    assert!(text.contains("Wrong responses"), "{text}");
+    assert!(
+        text.contains(
+            "ok    wrong response shrink-the-pool scores below the reference in 100% of runs"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_wrong_response_that_is_really_the_reference_fails_its_verdict() {
+    let path = mini_edited(
+        "mini-wrong-is-right.ron",
+        "    debrief: [",
+        "    wrong_responses: [Response(name: \"same-as-reference\", says: [
+        Say(at: After(FirstPage, \"1m\"), role: \"ops\", input: \"ack\"),
+        Say(at: After(FirstPage, \"1m\"), role: \"ic\", input: \"declare sev2\"),
+        Say(at: After(FirstPage, \"2m\"), role: \"ic\", input: \"assign comms sam\"),
+        Say(at: After(FirstPage, \"2m\"), role: \"comms\", input: \"update \\\"Slow answers; investigating\\\"\"),
+        Say(at: After(FirstPage, \"3m\"), role: \"ops\", input: \"diagnose db-pool-exhaustion\"),
+        Say(at: After(FirstPage, \"3m\"), role: \"ops\", input: \"scale-pool size=12\"),
+        Say(at: After(Recovered, \"1m\"), role: \"ic\", input: \"resolve\"),
+    ])],
+    debrief: [",
+    );
+    let p = path.to_str().unwrap();
+    let (code, json) = calibrate_json(&[p, "--runs", "2"]);
+    assert_eq!(code, 1, "{json:#}");
+    let v = verdict(&json, "wrong_response_fails", Some("same-as-reference"));
+    assert_eq!(v["pass"], false);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("scores below the reference in 0% of runs"),
+        "{v:#}"
+    );
+    assert!(
+        v["hint"]
+            .as_str()
+            .unwrap()
+            .contains("scores like the reference")
+    );
+}
+
+#[test]
+fn a_reference_that_throttles_to_a_trickle_fails_the_harms_fewer_verdict() {
+    let path = mini_edited(
+        "mini-trickle-reference.ron",
+        "input: \"scale-pool size=12\"),",
+        "input: \"throttle rps=1\"),",
+    );
+    let p = path.to_str().unwrap();
+    let (code, json) = calibrate_json(&[p, "--runs", "2"]);
+    assert_eq!(code, 1, "{json:#}");
+    let v = verdict(&json, "reference_helps", None);
+    assert_eq!(v["pass"], false, "{v:#}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("the reference harms fewer users than no response in 0% of runs"),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn play_wrong_plays_a_named_wrong_response_and_names_the_others() {
+    let out = firedrill(&["play", MONDAY, "--wrong", "shrink-the-pool", "--quiet"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let out = firedrill(&["play", MONDAY, "--wrong", "shrink-pool"]);
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("drill `monday-rush` has no wrong response `shrink-pool`")
+            && err.contains("its wrong responses are `shrink-the-pool`"),
+        "{err}"
+    );
+    let out = firedrill(&["play", MONDAY, "--wrong", "shrink-the-pool", "--reference"]);
+    assert_eq!(code(&out), 2, "--wrong and --reference conflict");
 }

@@ -1036,3 +1036,51 @@ fn random_edits_of_every_drill_are_reported_inside_the_text() {
         "refused {refused}, loaded {loaded}"
     );
 }
+
+#[test]
+fn a_root_cause_phrase_without_words_and_a_guess_share_above_one_are_refused() {
+    let text = edited(&[(
+        "accept: [\"db-pool-exhaustion\", \"pool-exhaustion\", \"connection-pool\"],",
+        "accept: [\"db-pool-exhaustion\", \"--\", \"connection-pool\"], kept_per_wrong_guess: 1.5,",
+    )]);
+    let error = load_str("d.ron", &text).unwrap_err();
+    let plain = error.plain().to_string();
+    for fragment in [
+        "`--` has no word to match a diagnosis against",
+        "every word of the id or of one accepted phrase",
+        "`kept_per_wrong_guess` is 1.5, but it is a share of the diagnose task's points",
+        "0.5 halves the points with each wrong guess",
+    ] {
+        assert!(plain.contains(fragment), "{fragment:?} not in\n{plain}");
+    }
+    assert_eq!(error.problems().len(), 2, "{plain}");
+    let line = text
+        .lines()
+        .position(|l| l.contains("kept_per_wrong_guess"))
+        .unwrap()
+        + 1;
+    assert!(plain.starts_with(&format!("d.ron:{line}:")), "{plain}");
+}
+
+#[test]
+fn wrong_responses_are_checked_like_the_reference() {
+    let text = edited(&[(
+        "    wrong_responses: [\n",
+        "    wrong_responses: [
+        Response(name: \"twice\", says: [Say(at: After(FirstPage, \"1m\"), role: \"opz\", input: \"ack\")]),
+        Response(name: \"twice\", says: [Say(at: After(FirstPage, \"1m\"), role: \"ops\", input: \"throttle rsp=10\")]),
+        Response(name: \"silent\", says: []),
+",
+    )]);
+    let error = load_str("d.ron", &text).unwrap_err();
+    let plain = error.plain().to_string();
+    for fragment in [
+        "unknown role `opz`",
+        "`rsp` is not a param of action `throttle`",
+        "wrong response `silent` says nothing",
+        "`twice`",
+    ] {
+        assert!(plain.contains(fragment), "{fragment:?} not in\n{plain}");
+    }
+    assert_eq!(error.problems().len(), 4, "{plain}");
+}

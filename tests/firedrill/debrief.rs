@@ -114,12 +114,50 @@ fn objective(d: &Debrief, name: &str) -> bool {
         .met
 }
 
-/// The score is the stated formula: checklists × 70, 15 per objective met, rounded.
+/// The score is the stated formula, recomputed here from the debrief's facts: checklists 50,
+/// objectives 20 shared, outcome 30 (harm avoided against no response as a share of what the
+/// reference avoided, clamped to 0..1), parts the drill lacks giving way in proportion; 0 for
+/// a response that did more harm than no response.
 fn assert_score_adds_up(d: &Debrief) {
     let s = &d.scoring;
-    let expected = s.checklist_earned as f64 / s.checklist_possible as f64 * 70.0
-        + 15.0 * d.objectives.iter().filter(|o| o.met).count() as f64;
-    assert_eq!(d.score, expected.round() as u32, "{}", s.arithmetic);
+    let cf = &d.counterfactual;
+    // Harm: failed + rejected + degraded requests + wrong answers.
+    let harm = |o: &firedrill::score::impact::Outcome| (o.harmed + o.wrong_answers) as f64;
+    let none = harm(&cf.no_response);
+    let avoided = none - harm(&d.impact);
+    let reference = cf
+        .reference
+        .as_ref()
+        .map(|r| none - harm(r))
+        .filter(|r| *r > 0.0);
+    let yardstick = reference.unwrap_or(none);
+    let objectives = d.objectives.len();
+    let weights = [
+        if s.checklist_possible > 0 { 50.0 } else { 0.0 },
+        if objectives > 0 { 20.0 } else { 0.0 },
+        if yardstick > 0.0 { 30.0 } else { 0.0 },
+    ];
+    let scale = 100.0 / weights.iter().sum::<f64>();
+    let share = if yardstick > 0.0 {
+        (avoided / yardstick).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let met = d.objectives.iter().filter(|o| o.met).count() as f64;
+    let expected = if avoided < 0.0 {
+        0.0
+    } else {
+        scale
+            * (s.checklist_earned as f64 / s.checklist_possible.max(1) as f64 * weights[0]
+                + met / objectives.max(1) as f64 * weights[1]
+                + share * weights[2])
+    };
+    assert!(
+        (s.exact - expected).abs() < 0.01 && d.score == expected.round() as u32,
+        "expected {expected}: {}",
+        s.arithmetic
+    );
+    assert_eq!(s.outcome.worse_than_none, avoided < 0.0);
     assert!(
         s.arithmetic.ends_with(&format!("→ {}", d.score)),
         "{}",
@@ -243,7 +281,9 @@ fn a_team_that_only_acknowledges_misses_everything_else() {
     assert_eq!(d.scoring.checklist_earned, 5);
     assert!(objective(&d, "detect"));
     assert!(!objective(&d, "mitigate"));
-    assert_eq!(d.score, (5.0f64 / 45.0 * 70.0 + 15.0).round() as u32);
+    // Acknowledging changes nothing for the users: no outcome points.
+    assert_eq!(d.counterfactual.avoided.harmed, 0);
+    assert_eq!(d.score, (5.0f64 / 45.0 * 50.0 + 10.0).round() as u32);
 }
 
 #[test]
@@ -281,6 +321,55 @@ fn wrong_diagnoses_are_counted_and_shown() {
     );
     let md = report::markdown(&d);
     assert!(md.contains("Diagnosed (after 2 wrong guesses)"), "{md}");
+    // Each wrong guess before the right one halves the diagnose task's points (rounded down).
+    let diagnose = task(&d, "diagnose");
+    assert_eq!(diagnose.wrong_guesses, 2);
+    assert_eq!(diagnose.earned, diagnose.points / 4, "{diagnose:#?}");
+    let cost = diagnose.guess_cost.as_deref().expect("the cost is stated");
+    assert!(md.contains(cost), "{md}");
+    assert!(report::html(&d).contains(cost));
+}
+
+#[test]
+fn wrong_diagnoses_cost_the_diagnose_task_as_the_drill_says() {
+    let p = |m: &str| after(Event::FirstPage, m);
+    let guesses = |n: usize| {
+        let mut script = vec![say(p("1m"), "ops", "ack")];
+        for i in 0..n {
+            script.push(say(
+                p("2m"),
+                "ops",
+                &format!("diagnose bad deploy number {i}"),
+            ));
+        }
+        // Free text with every word of an accepted phrase, in another order and case.
+        script.push(say(p("4m"), "ops", "diagnose Exhaustion of the POOL!"));
+        // A wrong guess after the right one costs nothing.
+        script.push(say(p("5m"), "ops", "diagnose model outage"));
+        script
+    };
+    let points = |drill: &str, n: usize| {
+        let d = debrief_of(&format!("mini-guesses-{n}"), drill, &guesses(n));
+        assert_score_adds_up(&d);
+        assert!(d.timings.diagnosed.is_some(), "free text matched");
+        let t = task(&d, "diagnose");
+        assert_eq!(t.wrong_guesses as usize, n);
+        (t.points, t.earned)
+    };
+    let (full, none) = points(MINI, 0);
+    assert_eq!(none, full);
+    let halved: Vec<i64> = (1..=5).map(|n| points(MINI, n).1).collect();
+    let expected: Vec<i64> = (1..=5).map(|n| full >> n).collect();
+    assert_eq!(halved, expected, "halved per wrong guess, never below zero");
+    let free = MINI.replace(
+        "explanation: \"The surge needs",
+        "kept_per_wrong_guess: 1.0, explanation: \"The surge needs",
+    );
+    assert_eq!(
+        points(&free, 3).1,
+        full,
+        "guessing is free when the drill says so"
+    );
 }
 
 #[test]
@@ -455,4 +544,128 @@ fn snapshot_of_a_late_team_on_monday_rush() {
     let d = debrief_of("monday-late", MONDAY, &script);
     assert_score_adds_up(&d);
     insta::assert_snapshot!("monday_late_md", report::markdown(&d));
+}
+
+/// The checklist work of monday-rush's reference, with `actions` in place of its mitigation.
+fn monday_with(actions: &[Say]) -> Vec<Say> {
+    let p = |m: &str| after(Event::FirstPage, m);
+    let mut script = vec![
+        say(p("1m"), "ops", "ack"),
+        say(p("2m"), "ic", "declare sev2"),
+        say(p("3m"), "ic", "assign comms sam"),
+        say(
+            p("3m"),
+            "scribe",
+            "note \"Paged on latency; pool db at 20/20\"",
+        ),
+        say(
+            p("5m"),
+            "comms",
+            "update \"Aria is answering slowly; we are investigating\"",
+        ),
+        say(p("7m"), "ops", "diagnose db-pool-exhaustion"),
+        say(p("10m"), "scribe", "note \"Mitigation ordered\""),
+        say(p("12m"), "scribe", "note \"Watching the pool\""),
+        say(after(Event::Recovered, "5m"), "ic", "resolve"),
+    ];
+    script.extend_from_slice(actions);
+    script
+}
+
+/// A team on monday-rush that only acknowledges the page (computed once).
+fn monday_ack_only() -> &'static Debrief {
+    static D: std::sync::OnceLock<Debrief> = std::sync::OnceLock::new();
+    D.get_or_init(|| {
+        debrief_of(
+            "monday-ack-only",
+            MONDAY,
+            &[say(after(Event::FirstPage, "1m"), "ops", "ack")],
+        )
+    })
+}
+
+#[test]
+fn the_reference_scores_100_on_monday_rush_with_its_outcome_shown() {
+    let d = debrief_of("monday-reference", MONDAY, &reference(MONDAY));
+    assert_score_adds_up(&d);
+    assert_eq!(d.score, 100, "{}", d.scoring.arithmetic);
+    let o = &d.scoring.outcome;
+    assert!(o.avoided > 0 && o.share == 1.0, "{o:#?}");
+    assert!(
+        d.scoring.arithmetic.contains("outcome avoided"),
+        "{}",
+        d.scoring.arithmetic
+    );
+    let md = report::markdown(&d);
+    assert!(md.contains(&format!("**Outcome:** {}", o.summary)), "{md}");
+    let html = report::html(&d);
+    assert!(html.contains(&o.summary), "the HTML shows the outcome");
+    let json: serde_json::Value = serde_json::from_str(&report::json(&d)).expect("JSON");
+    assert_eq!(json["scoring"]["outcome"]["avoided"], o.avoided);
+    assert_eq!(json["scoring"]["outcome_weight"], 30.0);
+}
+
+#[test]
+fn a_throttle_to_a_trickle_never_lifted_scores_below_only_acknowledging() {
+    let trickle = monday_with(&[say(after(Event::FirstPage, "3m"), "ops", "throttle rps=10")]);
+    let d = debrief_of("monday-trickle", MONDAY, &trickle);
+    assert_score_adds_up(&d);
+    let ack = monday_ack_only();
+    assert_score_adds_up(ack);
+    assert!(
+        d.scoring.outcome.worse_than_none,
+        "{:#?}",
+        d.scoring.outcome
+    );
+    assert!(
+        d.impact.harmed > d.counterfactual.no_response.harmed,
+        "the trickle turns away more users than the surge harms"
+    );
+    assert!(
+        d.score < ack.score,
+        "trickle {} ({}) against ack only {} ({})",
+        d.score,
+        d.scoring.arithmetic,
+        ack.score,
+        ack.scoring.arithmetic
+    );
+    assert!(
+        d.objectives.iter().all(|o| o.earned == 0.0),
+        "{:#?}",
+        d.objectives
+    );
+    let md = report::markdown(&d);
+    assert!(md.contains("more harm than no response at all"), "{md}");
+}
+
+#[test]
+fn a_slow_but_right_response_scores_above_only_acknowledging() {
+    let p = |m: &str| after(Event::FirstPage, m);
+    let late = [
+        say(p("4m"), "ops", "ack"),
+        say(p("8m"), "ic", "declare sev2"),
+        say(p("14m"), "ic", "assign comms sam"),
+        say(p("16m"), "comms", "update \"Aria is slow; we are on it\""),
+        say(p("18m"), "ops", "diagnose db-pool-exhaustion"),
+        say(p("20m"), "ops", "throttle rps=150"),
+        say(p("25m"), "ops", "scale-pool size=40"),
+        say(p("31m"), "ops", "throttle rps=400"),
+        say(after(Event::Recovered, "15m"), "ic", "resolve"),
+    ];
+    let d = debrief_of("monday-slow-right", MONDAY, &late);
+    assert_score_adds_up(&d);
+    let ack = monday_ack_only();
+    let o = &d.scoring.outcome;
+    assert!(
+        !o.worse_than_none && o.share > 0.0 && o.share < 1.0,
+        "{o:#?}"
+    );
+    assert!(
+        d.score > ack.score,
+        "slow but right {} ({}) against ack only {} ({})",
+        d.score,
+        d.scoring.arithmetic,
+        ack.score,
+        ack.scoring.arithmetic
+    );
 }
