@@ -1208,6 +1208,7 @@ impl Core {
     }
 
     /// A connection comes back to pool `p` (or leaks), and waiting requests are served.
+    #[inline]
     fn release(&mut self, p: usize) {
         let now = self.now;
         let pool = &mut self.pools[p];
