@@ -250,7 +250,7 @@ struct Request {
     /// Its current call reached the step's timeout (its end event is the timeout).
     call_timed_out: bool,
     /// Which of the step's partial effects hit the current call (bit `i` for effect `i`).
-    hit: u32,
+    hit: u8,
 }
 
 #[derive(Debug, Clone)]
@@ -314,6 +314,8 @@ pub struct StepState {
     pub pool: Option<usize>,
     /// Every pool the step holds, in the order it acquires them.
     pub pools: Vec<usize>,
+    /// Whether it holds more than one (the slower path that walks `pools`).
+    multi_pool: bool,
     /// Share of requests that run the step; below 1, drawn per request from `share_rng`.
     pub share: f64,
     share_rng: ChaCha8Rng,
@@ -353,7 +355,7 @@ struct Hit {
 
 impl StepState {
     /// The partial effects in `mask`, summed (multipliers multiplied).
-    fn hit(&self, mask: u32) -> Hit {
+    fn hit(&self, mask: u8) -> Hit {
         let mut hit = Hit {
             time: 1.0,
             error: 0.0,
@@ -361,7 +363,7 @@ impl StepState {
             tokens: 1.0,
             fallback: false,
         };
-        for (i, p) in self.partial.iter().enumerate().take(32) {
+        for (i, p) in self.partial.iter().enumerate().take(8) {
             if mask & (1 << i) == 0 {
                 continue;
             }
@@ -689,6 +691,7 @@ impl Core {
                 partial_rng: seed.stream(&format!("step/{}/effect-share", s.name)),
                 name: s.name,
                 pool: s.pools.first().copied(),
+                multi_pool: s.pools.len() > 1,
                 pools: s.pools,
                 share: s.share,
                 timeout_nanos: s.timeout.map_or(u64::MAX, |t| t.as_nanos().max(1)),
@@ -968,11 +971,40 @@ impl Core {
             request.step = step as u16;
         }
         request.held = 0;
-        self.acquire(slot, generation, step);
+        let s = &self.steps[step];
+        if s.multi_pool {
+            self.acquire(slot, generation, step);
+            return;
+        }
+        // One pool or none: the hot path, without walking a list of pools.
+        let now = self.now;
+        request.step_started = now;
+        match s.pool {
+            None => self.start_running(slot, generation, step),
+            Some(p) => {
+                let pool = &mut self.pools[p];
+                if pool.waiting.value == 0 && pool.has_free_connection() {
+                    Self::take_connection(pool, now, request.counted, SimTime::ZERO);
+                    self.start_running(slot, generation, step);
+                } else {
+                    pool.queue.push_back(Waiter {
+                        slot,
+                        generation,
+                        since: now,
+                    });
+                    let waiting = pool.waiting.value + 1;
+                    pool.waiting.set(waiting, now);
+                    if pool.timer.is_none() {
+                        self.arm_timer(p);
+                    }
+                }
+            }
+        }
     }
 
-    /// Takes the step's pools in order from the first it does not hold yet, then runs the
-    /// step; waits in the queue of the first pool with no free connection.
+    /// Takes a step's pools in order from the first it does not hold yet, then runs the
+    /// step; waits in the queue of the first pool with no free connection. (For a step with
+    /// several pools; `held` counts the ones taken.)
     fn acquire(&mut self, slot: u32, generation: u32, step: usize) {
         let now = self.now;
         let request = self
@@ -1034,8 +1066,8 @@ impl Core {
         let (mut on_fallback, mut factor) = (s.on_fallback, s.time_factor * s.token_factor);
         if !s.partial.is_empty() {
             // Each partial effect hits this call with its own share.
-            let mut mask = 0u32;
-            for (i, p) in s.partial.iter().enumerate().take(32) {
+            let mut mask = 0u8;
+            for (i, p) in s.partial.iter().enumerate().take(8) {
                 if s.partial_rng.random::<f64>() < p.share {
                     mask |= 1 << i;
                 }
@@ -1070,12 +1102,20 @@ impl Core {
         };
         let (step, counted) = (request.step as usize, request.counted);
         let took = self.now.since(request.step_started);
-        let held = std::mem::take(&mut request.held);
-        let mask = std::mem::take(&mut request.hit);
-        let timed_out = std::mem::take(&mut request.call_timed_out);
-        for i in 0..held as usize {
-            let p = self.steps[step].pools[i];
+        let (mask, timed_out) = (request.hit, request.call_timed_out);
+        if mask != 0 || timed_out {
+            request.hit = 0;
+            request.call_timed_out = false;
+        }
+        // A running step holds every one of its pools.
+        if let Some(p) = self.steps[step].pool {
             self.release(p);
+            if self.steps[step].multi_pool {
+                for i in 1..self.steps[step].pools.len() {
+                    let q = self.steps[step].pools[i];
+                    self.release(q);
+                }
+            }
         }
         if timed_out {
             self.call_timed_out(slot, step, counted, took);
@@ -1182,6 +1222,7 @@ impl Core {
     }
 
     /// A connection comes back to pool `p` (or leaks), and waiting requests are served.
+    #[inline]
     fn release(&mut self, p: usize) {
         let now = self.now;
         let pool = &mut self.pools[p];
@@ -1206,13 +1247,22 @@ impl Core {
             };
             let wait = now.since(w.since);
             request.waited = request.waited.after(wait);
-            request.held += 1;
             let (counted, step) = (request.counted, request.step as usize);
+            let multi_pool = self.steps[step].multi_pool;
+            if multi_pool {
+                request.held += 1;
+            } else {
+                request.step_started = now;
+            }
             let pool = &mut self.pools[p];
             let waiting = pool.waiting.value - 1;
             pool.waiting.set(waiting, now);
             Self::take_connection(pool, now, counted, SimTime::from(wait));
-            self.acquire(w.slot, w.generation, step);
+            if multi_pool {
+                self.acquire(w.slot, w.generation, step);
+            } else {
+                self.start_running(w.slot, w.generation, step);
+            }
         }
     }
 

@@ -235,10 +235,10 @@ impl Params {
         p
     }
 
-    /// Adds an effect on `share` of `step`'s calls (the first 32 of a step count).
+    /// Adds an effect on `share` of `step`'s calls (the first 8 of a step count).
     fn partial(&mut self, step: usize, share: f64, knob: PartialKnob) {
         let partial = &mut self.step_partial[step];
-        if partial.len() < 32 {
+        if partial.len() < 8 {
             partial.push(Partial {
                 share: share.clamp(0.0, 1.0),
                 knob,
