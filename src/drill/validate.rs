@@ -1970,25 +1970,6 @@ impl Checker<'_> {
         // Literal numbers in effects; the product of the traffic multipliers above 1 bounds
         // the peak rate (faults may overlap, and the team may take every action).
         let mut surge = 1.0_f64;
-        fn with_paths<'e>(
-            root: &'static str,
-            i: usize,
-            effect: Option<&'e Effect>,
-            effects: Option<&'e Vec<Effect>>,
-        ) -> Vec<(&'e Effect, FieldPath)> {
-            let at = FieldPath::root(root).index(i);
-            effect
-                .map(|e| (e, at.field("effect")))
-                .into_iter()
-                .chain(
-                    effects
-                        .into_iter()
-                        .flatten()
-                        .enumerate()
-                        .map(move |(j, e)| (e, at.field("effects").index(j))),
-                )
-                .collect::<Vec<_>>()
-        }
         let effects =
             drill
                 .faults
@@ -2162,6 +2143,27 @@ impl Checker<'_> {
             );
         }
     }
+}
+
+/// Each effect of a fault or action with its path (`faults[2].effect`, `faults[2].effects[1]`).
+fn with_paths<'e>(
+    root: &'static str,
+    i: usize,
+    effect: Option<&'e Effect>,
+    effects: Option<&'e Vec<Effect>>,
+) -> Vec<(&'e Effect, FieldPath)> {
+    let at = FieldPath::root(root).index(i);
+    effect
+        .map(|e| (e, at.field("effect")))
+        .into_iter()
+        .chain(
+            effects
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(move |(j, e)| (e, at.field("effects").index(j))),
+        )
+        .collect::<Vec<_>>()
 }
 
 /// A number for a message: whole numbers in full up to a billion, larger ones as `3.1e12`.

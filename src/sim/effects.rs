@@ -323,6 +323,7 @@ mod tests {
                     Knob::StepTimeMultiplier {
                         step: 0,
                         factor: f64::INFINITY,
+                        share: 1.0,
                     },
                     0,
                     0,
@@ -331,6 +332,7 @@ mod tests {
                     Knob::TokenMultiplier {
                         step: 0,
                         factor: 1e300,
+                        share: 1.0,
                     },
                     0,
                     0,
