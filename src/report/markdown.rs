@@ -204,6 +204,7 @@ pub fn render(d: &Debrief) -> String {
         let mut status = match task.status.as_str() {
             "on_time" => "on time".to_owned(),
             "late" => format!("late by {}", task.late_text.as_deref().unwrap_or("")),
+            "premature" => "premature: done before the system recovered".to_owned(),
             _ => "missed".to_owned(),
         };
         if let Some(cost) = &task.guess_cost {

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use crate::drill::spec::{Done, Drill, Task};
+use crate::drill::spec::{Anchor, Done, Drill, Event, Task};
 use crate::session::anchor;
 use crate::session::command::Command;
 use crate::session::team::{Detail, Entry, Team};
@@ -27,6 +27,9 @@ pub enum Status {
         by: String,
         late_seconds: f64,
     },
+    /// Done before the system recovered, for a task due after recovery ("resolve once the
+    /// system is healthy"): declaring victory over a system that is still failing earns nothing.
+    Premature { at: SimTime, by: String },
     /// The drill ended without it.
     Missed,
     /// Not done, and its deadline has passed; it can still be done, late.
@@ -84,7 +87,14 @@ pub fn evaluate(
     finished: bool,
 ) -> TaskResult {
     let due = anchor::resolve(&task.due, drill, truth, team);
+    let after_recovery = matches!(task.due, Anchor::After(Event::Recovered, _));
     let status = match (completion(&task.done_by, team), due) {
+        (Some(e), _) if after_recovery && truth.recovered.is_none_or(|r| e.at < r) => {
+            Status::Premature {
+                at: e.at,
+                by: e.role.clone(),
+            }
+        }
         (Some(e), Some(due)) if e.at > due => Status::Late {
             at: e.at,
             by: e.role.clone(),
@@ -101,7 +111,7 @@ pub fn evaluate(
     let earned = match status {
         Status::OnTime { .. } => task.points,
         Status::Late { .. } => task.points / 2,
-        Status::Missed | Status::Overdue | Status::Open => 0,
+        Status::Premature { .. } | Status::Missed | Status::Overdue | Status::Open => 0,
     };
     let wrong_guesses = match (&task.done_by, completion(&task.done_by, team)) {
         (Done::Diagnosis, Some(done)) => wrong_guesses_before(team, done),

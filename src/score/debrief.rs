@@ -30,7 +30,7 @@ pub const OBJECTIVES_WEIGHT: f64 = 20.0;
 /// Weight of the outcome when the drill has every part.
 pub const OUTCOME_WEIGHT: f64 = 30.0;
 /// The formula, as the reports print it.
-pub const FORMULA: &str = "Checklists are worth 50 points: points earned ÷ points possible × 50 (a task done on time earns its points, done late half of them, rounded down; missed, none; the diagnose task then keeps the drill's share of its points, by default half, per wrong guess before the right one, rounded down). The objectives share 20 equally; an objective earns its share only if met. The outcome is worth 30: the harm the response spared against no response at all (harm: failed, rejected and degraded requests plus wrong answers), as a share of the harm the reference response spared, from 0 to 1 (without a reference that spares any, as a share of all the harm no response did). A part the drill lacks (no checklists, no objectives, no harm to avoid) gives its points to the others in proportion. A response that did more harm than no response at all scores 0, whatever its checklists and objectives: doing nothing would have served the users better, and no process can make up for that. The total is rounded to the nearest point.";
+pub const FORMULA: &str = "Checklists are worth 50 points: points earned ÷ points possible × 50 (a task done on time earns its points, done late half of them, rounded down; missed, or done before the system recovered when it is due after recovery, none; the diagnose task then keeps the drill's share of its points, by default half, per wrong guess before the right one, rounded down). The objectives share 20 equally; an objective earns its share only if met. The outcome is worth 30: the harm the response spared against no response at all (harm: failed, rejected and degraded requests plus wrong answers), as a share of the harm the reference response spared, from 0 to 1 (without a reference that spares any, as a share of all the harm no response did). A part the drill lacks (no checklists, no objectives, no harm to avoid) gives its points to the others in proportion. A response that did more harm than no response at all scores 0, whatever its checklists and objectives: doing nothing would have served the users better, and no process can make up for that. The total is rounded to the nearest point.";
 
 /// Everything the debrief shows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -359,6 +359,7 @@ fn task_rows(session: &Session) -> Vec<TaskRow> {
                 by,
                 late_seconds,
             } => ("late", Some(at), Some(by), Some(late_seconds)),
+            Status::Premature { at, by } => ("premature", Some(at), Some(by), None),
             Status::Missed | Status::Overdue | Status::Open => ("missed", None, None, None),
         };
         let guess_cost = (r.wrong_guesses > 0).then(|| {

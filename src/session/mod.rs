@@ -562,6 +562,13 @@ impl Session {
                             Duration::from_secs_f64(*late_seconds)
                         ),
                     ),
+                    Status::Premature { at, by } => (
+                        "✗",
+                        format!(
+                            "done {} by {by}, before the system recovered",
+                            self.clock_text(*at)
+                        ),
+                    ),
                     Status::Missed => ("✗", "missed".to_owned()),
                     Status::Overdue => (
                         "!",

@@ -250,6 +250,9 @@ impl SessionSummary {
                             crate::drill::Duration::from_secs(late_seconds.round() as u64)
                         )
                     }
+                    Status::Premature { by, .. } => {
+                        format!("premature ({by}): done before the system recovered")
+                    }
                     Status::Missed => "missed".to_owned(),
                     Status::Overdue => "overdue".to_owned(),
                     Status::Open => "open".to_owned(),

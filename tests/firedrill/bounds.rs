@@ -248,15 +248,15 @@ fn check_refuses_drills_whose_run_would_be_too_big() {
     let cases: &[(&[(&str, &str)], &str)] = &[
         (
             &[("start_rps: 20.0", "start_rps: 1e308")],
-            "16:20 a rate of requests of 1.0e308 requests per second is beyond the most a drill may use, 1000000",
+            "20:20 a rate of requests of 1.0e308 requests per second is beyond the most a drill may use, 1000000",
         ),
         (
             &[("start_rps: 20.0", "start_rps: 1e12")],
-            "16:20 a rate of requests of 1.0e12",
+            "20:20 a rate of requests of 1.0e12",
         ),
         (
             &[("TrafficMultiplier(3.0)", "TrafficMultiplier(1e308)")],
-            "42:86 a traffic multiplier of 1.0e308 times is beyond the most a drill may use, 1000 times",
+            "46:86 a traffic multiplier of 1.0e308 times is beyond the most a drill may use, 1000 times",
         ),
         (
             &[(
@@ -267,7 +267,7 @@ fn check_refuses_drills_whose_run_would_be_too_big() {
         ),
         (
             &[("duration: \"2h\"", "duration: \"36000d\"")],
-            "11:15 the drill lasts 864000h; the most is 366 days",
+            "15:15 the drill lasts 864000h; the most is 366 days",
         ),
         (
             &[("max_in_flight: 1000", "max_in_flight: 1000000000000")],
@@ -302,7 +302,7 @@ fn check_refuses_drills_whose_run_would_be_too_big() {
                 ("to_rps: 70.0", "to_rps: 100000.0"),
                 ("duration: \"2h\"", "duration: \"24h\""),
             ],
-            "19:40 a run would handle about 7.8e10 events: a peak of 100000 requests/s × 3 from traffic multipliers over 24h (86400 s), each of 1 arrival + 2 steps; the most is 1.0e10 events",
+            "23:40 a run would handle about 7.8e10 events: a peak of 100000 requests/s × 3 from traffic multipliers over 24h (86400 s), each of 1 arrival + 2 steps; the most is 1.0e10 events",
         ),
     ];
     for (edits, expected) in cases {

@@ -48,6 +48,8 @@ fn debrief_of(name: &str, drill_text: &str, script: &[Say]) -> Debrief {
     let drill = load_str(name, drill_text).expect("the drill loads");
     let seed = drill.seed;
     let path = temp(&format!("{name}.jsonl"));
+    // Transcripts are never overwritten: a test that writes the same name again starts afresh.
+    let _ = std::fs::remove_file(&path);
     let mut writer = Writer::create(
         &path,
         &Header::new(drill_text, &drill, seed, ClockMode::Turns, 1.0),
@@ -607,7 +609,9 @@ fn the_reference_scores_100_on_monday_rush_with_its_outcome_shown() {
 
 #[test]
 fn a_throttle_to_a_trickle_never_lifted_scores_below_only_acknowledging() {
-    let trickle = monday_with(&[say(after(Event::FirstPage, "3m"), "ops", "throttle rps=10")]);
+    let mut trickle = monday_with(&[say(after(Event::FirstPage, "3m"), "ops", "throttle rps=10")]);
+    // Shedding nearly every user is no recovery, so the line waiting for it never plays.
+    trickle.retain(|s| !matches!(s.at, Anchor::After(Event::Recovered, _)));
     let d = debrief_of("monday-trickle", MONDAY, &trickle);
     assert_score_adds_up(&d);
     let ack = monday_ack_only();
@@ -668,4 +672,23 @@ fn a_slow_but_right_response_scores_above_only_acknowledging() {
         ack.score,
         ack.scoring.arithmetic
     );
+}
+
+#[test]
+fn resolving_before_the_system_recovered_earns_nothing() {
+    // The late team on monday-rush never lifts its throttle, so the system never recovers;
+    // its `resolve` (due 10 minutes after recovery) is premature, not on time.
+    let mut script = monday_with(&[say(after(Event::FirstPage, "3m"), "ops", "throttle rps=10")]);
+    script.retain(|s| !matches!(s.at, Anchor::After(Event::Recovered, _)));
+    script.push(say(after(Event::FirstPage, "40m"), "ic", "resolve"));
+    let d = debrief_of("monday-premature-resolve", MONDAY, &script);
+    assert!(d.timings.mitigated.is_none(), "the trickle never recovers");
+    let resolve = d
+        .checklists
+        .iter()
+        .find(|t| t.id == "resolve")
+        .expect("monday-rush has a resolve task");
+    assert_eq!(resolve.status, "premature", "{resolve:#?}");
+    assert_eq!(resolve.earned, 0);
+    assert!(report::markdown(&d).contains("premature: done before the system recovered"));
 }

@@ -592,7 +592,7 @@ fn small_bounds_are_enforced_with_clear_messages() {
     let report = dir.join("report.json");
     std::fs::write(
         &report,
-        "{\"calibration_format\": 1, \"wall_seconds\": -1e308}",
+        "{\"calibration_format\": 2, \"wall_seconds\": -1e308}",
     )
     .unwrap();
     let o = firedrill(&["calibrate", "--merge", s(&report)], b"");
