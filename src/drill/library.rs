@@ -24,6 +24,26 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "token-blowup",
         include_str!("../../drills/token-blowup.ron"),
     ),
+    (
+        "billing-vendor-hang",
+        include_str!("../../drills/billing-vendor-hang.ron"),
+    ),
+    (
+        "cache-stampede",
+        include_str!("../../drills/cache-stampede.ron"),
+    ),
+    (
+        "vector-index-rebuild",
+        include_str!("../../drills/vector-index-rebuild.ron"),
+    ),
+    (
+        "noisy-batch-job",
+        include_str!("../../drills/noisy-batch-job.ron"),
+    ),
+    (
+        "provider-outage-failover",
+        include_str!("../../drills/provider-outage-failover.ron"),
+    ),
 ];
 
 /// The built-in drill called `name`.
