@@ -295,6 +295,8 @@ const EDITS: &[(&str, Edits, &[Expected])] = &[
             ("139:61", "unknown command `throttle`"),
             // The reference lifts its throttle to 400 rps once the pool is resized.
             ("142:62", "unknown command `throttle`"),
+            // So does the wrong response that throttles and never lifts it.
+            ("168:65", "unknown command `throttle`"),
         ],
     ),
     (
