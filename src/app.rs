@@ -330,14 +330,7 @@ fn check_live_files(args: &RunArgs) -> Result<(), AppError> {
     let mut inputs: Vec<&Path> = Vec::new();
     inputs.extend(args.file.as_deref().filter(|p| p.exists()));
     inputs.extend(args.resume.as_deref());
-    let transcript: Vec<files::Output> = args
-        .transcript
-        .iter()
-        .map(|p| files::Output {
-            path: p.clone(),
-            flag: "--transcript",
-        })
-        .collect();
+    let transcript = transcript_outputs(args.transcript.as_ref());
     check_outputs(
         args.debrief.as_deref(),
         "--debrief",
@@ -497,18 +490,21 @@ fn wrong_response(drill: &Drill, name: &str) -> Result<Vec<Say>, AppError> {
     )))
 }
 
+/// The `--transcript` file, if given, as an output to check before any work.
+fn transcript_outputs(path: Option<&PathBuf>) -> Vec<files::Output> {
+    path.map(|p| files::Output {
+        path: p.clone(),
+        flag: "--transcript",
+    })
+    .into_iter()
+    .collect()
+}
+
 fn play(args: &PlayArgs) -> Result<Exit, AppError> {
     let mut inputs: Vec<&Path> = Vec::new();
     inputs.extend(Some(args.file.as_path()).filter(|p| p.exists()));
     inputs.extend(args.responses.as_deref());
-    let transcripts: Vec<files::Output> = args
-        .transcript
-        .iter()
-        .map(|p| files::Output {
-            path: p.clone(),
-            flag: "--transcript",
-        })
-        .collect();
+    let transcripts = transcript_outputs(args.transcript.as_ref());
     check_outputs(
         args.debrief.as_deref(),
         "--debrief",

@@ -186,7 +186,7 @@ impl Spread {
 }
 
 /// The median and p90 of one measure of harm.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct MedianP90 {
     pub median: f64,
     pub p90: f64,
@@ -266,6 +266,9 @@ pub struct HarmStats {
     pub wrong_answers: MedianP90,
     /// Failed + rejected + degraded.
     pub harmed: MedianP90,
+    /// The harm the score counts: failed + rejected + degraded + wrong answers.
+    #[serde(default)]
+    pub scored: MedianP90,
     pub page_breach_minutes: MedianP90,
 }
 
@@ -278,6 +281,7 @@ impl HarmStats {
             degraded: col(|h| h.degraded as f64),
             wrong_answers: col(|h| h.wrong_answers as f64),
             harmed: col(|h| h.harmed as f64),
+            scored: col(|h| total_harm(h) as f64),
             page_breach_minutes: col(|h| h.page_breach_minutes),
         }
     }
@@ -732,7 +736,7 @@ fn render_wrong(out: &mut String, c: &Calibration, width: usize) {
         "score (med/p90)",
         "below reference",
         "recovers",
-        "harmed (median / p90)"
+        "harm as scored (med/p90)"
     );
     for w in &c.wrong_responses {
         let _ = writeln!(
@@ -744,8 +748,8 @@ fn render_wrong(out: &mut String, c: &Calibration, width: usize) {
             w.recovered.percent(),
             format!(
                 "{} / {}",
-                group(w.harm.harmed.median.round() as i64),
-                group(w.harm.harmed.p90.round() as i64)
+                group(w.harm.scored.median.round() as i64),
+                group(w.harm.scored.p90.round() as i64)
             ),
             w = width - 2
         );
@@ -883,12 +887,13 @@ fn render_text(c: &Calibration) -> String {
         "no team (median / p90)",
         "reference (median / p90)"
     );
-    let rows: [HarmRow; 6] = [
+    let rows: [HarmRow; 7] = [
         ("failed", |h| h.failed, false),
         ("rejected", |h| h.rejected, false),
         ("degraded", |h| h.degraded, false),
         ("wrong answers", |h| h.wrong_answers, false),
-        ("harmed", |h| h.harmed, false),
+        ("failed + rejected + degraded", |h| h.harmed, false),
+        ("harm as scored (+ wrong)", |h| h.scored, false),
         ("page-breach minutes", |h| h.page_breach_minutes, true),
     ];
     let cell = |m: MedianP90, minutes: bool| {
