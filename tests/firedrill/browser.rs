@@ -10,6 +10,8 @@ fn debrief_page() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
     std::fs::create_dir_all(&dir).unwrap();
     let page = dir.join("debrief.html");
+    // firedrill never overwrites an output file: a rerun starts from no page.
+    let _ = std::fs::remove_file(&page);
     let status = Command::new(env!("CARGO_BIN_EXE_firedrill"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args([
