@@ -987,18 +987,26 @@ impl Core {
                     Self::take_connection(pool, now, request.counted, SimTime::ZERO);
                     self.start_running(slot, generation, step);
                 } else {
-                    pool.queue.push_back(Waiter {
-                        slot,
-                        generation,
-                        since: now,
-                    });
-                    let waiting = pool.waiting.value + 1;
-                    pool.waiting.set(waiting, now);
-                    if pool.timer.is_none() {
-                        self.arm_timer(p);
-                    }
+                    self.wait_for(p, slot, generation);
                 }
             }
+        }
+    }
+
+    /// Queues the request for a connection of pool `p`, arming the pool's timer if it has none.
+    #[inline]
+    fn wait_for(&mut self, p: usize, slot: u32, generation: u32) {
+        let now = self.now;
+        let pool = &mut self.pools[p];
+        pool.queue.push_back(Waiter {
+            slot,
+            generation,
+            since: now,
+        });
+        let waiting = pool.waiting.value + 1;
+        pool.waiting.set(waiting, now);
+        if pool.timer.is_none() {
+            self.arm_timer(p);
         }
     }
 
@@ -1023,16 +1031,7 @@ impl Core {
                 Self::take_connection(pool, now, request.counted, SimTime::ZERO);
                 request.held += 1;
             } else {
-                pool.queue.push_back(Waiter {
-                    slot,
-                    generation,
-                    since: now,
-                });
-                let waiting = pool.waiting.value + 1;
-                pool.waiting.set(waiting, now);
-                if pool.timer.is_none() {
-                    self.arm_timer(p);
-                }
+                self.wait_for(p, slot, generation);
                 return;
             }
         }

@@ -184,28 +184,16 @@ impl Params {
                     share,
                 } => {
                     let factor = toward(1.0, factor.clamp(0.0, MAX_FACTOR));
-                    if share < 1.0 {
-                        p.partial(step, share, PartialKnob::Time(factor));
-                    } else {
-                        p.step_time[step] *= factor;
-                    }
+                    p.on_calls(step, share, PartialKnob::Time(factor));
                 }
                 Knob::StepErrorRate { step, rate, share } => {
-                    if share < 1.0 {
-                        p.partial(step, share, PartialKnob::Error(rate * x));
-                    } else {
-                        p.step_error[step] = (p.step_error[step] + rate * x).clamp(0.0, 1.0);
-                    }
+                    p.on_calls(step, share, PartialKnob::Error(rate * x));
                 }
                 Knob::ConnectionLeak { pool, fraction } => {
                     p.leak[pool] = (p.leak[pool] + fraction * x).clamp(0.0, 1.0);
                 }
                 Knob::WrongAnswerRate { step, rate, share } => {
-                    if share < 1.0 {
-                        p.partial(step, share, PartialKnob::Wrong(rate * x));
-                    } else {
-                        p.step_wrong[step] = (p.step_wrong[step] + rate * x).clamp(0.0, 1.0);
-                    }
+                    p.on_calls(step, share, PartialKnob::Wrong(rate * x));
                 }
                 Knob::TokenMultiplier {
                     step,
@@ -213,18 +201,10 @@ impl Params {
                     share,
                 } => {
                     let factor = toward(1.0, factor.clamp(0.0, MAX_FACTOR));
-                    if share < 1.0 {
-                        p.partial(step, share, PartialKnob::Tokens(factor));
-                    } else {
-                        p.step_tokens[step] *= factor;
-                    }
+                    p.on_calls(step, share, PartialKnob::Tokens(factor));
                 }
                 Knob::UseFallback { step, share } => {
-                    if share < 1.0 {
-                        p.partial(step, share, PartialKnob::Fallback);
-                    } else {
-                        p.fallback[step] = true;
-                    }
+                    p.on_calls(step, share, PartialKnob::Fallback);
                 }
                 Knob::StepTimeout { step, nanos } => p.step_timeout[step] = nanos.max(1),
                 Knob::StepShare { step, share } => {
@@ -233,6 +213,26 @@ impl Params {
             }
         }
         p
+    }
+
+    /// Applies `knob` to `share` of `step`'s calls: to the step itself when it hits every call,
+    /// otherwise as a partial effect drawn per call.
+    fn on_calls(&mut self, step: usize, share: f64, knob: PartialKnob) {
+        if share < 1.0 {
+            self.partial(step, share, knob);
+            return;
+        }
+        match knob {
+            PartialKnob::Time(factor) => self.step_time[step] *= factor,
+            PartialKnob::Error(rate) => {
+                self.step_error[step] = (self.step_error[step] + rate).clamp(0.0, 1.0);
+            }
+            PartialKnob::Wrong(rate) => {
+                self.step_wrong[step] = (self.step_wrong[step] + rate).clamp(0.0, 1.0);
+            }
+            PartialKnob::Tokens(factor) => self.step_tokens[step] *= factor,
+            PartialKnob::Fallback => self.fallback[step] = true,
+        }
     }
 
     /// Adds an effect on `share` of `step`'s calls (the first 8 of a step count).
