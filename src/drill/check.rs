@@ -91,12 +91,6 @@ pub fn check(
             Ok(drill) => {
                 outcome.valid += 1;
                 writeln!(out, "ok  {} (drill {})", path.display(), drill.name)?;
-                for warning in super::validate::warnings(&drill) {
-                    writeln!(out, "warning: {}: {warning}", path.display())?;
-                    if let Some(hint) = &warning.hint {
-                        writeln!(out, "  help: {hint}")?;
-                    }
-                }
                 let text = std::fs::read_to_string(path).unwrap_or_default();
                 for w in super::warnings::warnings(&drill, &text) {
                     writeln!(

@@ -5,6 +5,8 @@
 //! - Several faults and none marked: attribution cannot tell a cause from a red herring, so
 //!   every fault counts as a cause and the clock starts at the earliest of them.
 //! - A `detect_within` shorter than the earliest possible page: no team can meet it.
+//! - An alert on ground truth (found by [`super::validate::warnings`]): it pages on something no
+//!   real system measures.
 
 use super::Duration;
 use super::spec::{Drill, Severity};
@@ -86,6 +88,16 @@ pub fn warnings(drill: &Drill, text: &str) -> Vec<Warning> {
             hint: format!("give the team at least {earliest} plus time to acknowledge, e.g. `detect_within: \"{}\"`", Duration::from_secs(earliest.as_secs_f64().ceil() as u64 + 120)),
         });
     }
+    // What the team observes: an alert on ground truth.
+    out.extend(
+        super::validate::warnings(drill)
+            .into_iter()
+            .map(|problem| Warning {
+                path: problem.path.to_string(),
+                message: problem.message,
+                hint: problem.hint.unwrap_or_default(),
+            }),
+    );
     out
 }
 
