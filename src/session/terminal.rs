@@ -16,9 +16,6 @@ use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, ExternalPrinter, Helper};
 
-// --- metrics server (declared here while session/mod.rs is being edited; move it there) ---
-// --- end metrics server ---
-
 use super::command::{self, Command};
 use super::metrics_server;
 use super::transcript::{ClockMode, Line, Writer};
