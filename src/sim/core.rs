@@ -247,10 +247,10 @@ struct Request {
     step_started: SimTime,
     /// How many of its current step's pools it holds.
     held: u8,
-    /// Its current call reached the step's timeout (its end event is the timeout).
-    call_timed_out: bool,
-    /// Which of the step's partial effects hit the current call (bit `i` for effect `i`).
-    hit: u8,
+    /// What is special about its current call: bit `i` (below 8) when the step's partial
+    /// effect `i` hit it, [`CALL_TIMED_OUT`] when it reached the step's timeout (its end
+    /// event is the timeout). Zero for an ordinary call, tested once when the call ends.
+    call: u16,
 }
 
 #[derive(Debug, Clone)]
@@ -306,8 +306,12 @@ impl Slab {
     }
 }
 
+/// [`Request::call`]: the call ran into its step's timeout.
+const CALL_TIMED_OUT: u16 = 1 << 8;
+
 /// One step of the service.
 #[derive(Debug)]
+#[allow(clippy::struct_excessive_bools)] // the hot path's flags, read per call
 pub struct StepState {
     pub name: String,
     /// The first pool the step holds (the one whose database `cores` slow it down).
@@ -316,6 +320,11 @@ pub struct StepState {
     pub pools: Vec<usize>,
     /// Whether it holds more than one (the slower path that walks `pools`).
     multi_pool: bool,
+    /// Whether a request must do more than take one pool (or none) to start it: the step
+    /// holds several pools or only a share of requests take it.
+    off_the_plain_path: bool,
+    /// Whether its calls can be neither hit by partial effects nor cut off by a timeout.
+    plain_calls: bool,
     /// Share of requests that run the step; below 1, drawn per request from `share_rng`.
     pub share: f64,
     share_rng: ChaCha8Rng,
@@ -353,16 +362,30 @@ struct Hit {
     fallback: bool,
 }
 
+impl Hit {
+    /// No partial effect.
+    const NONE: Hit = Hit {
+        time: 1.0,
+        error: 0.0,
+        wrong: 0.0,
+        tokens: 1.0,
+        fallback: false,
+    };
+}
+
 impl StepState {
+    /// The sampler of a call, on the fallback model or not.
+    #[inline]
+    fn sampler_for(&self, on_fallback: bool) -> Sampler {
+        match (on_fallback, &self.fallback) {
+            (true, Some(f)) => f.sampler,
+            _ => self.sampler,
+        }
+    }
+
     /// The partial effects in `mask`, summed (multipliers multiplied).
     fn hit(&self, mask: u8) -> Hit {
-        let mut hit = Hit {
-            time: 1.0,
-            error: 0.0,
-            wrong: 0.0,
-            tokens: 1.0,
-            fallback: false,
-        };
+        let mut hit = Hit::NONE;
         for (i, p) in self.partial.iter().enumerate().take(8) {
             if mask & (1 << i) == 0 {
                 continue;
@@ -692,6 +715,8 @@ impl Core {
                 name: s.name,
                 pool: s.pools.first().copied(),
                 multi_pool: s.pools.len() > 1,
+                off_the_plain_path: s.pools.len() > 1 || s.share < 1.0,
+                plain_calls: s.timeout.is_none(),
                 pools: s.pools,
                 share: s.share,
                 timeout_nanos: s.timeout.map_or(u64::MAX, |t| t.as_nanos().max(1)),
@@ -911,22 +936,7 @@ impl Core {
             .max_in_flight
             .is_some_and(|limit| self.in_flight.value >= u64::from(limit));
         if over_rate || over_limit {
-            self.bucket.rejected += 1;
-            let by_action = (!over_rate || self.rate_set_by_action)
-                && (!over_limit || self.limit_set_by_action);
-            self.bucket.shed += u64::from(by_action);
-            if counted {
-                self.totals.rejected += 1;
-            }
-            self.log_line(
-                Level::Warn,
-                id,
-                LogKind::Rejected,
-                None,
-                SimTime::ZERO,
-                SimTime::ZERO,
-            );
-            self.maybe_retry(id, attempt);
+            self.reject(id, attempt, counted, over_rate, over_limit);
             return;
         }
         self.bucket.admitted += 1;
@@ -946,10 +956,32 @@ impl Core {
             waited: SimTime::ZERO,
             step_started: SimTime::ZERO,
             held: 0,
-            call_timed_out: false,
-            hit: 0,
+            call: 0,
         });
         self.advance(slot, generation);
+    }
+
+    /// Admission turns attempt `attempt` of request `id` away (over the admission rate, or
+    /// over the limit on requests in flight).
+    #[cold]
+    #[inline(never)]
+    fn reject(&mut self, id: u64, attempt: u8, counted: bool, over_rate: bool, over_limit: bool) {
+        self.bucket.rejected += 1;
+        let by_action =
+            (!over_rate || self.rate_set_by_action) && (!over_limit || self.limit_set_by_action);
+        self.bucket.shed += u64::from(by_action);
+        if counted {
+            self.totals.rejected += 1;
+        }
+        self.log_line(
+            Level::Warn,
+            id,
+            LogKind::Rejected,
+            None,
+            SimTime::ZERO,
+            SimTime::ZERO,
+        );
+        self.maybe_retry(id, attempt);
     }
 
     /// Starts the request's current step, skipping to completion when no step is left.
@@ -959,24 +991,24 @@ impl Core {
             return;
         };
         let mut step = request.step as usize;
-        loop {
-            let Some(s) = self.steps.get_mut(step) else {
+        let Some(s) = self.steps.get(step) else {
+            self.complete(slot);
+            return;
+        };
+        if s.off_the_plain_path {
+            let Some(taken) = Self::pass_over(&mut self.steps, request, step) else {
                 self.complete(slot);
                 return;
             };
-            if s.share >= 1.0 || s.share_rng.random::<f64>() < s.share {
-                break;
+            step = taken;
+            if self.steps[step].multi_pool {
+                request.held = 0;
+                self.acquire(slot, generation, step);
+                return;
             }
-            step += 1;
-            request.step = step as u16;
-        }
-        request.held = 0;
-        let s = &self.steps[step];
-        if s.multi_pool {
-            self.acquire(slot, generation, step);
-            return;
         }
         // One pool or none: the hot path, without walking a list of pools.
+        let s = &self.steps[step];
         let now = self.now;
         request.step_started = now;
         match s.pool {
@@ -990,6 +1022,21 @@ impl Core {
                     self.wait_for(p, slot, generation);
                 }
             }
+        }
+    }
+
+    /// Passes over the steps from `step` on that this request does not take (each drawn with
+    /// its share); returns the first it takes, or `None` when none is left.
+    #[cold]
+    #[inline(never)]
+    fn pass_over(steps: &mut [StepState], request: &mut Request, mut step: usize) -> Option<usize> {
+        loop {
+            let s = steps.get_mut(step)?;
+            if s.share >= 1.0 || s.share_rng.random::<f64>() < s.share {
+                return Some(step);
+            }
+            step += 1;
+            request.step = step as u16;
         }
     }
 
@@ -1008,6 +1055,15 @@ impl Core {
         if pool.timer.is_none() {
             self.arm_timer(p);
         }
+    }
+
+    /// A request of a step with several pools was handed the one it waited for: it holds one
+    /// more, and takes the rest.
+    #[cold]
+    #[inline(never)]
+    fn acquire_next(&mut self, slot: u32, generation: u32, step: usize) {
+        self.requests.running(slot).expect("a live waiter").held += 1;
+        self.acquire(slot, generation, step);
     }
 
     /// Takes a step's pools in order from the first it does not hold yet, then runs the
@@ -1037,6 +1093,8 @@ impl Core {
         }
     }
 
+    #[allow(clippy::inline_always)] // measured: see docs/performance.md, "How the engine got there"
+    #[inline(always)]
     fn take_connection(pool: &mut PoolState, now: SimTime, counted: bool, wait: SimTime) {
         pool.in_use += 1;
         let busy = u64::from(pool.in_use + pool.leaked);
@@ -1061,37 +1119,62 @@ impl Core {
             }) if *in_use > *cores => f64::from(*in_use) / f64::from((*cores).max(1)),
             _ => 1.0,
         };
-        let s = &mut self.steps[step];
-        let (mut on_fallback, mut factor) = (s.on_fallback, s.time_factor * s.token_factor);
-        if !s.partial.is_empty() {
-            // Each partial effect hits this call with its own share.
-            let mut mask = 0u8;
-            for (i, p) in s.partial.iter().enumerate().take(8) {
-                if s.partial_rng.random::<f64>() < p.share {
-                    mask |= 1 << i;
-                }
-            }
-            let hit = s.hit(mask);
-            factor *= hit.time * hit.tokens;
-            on_fallback |= hit.fallback;
-            self.requests.running(slot).expect("running").hit = mask;
+        debug_assert_eq!(self.requests.slots[slot as usize].generation, generation);
+        if self.steps[step].plain_calls {
+            self.start_call::<false>(slot, step, contention);
+        } else {
+            self.start_marked_call(slot, step, contention);
         }
-        let s = &mut self.steps[step];
-        let sampler = match (on_fallback, &s.fallback) {
-            (true, Some(f)) => f.sampler,
-            _ => s.sampler,
+    }
+
+    /// Starts a call of a step with partial effects or a timeout.
+    #[cold]
+    #[inline(never)]
+    fn start_marked_call(&mut self, slot: u32, step: usize, contention: f64) {
+        self.start_call::<true>(slot, step, contention);
+    }
+
+    /// Draws the call's running time and puts its end on the agenda. `MARKED`: the step has
+    /// partial effects or a timeout, which the call may run into (see [`Request::call`]);
+    /// without them neither is looked at (the hot path of every ordinary call).
+    #[allow(clippy::inline_always)] // measured: see docs/performance.md, "How the engine got there"
+    #[inline(always)]
+    fn start_call<const MARKED: bool>(&mut self, slot: u32, step: usize, contention: f64) {
+        let s = &self.steps[step];
+        let (sampler, factor) = if MARKED && !s.partial.is_empty() {
+            self.draw_partial_effects(slot, step)
+        } else {
+            (s.sampler_for(s.on_fallback), s.time_factor * s.token_factor)
         };
+        let s = &mut self.steps[step];
         let factor = factor * contention;
         // Truncating `x + 0.5` rounds a non-negative draw to the nearest nanosecond.
         let mut nanos = (sampler.sample(&mut s.time_rng) * factor + 0.5) as u64;
-        if nanos > s.timeout_nanos {
+        if MARKED && nanos > s.timeout_nanos {
             // The call is cut off at the timeout: its end event is the timeout.
             nanos = s.timeout_nanos;
-            self.requests.running(slot).expect("running").call_timed_out = true;
+            self.requests.running(slot).expect("running").call |= CALL_TIMED_OUT;
         }
         let done = SimTime::from_nanos(self.now.nanos().saturating_add(nanos));
-        debug_assert_eq!(self.requests.slots[slot as usize].generation, generation);
         self.schedule(done, Kind::StepDone { slot });
+    }
+
+    /// Draws which of step `step`'s partial effects hit this call (each with its own share),
+    /// marks the call with them, and returns the call's sampler and time factor.
+    #[cold]
+    #[inline(never)]
+    fn draw_partial_effects(&mut self, slot: u32, step: usize) -> (Sampler, f64) {
+        let s = &mut self.steps[step];
+        let mut mask = 0u8;
+        for (i, p) in s.partial.iter().enumerate().take(8) {
+            if s.partial_rng.random::<f64>() < p.share {
+                mask |= 1 << i;
+            }
+        }
+        let hit = s.hit(mask);
+        let factor = s.time_factor * s.token_factor * (hit.time * hit.tokens);
+        self.requests.running(slot).expect("running").call = u16::from(mask);
+        (s.sampler_for(s.on_fallback || hit.fallback), factor)
     }
 
     fn on_step_done(&mut self, slot: u32) {
@@ -1101,30 +1184,63 @@ impl Core {
         };
         let (step, counted) = (request.step as usize, request.counted);
         let took = self.now.since(request.step_started);
-        let (mask, timed_out) = (request.hit, request.call_timed_out);
-        if mask != 0 || timed_out {
-            request.hit = 0;
-            request.call_timed_out = false;
-        }
+        let call = std::mem::take(&mut request.call);
         // A running step holds every one of its pools.
         if let Some(p) = self.steps[step].pool {
             self.release(p);
             if self.steps[step].multi_pool {
+                // (`held` counts for the step in hand only; a one-pool step never reads it.)
+                self.requests.running(slot).expect("running").held = 0;
                 for i in 1..self.steps[step].pools.len() {
                     let q = self.steps[step].pools[i];
                     self.release(q);
                 }
             }
         }
-        if timed_out {
-            self.call_timed_out(slot, step, counted, took);
-            return;
+        if call == 0 {
+            self.finish_call::<false>(slot, step, counted, took, Hit::NONE);
+        } else {
+            self.finish_marked_call(slot, step, counted, took, call);
         }
+    }
+
+    /// A call that ran into its timeout or was hit by partial effects ends.
+    #[cold]
+    #[inline(never)]
+    fn finish_marked_call(
+        &mut self,
+        slot: u32,
+        step: usize,
+        counted: bool,
+        took: crate::drill::Duration,
+        call: u16,
+    ) {
+        if call & CALL_TIMED_OUT != 0 {
+            self.call_timed_out(slot, step, counted, took);
+        } else {
+            let hit = self.steps[step].hit(call as u8);
+            self.finish_call::<true>(slot, step, counted, took, hit);
+        }
+    }
+
+    /// A call ends in its own time: it errs, or its answer and tokens count and the request
+    /// goes on. `HIT` says whether partial effects (`hit`) touched it; without them the
+    /// sums of `hit` are not computed at all (the hot path of every ordinary call).
+    #[allow(clippy::inline_always)] // measured: see docs/performance.md, "How the engine got there"
+    #[inline(always)]
+    fn finish_call<const HIT: bool>(
+        &mut self,
+        slot: u32,
+        step: usize,
+        counted: bool,
+        took: crate::drill::Duration,
+        hit: Hit,
+    ) {
         let s = &mut self.steps[step];
-        let hit = if mask == 0 { None } else { Some(s.hit(mask)) };
-        let error_rate = match hit {
-            None => s.error_rate,
-            Some(h) => (s.error_rate + h.error).min(1.0),
+        let error_rate = if HIT {
+            (s.error_rate + hit.error).min(1.0)
+        } else {
+            s.error_rate
         };
         let error = error_rate > 0.0 && s.error_rng.random::<f64>() < error_rate;
         self.bucket.steps[step].record(error, took);
@@ -1135,14 +1251,14 @@ impl Core {
             self.fail(slot, step, LogKind::StepError, None, None);
             return;
         }
-        let on_fallback = s.on_fallback || hit.is_some_and(|h| h.fallback);
+        let on_fallback = s.on_fallback || (HIT && hit.fallback);
         let (mut wrong_rate, mut tokens) = match (on_fallback, s.fallback) {
             (true, Some(f)) => (f.wrong_rate, f.tokens),
             _ => (s.wrong_rate, s.tokens),
         };
-        if let Some(h) = hit {
-            wrong_rate = (wrong_rate + h.wrong).min(1.0);
-            tokens *= h.tokens;
+        if HIT {
+            wrong_rate = (wrong_rate + hit.wrong).min(1.0);
+            tokens *= hit.tokens;
         }
         let tokens = tokens * s.token_factor;
         self.bucket.tokens += tokens;
@@ -1246,19 +1362,15 @@ impl Core {
             };
             let wait = now.since(w.since);
             request.waited = request.waited.after(wait);
+            // (A step with several pools starts again when it holds them all.)
+            request.step_started = now;
             let (counted, step) = (request.counted, request.step as usize);
-            let multi_pool = self.steps[step].multi_pool;
-            if multi_pool {
-                request.held += 1;
-            } else {
-                request.step_started = now;
-            }
             let pool = &mut self.pools[p];
             let waiting = pool.waiting.value - 1;
             pool.waiting.set(waiting, now);
             Self::take_connection(pool, now, counted, SimTime::from(wait));
-            if multi_pool {
-                self.acquire(w.slot, w.generation, step);
+            if self.steps[step].multi_pool {
+                self.acquire_next(w.slot, w.generation, step);
             } else {
                 self.start_running(w.slot, w.generation, step);
             }
@@ -1611,6 +1723,8 @@ impl Core {
             step.timeout_nanos = params.step_timeout[s];
             step.partial.clone_from(&params.step_partial[s]);
             step.share = params.step_share[s];
+            step.off_the_plain_path = step.multi_pool || step.share < 1.0;
+            step.plain_calls = step.partial.is_empty() && step.timeout_nanos == u64::MAX;
         }
         for p in 0..self.pools.len() {
             let pool = &mut self.pools[p];

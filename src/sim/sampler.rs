@@ -39,7 +39,8 @@ impl Sampler {
     }
 
     /// One draw, in nanoseconds (never negative).
-    #[inline]
+    #[allow(clippy::inline_always)] // measured: see docs/performance.md, "How the engine got there"
+    #[inline(always)]
     pub fn sample(&self, rng: &mut ChaCha8Rng) -> f64 {
         match *self {
             Sampler::Constant(v) => v,
