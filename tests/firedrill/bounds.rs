@@ -19,10 +19,7 @@ fn monday_text() -> String {
 
 /// A fresh scratch directory under the target directory.
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bounds-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch directory");
-    dir
+    crate::scratch_dir("bounds", name)
 }
 
 /// The value of a `key: "..."` line, decoded (the export's quoting is valid JSON too).

@@ -36,9 +36,7 @@ fn stderr(out: &Output) -> String {
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("firedrill-calibrate-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
+    crate::temp_file("calibrate", name)
 }
 
 /// `calibrate --json ARGS`: the report, with `wall_seconds` taken out (and checked present).

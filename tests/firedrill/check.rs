@@ -681,12 +681,7 @@ fn deep_nesting_is_refused_without_overflowing_the_stack() {
 
 /// A fresh, empty directory for one test's files.
 fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("check")
-        .join(test);
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::scratch_dir("check", test)
 }
 
 /// Loads a file and renders the outcome as plain text (`ok` for a valid drill).

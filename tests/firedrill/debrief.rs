@@ -37,9 +37,7 @@ fn say(at: Anchor, role: &str, input: &str) -> Say {
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("firedrill-debrief-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
+    crate::temp_file("debrief", name)
 }
 
 /// Plays `script` on `drill_text` to the drill's end, writes the transcript, reads it back,

@@ -23,10 +23,7 @@ fn root() -> PathBuf {
 
 /// A fresh scratch directory under the target directory.
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("prometheus-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch directory");
-    dir
+    crate::scratch_dir("prometheus", name)
 }
 
 /// Runs promtool (a test first asks [`crate::tools::promtool`] whether it is installed).

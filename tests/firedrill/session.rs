@@ -60,9 +60,7 @@ fn stdout(o: &Output) -> String {
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("firedrill-session-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
+    crate::temp_file("session", name)
 }
 
 fn s(p: &Path) -> &str {
