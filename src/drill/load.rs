@@ -641,7 +641,9 @@ impl<'s> Loader<'s> {
         let drill = Drill {
             name: self.top(value("name"), "name").unwrap_or_default(),
             title: self.top(value("title"), "title").unwrap_or_default(),
-            briefing: self.top(value("briefing"), "briefing").unwrap_or_default(),
+            briefing: self
+                .top_optional(value("briefing"), "briefing")
+                .unwrap_or_default(),
             clock_start: self
                 .top(value("clock_start"), "clock_start")
                 .unwrap_or_default(),
@@ -649,9 +651,9 @@ impl<'s> Loader<'s> {
             duration: self
                 .top(value("duration"), "duration")
                 .unwrap_or(Duration::from_nanos(u64::MAX)),
-            seed: self.top(value("seed"), "seed").unwrap_or_default(),
+            seed: self.top_optional(value("seed"), "seed").unwrap_or_default(),
             telemetry: self
-                .top(value("telemetry"), "telemetry")
+                .top_optional(value("telemetry"), "telemetry")
                 .unwrap_or_default(),
             traffic: self.top(value("traffic"), "traffic").unwrap_or(Traffic {
                 arrivals: super::spec::Arrivals::default(),
@@ -696,7 +698,7 @@ impl<'s> Loader<'s> {
             debrief: self.top(value("debrief"), "debrief").unwrap_or_default(),
             dashboard: self.list(value("dashboard"), FieldPath::root("dashboard"), None),
             shed_tolerance: self
-                .top(value("shed_tolerance"), "shed_tolerance")
+                .top_optional(value("shed_tolerance"), "shed_tolerance")
                 .unwrap_or(super::spec::DEFAULT_SHED_TOLERANCE),
         };
 
@@ -834,6 +836,32 @@ impl<'s> Loader<'s> {
     /// A top-level field of the drill, if given and readable.
     fn top<T: DeserializeOwned>(&mut self, node: Option<&Node>, name: &'static str) -> Option<T> {
         self.read(node?, None, &FieldPath::root(name))
+    }
+
+    /// A top-level field with a default, written with or without RON's explicit `Some(..)`
+    /// (as `spec::optional` reads nested ones); `None` is reported.
+    fn top_optional<T: DeserializeOwned>(
+        &mut self,
+        node: Option<&Node>,
+        name: &'static str,
+    ) -> Option<T> {
+        let node = node?;
+        let path = FieldPath::root(name);
+        let value = self.read::<Option<T>>(node, None, &path)?;
+        if value.is_none() {
+            let problem = self
+                .at(
+                    node.span,
+                    format!("`None` is not a value for `{name}`"),
+                    "not a value",
+                )
+                .with_hint(Some(
+                    "leave the field out for its default, or give a value".to_owned(),
+                ));
+            self.report(problem);
+            self.fail(path);
+        }
+        value
     }
 
     /// Deserializes `node` (or `text`, a copy of it with holes blanked out) with ron, reporting

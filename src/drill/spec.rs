@@ -24,7 +24,7 @@ pub struct Drill {
     /// One-line title shown to the team.
     pub title: String,
     /// What the team is told at the start.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub briefing: String,
     /// Wall-clock time of day at simulated time zero, for display (`"08:45"`).
     #[serde(default)]
@@ -32,10 +32,10 @@ pub struct Drill {
     /// How long the drill runs in simulated time.
     pub duration: Duration,
     /// Seed for every random stream; `--seed` overrides it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub seed: u64,
     /// How metrics are bucketed and alerts evaluated.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub telemetry: Telemetry,
     pub traffic: Traffic,
     #[serde(default)]
@@ -70,7 +70,7 @@ pub struct Drill {
     pub dashboard: Vec<Panel>,
     /// The share of arrivals the team's own actions (throttles, admission limits) may reject
     /// while the system counts as recovered: shedding load is a mitigation, not a recovery.
-    #[serde(default = "default_shed_tolerance")]
+    #[serde(default = "default_shed_tolerance", deserialize_with = "optional")]
     pub shed_tolerance: f64,
 }
 
@@ -98,17 +98,23 @@ pub struct Panel {
 #[serde(deny_unknown_fields, default)]
 pub struct Telemetry {
     /// Width of one metric bucket; alerts are evaluated at the end of each bucket.
+    #[serde(deserialize_with = "optional")]
     pub bucket: Duration,
     /// The look-back window of alert conditions and dashboard rates (like `rate(x[1m])`).
+    #[serde(deserialize_with = "optional")]
     pub window: Duration,
     /// Fraction of successful requests written to the request log (errors are always kept,
     /// up to `log_limit` lines a bucket).
+    #[serde(deserialize_with = "optional")]
     pub log_sample: f64,
     /// Most request-log lines kept per bucket and level.
+    #[serde(deserialize_with = "optional")]
     pub log_limit: u32,
     /// Fraction of answers the quality evaluation pipeline grades (`EvalWrongAnswerRatio`).
+    #[serde(deserialize_with = "optional")]
     pub eval_sample: f64,
     /// How long the evaluation pipeline takes to report on an answer.
+    #[serde(deserialize_with = "optional")]
     pub eval_delay: Duration,
 }
 
@@ -129,7 +135,7 @@ impl Default for Telemetry {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Traffic {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub arrivals: Arrivals,
     /// Rate at time zero, in requests per second.
     pub start_rps: f64,
@@ -164,7 +170,7 @@ pub struct Pool {
     /// Connections; must be at least 1.
     pub size: i64,
     /// How long a request waits for a connection before giving up.
-    #[serde(default = "default_acquire_timeout")]
+    #[serde(default = "default_acquire_timeout", deserialize_with = "optional")]
     pub acquire_timeout: Duration,
     /// CPU cores of the database behind the pool: with more connections busy than cores, each
     /// query slows in proportion (so a bigger pool can make things worse). None: no contention.
@@ -188,7 +194,7 @@ pub struct Service {
     #[serde(default)]
     pub retries: Option<Retries>,
     /// Dollars per thousand model tokens (for `CostRate`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub cost_per_1k_tokens: f64,
     pub steps: Vec<Step>,
 }
@@ -201,10 +207,10 @@ pub struct Retries {
     pub max_attempts: i64,
     /// Wait before the first retry; each later retry waits `multiplier` times longer.
     pub backoff: Duration,
-    #[serde(default = "default_multiplier")]
+    #[serde(default = "default_multiplier", deserialize_with = "optional")]
     pub multiplier: f64,
     /// Fraction of each wait drawn at random (0 = none, 1 = anywhere from zero to the wait).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub jitter: f64,
     /// Retries allowed per first attempt, e.g. 0.2 (a Finagle-style retry budget; ten retries
     /// of credit to start). None: no budget, every failure is retried.
@@ -238,16 +244,16 @@ pub struct Step {
     #[serde(default)]
     pub timeout: Option<Duration>,
     /// What happens when a pool's acquire timeout expires or a call reaches `timeout`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub on_timeout: OnTimeout,
     /// Probability that the step fails on its own (before any fault).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub error_rate: f64,
     /// Probability that the step's output makes the answer wrong (model quality).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub wrong_answer_rate: f64,
     /// Model tokens the step produces per call (for `TokenRate` and `CostRate`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub tokens: f64,
     /// What the step switches to under `UseFallback`: another model, its latency and quality.
     #[serde(default)]
@@ -275,9 +281,9 @@ impl Step {
 #[serde(deny_unknown_fields)]
 pub struct Fallback {
     pub time: TimeDist,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub wrong_answer_rate: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub tokens: f64,
 }
 
@@ -319,7 +325,7 @@ pub struct Fault {
     /// When the fault begins, from the start of the drill.
     pub at: Duration,
     /// The effect grows linearly to full strength over this long.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub ramp: Duration,
     /// The fault ends by itself after this long; none means it lasts until the drill ends.
     #[serde(default)]
@@ -336,7 +342,7 @@ pub struct Fault {
     /// Whether the fault is a cause of the incident (the default) or a distraction (a red
     /// herring: `cause: false`). Objectives, timings, `Recovered` and the root cause refer to
     /// the causes.
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "optional")]
     pub cause: bool,
     /// Whether the fault should page in runs with no team, as `firedrill calibrate` checks
     /// it; unset means `Fires` for a cause and `Either` for a distraction.
@@ -492,17 +498,17 @@ pub struct Alert {
     pub name: String,
     pub when: Condition,
     /// How long the condition must hold before the alert fires.
-    #[serde(rename = "for", default)]
+    #[serde(rename = "for", default, deserialize_with = "optional")]
     pub hold: Duration,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub severity: Severity,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub summary: String,
     /// A link or path to the runbook, shown with the alert.
     #[serde(default)]
     pub runbook: Option<String>,
     /// What `firedrill calibrate` expects of the alert in runs with no team.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub expect: Expect,
 }
 
@@ -670,14 +676,14 @@ pub struct Inject {
 #[serde(deny_unknown_fields)]
 pub struct Action {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub help: String,
     /// Parameters the command takes as `key=value`: a name, or `Param(name: ..., min: ...,
     /// max: ..., integer: ...)` with bounds.
     #[serde(default)]
     pub params: Vec<ActionParam>,
     /// Time from the command until the effect applies.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub delay: Duration,
     /// What the action does: one effect ...
     #[serde(default)]
@@ -750,7 +756,7 @@ pub struct Param {
     #[serde(default)]
     pub max: Option<f64>,
     /// Whether the value must be a whole number.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub integer: bool,
 }
 
@@ -816,12 +822,15 @@ pub struct RootCause {
     /// hyphens and word order aside).
     #[serde(default)]
     pub accept: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional")]
     pub explanation: String,
     /// The share of the diagnose task's points kept per wrong guess before the right one:
     /// 0.5 halves them with each wrong guess, 1 makes guessing free, 0 forfeits them at the
     /// first wrong guess.
-    #[serde(default = "default_kept_per_wrong_guess")]
+    #[serde(
+        default = "default_kept_per_wrong_guess",
+        deserialize_with = "optional"
+    )]
     pub kept_per_wrong_guess: f64,
 }
 
@@ -845,7 +854,7 @@ pub struct Task {
     pub text: String,
     pub done_by: Done,
     pub due: Anchor,
-    #[serde(default = "default_points")]
+    #[serde(default = "default_points", deserialize_with = "optional")]
     pub points: i64,
 }
 
@@ -895,4 +904,20 @@ pub struct Say {
     pub at: Anchor,
     pub role: String,
     pub input: String,
+}
+
+/// A field with a default, read with or without RON's explicit `Some(..)`: `seed: 7` and
+/// `seed: Some(7)` are the same, as they are for a field whose type is an `Option` (the
+/// loader always enables `implicit_some`). `None` is refused: leaving the field out is how a
+/// drill asks for the default.
+fn optional<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer)?.ok_or_else(|| {
+        serde::de::Error::custom(
+            "`None` is not a value here: leave the field out for its default, or give a value",
+        )
+    })
 }

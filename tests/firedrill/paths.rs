@@ -529,19 +529,52 @@ fn pool_utilization_after_a_resize_divides_by_the_time_weighted_size() {
 }
 
 #[test]
-fn an_explicit_some_is_accepted_where_a_duration_is_optional() {
-    let text = |timeout: &str| {
-        format!(
-            r#"#![enable(implicit_some)]
-Drill(name: "t", title: "t", duration: "1h",
-  traffic: Traffic(start_rps: 1.0),
-  pools: [Pool(name: "db", size: 2, acquire_timeout: {timeout})],
-  service: Service(name: "s", steps: [Step(name: "q", pool: Some("db"), time: Constant("1ms"))]))"#
-        )
+fn an_explicit_some_is_accepted_wherever_a_value_is_optional() {
+    // Every field with a default, written plainly (`{}` around each value is replaced by
+    // nothing) or wrapped in RON's explicit `Some(..)`: both load to the same drill.
+    let template = r#"Drill(name: "t", title: "t", duration: "1h", briefing: {"b"}, seed: {7},
+  shed_tolerance: {0.1}, telemetry: {Telemetry(bucket: {"10s"}, log_sample: {0.5})},
+  traffic: Traffic(arrivals: {Poisson}, start_rps: 1.0),
+  pools: [Pool(name: "db", size: 2, acquire_timeout: {"1h"})],
+  service: Service(name: "s", steps: [Step(name: "q", pool: Some("db"), time: Constant("1ms"),
+    error_rate: {0.01}, wrong_answer_rate: {0.02}, tokens: {300.0}, on_timeout: {Fail})]),
+  faults: [Fault(name: "f", at: "10m", lasts: Some("5m"), ramp: {"1m"}, cause: {true},
+    effect: StepErrorRate(step: "q", rate: 0.5))],
+  alerts: [Alert(name: "A", when: Above(metric: ErrorRatio, threshold: 0.1), for: {"1m"},
+    severity: {Page}, summary: {"errors"}, expect: {Fires})],
+)"#;
+    let fill = |open: &str, close: &str| template.replace('{', open).replace('}', close);
+    let load = |text: &str| {
+        firedrill::drill::load_str("t.ron", text)
+            .unwrap_or_else(|e| panic!("{}\n{text}", e.plain()))
     };
-    let some = parse(&text(r#"Some("1h")"#));
-    let plain = parse(&text(r#""1h""#));
+    let plain = load(&fill("", ""));
+    let some = load(&fill("Some(", ")"));
     assert_eq!(some, plain);
+    assert_eq!(plain.seed, 7);
+    assert_eq!(
+        plain.faults[0].ramp,
+        firedrill::drill::Duration::from_secs(60)
+    );
+
+    // `None` is not a value: the message says to leave the field out.
+    for (field, value) in [
+        ("seed: {7}", "seed: None"),
+        ("cause: {true}", "cause: None"),
+    ] {
+        let text = fill("", "").replace(&field.replace(['{', '}'], ""), value);
+        let problems = firedrill::drill::load_str("t.ron", &text)
+            .expect_err("None is refused")
+            .problems()
+            .iter()
+            .map(|p| format!("{} | {}", p.message(), p.hint().unwrap_or("")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            problems.contains("leave the field out"),
+            "{value}: {problems}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
