@@ -391,7 +391,7 @@ fn add(
                     r.score.unwrap_or(0)
                 ),
                 Added::Already(id) => eprintln!(
-                    "{}: already recorded as session {id}; nothing added",
+                    "{}: already recorded as session {id} (the same transcript); nothing added",
                     path.display()
                 ),
             },

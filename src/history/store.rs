@@ -655,9 +655,9 @@ impl Store {
             and = if clause.is_empty() { "WHERE" } else { "AND" }
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(&e))?;
-        let doubled: Vec<&String> = args.iter().chain(args.iter()).collect();
+        // Both halves use the same numbered parameters.
         let pairs = stmt
-            .query_map(rusqlite::params_from_iter(doubled), |r| {
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
             })
             .map_err(|e| self.err(&e))?;
