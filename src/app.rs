@@ -761,6 +761,7 @@ fn list(args: &ListArgs) -> Result<Exit, AppError> {
     } else {
         None
     };
+    let measured = history::measured_difficulty(args.db.clone());
     let mut out = String::new();
     let mut exit = Exit::Ok;
     for (name, text) in library::BUILTIN {
@@ -777,6 +778,15 @@ fn list(args: &ListArgs) -> Result<Exit, AppError> {
             .map_or_else(|| "not given".to_owned(), |d| format!("{d}/5"));
         let teaches = meta.teaches.as_deref().unwrap_or("not given");
         let _ = writeln!(out, "  difficulty: {difficulty}\n  teaches: {teaches}");
+        if let Some(m) = measured.get(*name) {
+            let _ = writeln!(
+                out,
+                "  measured over {} recorded sessions: {:.0}% met the objectives, median score {}",
+                m.sessions,
+                m.share_met * 100.0,
+                m.median_score
+            );
+        }
         let path = Path::new("drills").join(format!("{name}.ron"));
         if path.is_file() {
             let _ = writeln!(out, "  file: {}", path.display());

@@ -409,6 +409,67 @@ fn add(
 }
 
 fn report_cmd(db_flag: Option<PathBuf>, args: &HistoryReportArgs) -> Result<Exit, AppError> {
-    let _ = (db_flag, args);
-    Err(AppError::Io("history report is not built yet".into()))
+    let as_of = match &args.as_of {
+        Some(t) => Some(PlayedAt::parse(t).map_err(|e| AppError::Io(format!("--as-of: {e}")))?),
+        None => None,
+    };
+    let path = db(db_flag.clone())?;
+    check_outputs(
+        args.output.as_deref(),
+        "-o",
+        &[],
+        &[path.as_path()],
+        args.force,
+    )?;
+    let store = open_existing(db_flag)?;
+    let filter = Filter {
+        team: args.team.clone(),
+        ..Filter::default()
+    };
+    let rows = store.sessions(&filter).map_err(|e| store_error(&e))?;
+    let tasks = store.tasks(&filter).map_err(|e| store_error(&e))?;
+    let trends = history::trends::build(&rows, &tasks, &library(), as_of.as_ref());
+    let text = match args.format {
+        report::Format::Html => report::trends::html(&trends),
+        report::Format::Json => report::trends::json(&trends),
+        report::Format::Markdown => report::trends::markdown(&trends),
+    };
+    match &args.output {
+        Some(out) => {
+            write_output(out, &text)?;
+            Ok(Exit::Ok)
+        }
+        None => write_stdout(&text),
+    }
+}
+
+/// The built-in drills with their authors' difficulty.
+fn library() -> Vec<(&'static str, Option<u8>)> {
+    crate::drill::library::BUILTIN
+        .iter()
+        .map(|(name, text)| (*name, crate::drill::library::Meta::of(text).difficulty))
+        .collect()
+}
+
+/// Measured difficulty for `list`, from the store if there is one (never creating it).
+pub fn measured_difficulty(
+    db_flag: Option<PathBuf>,
+) -> std::collections::BTreeMap<String, history::trends::Measured> {
+    let Ok(path) = db(db_flag) else {
+        return std::collections::BTreeMap::new();
+    };
+    match Store::open_read_only(&path) {
+        Ok(Some(store)) => match store.sessions(&Filter::default()) {
+            Ok(rows) => history::trends::measured(&rows),
+            Err(e) => {
+                eprintln!("note: measured difficulty left out: {e}");
+                std::collections::BTreeMap::new()
+            }
+        },
+        Ok(None) => std::collections::BTreeMap::new(),
+        Err(e) => {
+            eprintln!("note: measured difficulty left out: {e}");
+            std::collections::BTreeMap::new()
+        }
+    }
 }

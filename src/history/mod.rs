@@ -8,6 +8,7 @@
 
 pub mod figures;
 pub mod store;
+pub mod trends;
 
 use std::path::PathBuf;
 
