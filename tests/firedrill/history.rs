@@ -4,6 +4,7 @@
 //! --format json`). Also: a writer killed mid-recording, two writers at once, migrations from
 //! the first schema, a newer or damaged store refused and left untouched.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -639,4 +640,368 @@ fn a_damaged_store_is_refused_and_left_untouched() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no history store"));
     assert!(!dir.join("none.sqlite3").exists());
+}
+
+/// The median, as the report defines it (the mean of the middle two for an even count).
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        f64::midpoint(v[n / 2 - 1], v[n / 2])
+    }
+}
+
+fn met_all(debrief: &Value) -> bool {
+    debrief["objectives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["met"] == true)
+}
+
+fn score(debrief: &Value) -> f64 {
+    debrief["score"].as_f64().unwrap()
+}
+
+fn report_json(db: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["history", "report", "--format", "json", "--db", s(db)];
+    args.extend(extra);
+    serde_json::from_str(&ok(&firedrill(&args))).expect("report JSON")
+}
+
+#[test]
+fn history_report_json_agrees_with_the_sessions_own_debriefs() {
+    let r = recorded();
+    let report = report_json(&r.db, &[]);
+    assert_eq!(report["sessions"], PLANS.len());
+    assert_eq!(report["as_of"], "2026-03-03", "the newest session's day");
+
+    // Per team, per drill: each session's score in date order, the median, the share met.
+    for team in ["blue", "red"] {
+        let t = report["teams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["team"] == team)
+            .unwrap();
+        let mut drills: Vec<&str> = PLANS
+            .iter()
+            .filter(|p| p.team == team)
+            .map(|p| p.drill)
+            .collect();
+        drills.sort_unstable();
+        drills.dedup();
+        let listed: Vec<&str> = t["drills"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["drill"].as_str().unwrap())
+            .collect();
+        assert_eq!(listed, drills);
+        for d in t["drills"].as_array().unwrap() {
+            let mut mine: Vec<usize> = (0..PLANS.len())
+                .filter(|&i| PLANS[i].team == team && PLANS[i].drill == d["drill"])
+                .collect();
+            mine.sort_by_key(|&i| PLANS[i].date);
+            let scores: Vec<f64> = mine.iter().map(|&i| score(&r.debriefs[i])).collect();
+            let points: Vec<f64> = d["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["score"].as_f64().unwrap())
+                .collect();
+            assert_eq!(points, scores, "{team} {}", d["drill"]);
+            assert_eq!(d["median_score"].as_f64().unwrap(), median(&scores));
+            let met = mine.iter().filter(|&&i| met_all(&r.debriefs[i])).count();
+            assert_eq!(
+                d["share_met"].as_f64().unwrap(),
+                met as f64 / mine.len() as f64
+            );
+            for (p, &i) in d["points"].as_array().unwrap().iter().zip(&mine) {
+                assert_eq!(
+                    p["detect_seconds"].as_f64(),
+                    interval(&r.debriefs[i], "detect")
+                );
+                assert_eq!(
+                    p["mitigate_seconds"].as_f64(),
+                    interval(&r.debriefs[i], "mitigate")
+                );
+            }
+        }
+        // Each role's hit rate: tasks on time over tasks, over the team's debriefs.
+        let mut expected: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for (i, p) in PLANS.iter().enumerate() {
+            if p.team != team {
+                continue;
+            }
+            for task in r.debriefs[i]["checklists"].as_array().unwrap() {
+                let e = expected
+                    .entry(task["role"].as_str().unwrap().to_owned())
+                    .or_default();
+                e.0 += 1;
+                e.1 += usize::from(task["status"] == "on_time");
+            }
+        }
+        let roles: BTreeMap<String, (usize, usize, f64)> = t["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["role"].as_str().unwrap().to_owned(),
+                    (
+                        r["tasks"].as_u64().unwrap() as usize,
+                        r["on_time"].as_u64().unwrap() as usize,
+                        r["hit_rate"].as_f64().unwrap(),
+                    ),
+                )
+            })
+            .collect();
+        assert_eq!(roles.len(), expected.len());
+        for (role, (tasks, on_time)) in &expected {
+            let (t2, o2, rate) = roles[role];
+            assert_eq!((t2, o2), (*tasks, *on_time), "{team} {role}");
+            assert_eq!(rate, *on_time as f64 / *tasks as f64);
+        }
+    }
+
+    // Measured difficulty: only monday-rush has five sessions.
+    let rush: Vec<usize> = (0..PLANS.len())
+        .filter(|&i| PLANS[i].drill == "monday-rush")
+        .collect();
+    assert!(rush.len() >= 5);
+    for d in report["drills"].as_array().unwrap() {
+        if d["drill"] == "monday-rush" {
+            let m = &d["measured"];
+            let scores: Vec<f64> = rush.iter().map(|&i| score(&r.debriefs[i])).collect();
+            assert_eq!(m["median_score"].as_f64().unwrap(), median(&scores));
+            let met = rush.iter().filter(|&&i| met_all(&r.debriefs[i])).count();
+            assert_eq!(
+                m["share_met"].as_f64().unwrap(),
+                met as f64 / rush.len() as f64
+            );
+            assert_eq!(d["difficulty"], 1, "the author's header");
+        } else {
+            assert!(d["measured"].is_null(), "{}", d["drill"]);
+        }
+    }
+
+    // Suggestions, by the report's rule applied to the debriefs: every team that played a
+    // drill met every objective every time with a median of 80 or more (harder), or every
+    // team met them in under half its sessions or had a median under 50 (training).
+    let mut expected = Vec::new();
+    let mut drills: Vec<&str> = PLANS.iter().map(|p| p.drill).collect();
+    drills.sort_unstable();
+    drills.dedup();
+    for drill in drills {
+        let mut per_team = Vec::new();
+        for team in ["blue", "red"] {
+            let mine: Vec<usize> = (0..PLANS.len())
+                .filter(|&i| PLANS[i].team == team && PLANS[i].drill == drill)
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let scores: Vec<f64> = mine.iter().map(|&i| score(&r.debriefs[i])).collect();
+            let share = mine.iter().filter(|&&i| met_all(&r.debriefs[i])).count() as f64
+                / mine.len() as f64;
+            per_team.push((median(&scores), share));
+        }
+        if per_team.iter().all(|(m, s)| *s >= 1.0 && *m >= 80.0) {
+            expected.push((drill.to_owned(), "harder".to_owned()));
+        } else if per_team.iter().all(|(m, s)| *s < 0.5 || *m < 50.0) {
+            expected.push((drill.to_owned(), "training".to_owned()));
+        }
+    }
+    let suggested: Vec<(String, String)> = report["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["drill"].as_str().unwrap().to_owned(),
+                g["kind"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(suggested, expected);
+    // The scripted teams were chosen so that both verdicts occur.
+    assert!(
+        suggested.iter().any(|(_, k)| k == "harder"),
+        "{suggested:?}"
+    );
+    assert!(
+        suggested.iter().any(|(_, k)| k == "training"),
+        "{suggested:?}"
+    );
+}
+
+#[test]
+fn history_report_lists_drills_never_played_or_not_for_ninety_days() {
+    let r = recorded();
+    let as_of = "2026-06-01";
+    let report = report_json(&r.db, &["--as-of", as_of, "--team", "red"]);
+    let teams = report["teams"].as_array().unwrap();
+    assert_eq!(teams.len(), 1, "--team keeps one team");
+    let due: BTreeMap<String, Value> = teams[0]["due"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["drill"].as_str().unwrap().to_owned(),
+                d["days_since"].clone(),
+            )
+        })
+        .collect();
+    // Expected: days from each drill's last red session to the day of the report.
+    let day = |date: &str| {
+        let ms = firedrill::export::time::parse_rfc3339_ms(&format!("{date}T00:00:00Z")).unwrap();
+        ms / 86_400_000
+    };
+    for (name, _) in firedrill::drill::library::BUILTIN {
+        let last = PLANS
+            .iter()
+            .filter(|p| p.team == "red" && p.drill == *name)
+            .map(|p| p.date)
+            .max();
+        match last {
+            None => assert_eq!(due.get(*name), Some(&Value::Null), "{name} never played"),
+            Some(date) => {
+                let days = day(as_of) - day(date);
+                if days > 90 {
+                    assert_eq!(due[*name], days, "{name}");
+                } else {
+                    assert!(!due.contains_key(*name), "{name} played {days} days before");
+                }
+            }
+        }
+    }
+    // Something is due for a reason other than never having been played.
+    assert!(due.values().any(|v| !v.is_null()), "{due:?}");
+}
+
+#[test]
+fn list_shows_measured_difficulty_from_the_store_and_never_creates_one() {
+    let r = recorded();
+    let out = ok(&firedrill(&["list", "--db", s(&r.db)]));
+    let rush = &out[out.find("monday-rush").unwrap()..];
+    let rush = &rush[..rush.find("\n\n").unwrap()];
+    assert!(rush.contains("difficulty: 1/5"), "{rush}");
+    assert!(rush.contains("measured over 5 recorded sessions"), "{rush}");
+    let token = &out[out.find("\ntoken-blowup").unwrap()..];
+    let token = &token[..token.find("\n\n").unwrap()];
+    assert!(
+        !token.contains("measured"),
+        "two sessions are not enough: {token}"
+    );
+
+    let none = dir("list-no-store").join("absent.sqlite3");
+    let plain = ok(&firedrill(&["list", "--db", s(&none)]));
+    assert!(!plain.contains("measured"));
+    assert!(!none.exists(), "list created a store");
+}
+
+#[test]
+fn the_history_report_renders_in_a_real_browser_with_its_charts_and_escaped_names() {
+    let r = recorded();
+    let out = dir("report-page");
+    // A team with markup in its name, in a store of its own.
+    let db = out.join("h.sqlite3");
+    std::fs::copy(&r.db, &db).unwrap();
+    let transcript = one_transcript(&out, "41");
+    ok(&firedrill(&[
+        "history",
+        "add",
+        s(&transcript),
+        "--team",
+        "<img src=x onerror=alert(1)>",
+        "--played-at",
+        "2026-03-04",
+        "--db",
+        s(&db),
+    ]));
+    let page = out.join("trends.html");
+    ok(&firedrill(&[
+        "history",
+        "report",
+        "-o",
+        s(&page),
+        "--db",
+        s(&db),
+    ]));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        !html.contains("<img"),
+        "a team name reached the page unescaped"
+    );
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    for outside in [
+        "http://", "https://", "src=\"", "href=\"", "@import", "url(",
+    ] {
+        assert!(
+            !html.contains(outside),
+            "the page refers outside: {outside}"
+        );
+    }
+    // One score chart, one timings chart per team and drill, one roles chart per team.
+    let charts = html.matches("<svg class=\"chart\"").count();
+    // blue and red played three drills each; the third team one.
+    assert_eq!(charts, (1 + 3 + 1) * 2 + (1 + 1 + 1));
+
+    let Some(chromium) = crate::tools::chromium(
+        "the_history_report_renders_in_a_real_browser_with_its_charts_and_escaped_names",
+    ) else {
+        return;
+    };
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("history-report-screenshot.png");
+    let _ = std::fs::remove_file(&shot);
+    let profile = out.join("chromium-profile");
+    let run = Command::new("timeout")
+        .arg("120")
+        .arg(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1280,2400",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("the browser runs");
+    assert!(
+        shot.exists(),
+        "no screenshot; chromium said: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let decoder = png::Decoder::new(BufReader::new(std::fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (1280, 2400));
+    let channels = info.color_type.samples();
+    let pixels = &buf[..info.buffer_size()];
+    // Chart lines, points and bars are the page's strongly coloured pixels.
+    let coloured = pixels
+        .chunks(channels)
+        .filter(|p| {
+            let (max, min) = (p[..3].iter().max().unwrap(), p[..3].iter().min().unwrap());
+            max - min > 80
+        })
+        .count();
+    let total = pixels.len() / channels;
+    assert!(
+        coloured > total / 200,
+        "only {coloured} of {total} pixels are coloured: the charts did not render"
+    );
 }
