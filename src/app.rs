@@ -238,6 +238,9 @@ fn live(args: &RunArgs) -> Result<Exit, AppError> {
     } else {
         let default = PathBuf::from(library::BUILTIN[0].0);
         let Source { text, drill } = load(args.file.as_ref().unwrap_or(&default))?;
+        if let Some(r) = &recording {
+            r.check_roles(&drill)?;
+        }
         let clock = args.clock.unwrap_or(if interactive {
             ClockMode::Realtime
         } else {
@@ -546,6 +549,9 @@ fn play(args: &PlayArgs) -> Result<Exit, AppError> {
     )?;
     let mut recording = history::recording(&args.record)?;
     let Source { text, drill } = load(&args.file)?;
+    if let Some(r) = &recording {
+        r.check_roles(&drill)?;
+    }
     let says: Vec<Say> = match &args.responses {
         Some(path) => {
             let body = files::read_text_limited(path, files::MAX_RESPONSES_BYTES, "responses file")

@@ -43,6 +43,24 @@ pub fn recording(args: &RecordArgs) -> Result<Option<Recording>, AppError> {
     }))
 }
 
+impl Recording {
+    /// Refuses `--people` naming a role the drill does not have, before the session starts.
+    pub fn check_roles(&self, drill: &crate::drill::Drill) -> Result<(), AppError> {
+        for (role, _) in &self.people {
+            if !drill.roles.iter().any(|r| &r.id == role) {
+                let known: Vec<&str> = drill.roles.iter().map(|r| r.id.as_str()).collect();
+                return Err(AppError::Io(format!(
+                    "--people: drill `{}` has no role `{}` (its roles: {})",
+                    drill.name,
+                    shown_line(role),
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Records a finished session's transcript text and says so on standard error.
 pub fn record(recording: &mut Recording, transcript_text: &str) -> Result<(), AppError> {
     let r = history::record(

@@ -1005,3 +1005,164 @@ fn the_history_report_renders_in_a_real_browser_with_its_charts_and_escaped_name
         "only {coloured} of {total} pixels are coloured: the charts did not render"
     );
 }
+
+fn run_live(args: &[&str], script: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("FIREDRILL_DB")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stored_transcripts(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT transcript FROM sessions ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn run_records_the_finished_session_it_played_with_team_and_not_with_no_record() {
+    let out = dir("run-records");
+    let script = "wait until page\nops: ack\nic: declare sev2\nwait 10m\nend\n";
+    // With a transcript file: the store keeps that file's text.
+    let (db1, transcript) = (out.join("one.sqlite3"), out.join("live.jsonl"));
+    let live = run_live(
+        &[
+            "run",
+            "token-blowup",
+            "--clock",
+            "turns",
+            "--transcript",
+            s(&transcript),
+            "--team",
+            "night shift",
+            "--played-at",
+            "2026-04-01T22:15:00+02:00",
+            "--db",
+            s(&db1),
+        ],
+        script,
+    );
+    ok(&live);
+    let file = std::fs::read_to_string(&transcript).unwrap();
+    assert_eq!(stored_transcripts(&db1), vec![file.clone()]);
+    let rows = history_json(&db1, &[]);
+    assert_eq!(rows[0]["team"], "night shift");
+    assert_eq!(rows[0]["played_at"], "2026-04-01T20:15:00Z", "kept in UTC");
+    let direct: Value = serde_json::from_str(&ok(&firedrill(&[
+        "debrief",
+        s(&transcript),
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!(rows[0]["score"], direct["score"]);
+
+    // Without one: the store keeps the same transcript, rebuilt from the session.
+    let db2 = out.join("two.sqlite3");
+    ok(&run_live(
+        &[
+            "run",
+            "token-blowup",
+            "--clock",
+            "turns",
+            "--team",
+            "night shift",
+            "--db",
+            s(&db2),
+        ],
+        script,
+    ));
+    assert_eq!(stored_transcripts(&db2), vec![file]);
+
+    // --no-record: no store at all.
+    let db3 = out.join("three.sqlite3");
+    ok(&run_live(
+        &[
+            "run",
+            "token-blowup",
+            "--clock",
+            "turns",
+            "--team",
+            "night shift",
+            "--no-record",
+            "--db",
+            s(&db3),
+        ],
+        script,
+    ));
+    assert!(!db3.exists());
+
+    // A bad --played-at or --people is refused before the session starts.
+    let bad = run_live(
+        &[
+            "run",
+            "token-blowup",
+            "--team",
+            "x",
+            "--played-at",
+            "yesterday",
+            "--db",
+            s(&db3),
+        ],
+        script,
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid date"));
+    let bad = run_live(
+        &[
+            "run",
+            "token-blowup",
+            "--team",
+            "x",
+            "--people",
+            "ops",
+            "--db",
+            s(&db3),
+        ],
+        script,
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("ROLE=NAME"));
+    assert!(!db3.exists(), "a refused run created the store");
+    let bad = run_live(
+        &[
+            "run",
+            "token-blowup",
+            "--team",
+            "x",
+            "--people",
+            "pilot=Ana",
+            "--db",
+            s(&db3),
+        ],
+        script,
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        said.contains("no role `pilot`") && said.contains("ops"),
+        "{said}"
+    );
+    assert!(
+        String::from_utf8_lossy(&bad.stdout).is_empty(),
+        "the session started"
+    );
+}
