@@ -119,12 +119,16 @@ fn open(flag: Option<PathBuf>) -> Result<Store, AppError> {
 /// Opens an existing store, bringing its figures up to this scoring version.
 fn open_existing(flag: Option<PathBuf>) -> Result<Store, AppError> {
     let mut store = Store::open_existing(&db(flag)?).map_err(|e| store_error(&e))?;
-    let n = history::rescore(&mut store).map_err(|e| history_error(&e))?;
-    if n > 0 {
+    let done = history::rescore(&mut store).map_err(|e| store_error(&e))?;
+    if done.recomputed > 0 {
         eprintln!(
-            "recomputed the figures of {n} session(s) with scoring version {}",
+            "recomputed the figures of {} session(s) with scoring version {}",
+            done.recomputed,
             figures::SCORING_VERSION
         );
+    }
+    for (id, e) in &done.failed {
+        eprintln!("note: session {id} keeps the figures of its older scoring version: {e}");
     }
     Ok(store)
 }

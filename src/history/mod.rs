@@ -218,22 +218,36 @@ pub fn record(
     })
 }
 
-/// Recomputes the figures of every session scored by another scoring version; returns how
-/// many it recomputed.
+/// What [`rescore`] did.
+#[derive(Debug, Default)]
+pub struct Rescored {
+    /// Sessions whose figures were recomputed.
+    pub recomputed: usize,
+    /// Sessions whose stored transcript no longer replays: their figures are left as they
+    /// were, with the reason.
+    pub failed: Vec<(i64, TranscriptError)>,
+}
+
+/// Recomputes the figures of every session scored by another scoring version.
 ///
 /// # Errors
-/// The store, or a stored transcript that no longer replays.
-pub fn rescore(store: &mut Store) -> Result<usize, HistoryError> {
-    let stale = store.stale()?;
-    for &id in &stale {
+/// The store.
+pub fn rescore(store: &mut Store) -> Result<Rescored, StoreError> {
+    let mut done = Rescored::default();
+    for id in store.stale()? {
         let Some(s) = store.session(id)? else {
             continue;
         };
-        let (_, session) = figures::replay_text(&format!("history session {id}"), &s.transcript)?;
-        let (_, f) = figures::of_session(&session);
-        store.replace_figures(id, &f)?;
+        match figures::replay_text(&format!("history session {id}"), &s.transcript) {
+            Ok((_, session)) => {
+                let (_, f) = figures::of_session(&session);
+                store.replace_figures(id, &f)?;
+                done.recomputed += 1;
+            }
+            Err(e) => done.failed.push((id, e)),
+        }
     }
-    Ok(stale.len())
+    Ok(done)
 }
 
 /// A transcript's text, as [`crate::session::transcript::Writer`] writes it: the header, then
@@ -274,4 +288,41 @@ pub fn session_lines(session: &Session) -> Vec<Line> {
         });
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn played_at_reads_dates_and_date_times_into_utc_seconds() {
+        assert_eq!(
+            PlayedAt::parse("2026-03-02").unwrap().as_str(),
+            "2026-03-02T00:00:00Z"
+        );
+        assert_eq!(
+            PlayedAt::parse("2026-03-02T10:30:15.750+01:00")
+                .unwrap()
+                .as_str(),
+            "2026-03-02T09:30:15Z"
+        );
+        assert_eq!(
+            PlayedAt::parse("2026-03-02T00:00:00Z").unwrap().day(),
+            crate::export::time::days_from_civil(2026, 3, 2)
+        );
+        for bad in ["yesterday", "2026-02-30", "2026-3-2", ""] {
+            assert!(PlayedAt::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn people_are_role_name_pairs() {
+        assert_eq!(
+            parse_people("ops=Ana, ic = Bo").unwrap(),
+            vec![("ops".into(), "Ana".into()), ("ic".into(), "Bo".into())]
+        );
+        assert!(parse_people("ops").unwrap_err().contains("ROLE=NAME"));
+        assert!(parse_people("=Ana").is_err());
+        assert!(parse_people("ops=An\u{1b}a").is_err());
+    }
 }

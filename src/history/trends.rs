@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::PlayedAt;
 use super::store::{SessionRow, TaskRow};
 
-/// A drill not played for this many days is listed as due.
+/// A drill last played this many days or more before the report is listed as due.
 pub const STALE_DAYS: i64 = 90;
 /// Sessions of a drill needed before its difficulty is measured.
 pub const MEASURED_AFTER: usize = 5;
@@ -46,7 +46,7 @@ pub struct TeamTrends {
     pub sessions: usize,
     pub drills: Vec<TeamDrill>,
     pub roles: Vec<RoleRate>,
-    /// Drills this team never played, or not in the last [`STALE_DAYS`] days.
+    /// Drills this team never played, or last played [`STALE_DAYS`] days or more ago.
     pub due: Vec<Due>,
 }
 
@@ -286,7 +286,7 @@ pub fn build(
                     }),
                     Some(r) => {
                         let days = as_of_day - day(r);
-                        (days > STALE_DAYS).then(|| Due {
+                        (days >= STALE_DAYS).then(|| Due {
                             drill: name.clone(),
                             last_played: Some(r.played_at.clone()),
                             days_since: Some(days),
@@ -366,12 +366,77 @@ pub fn build(
         drills,
         suggestions,
         rules: format!(
-            "A drill is due for a team when the team never played it or last played it more than {STALE_DAYS} days before {}. A role's hit rate is the share of its tasks done on time. A drill's difficulty is measured once it has {MEASURED_AFTER} sessions: the share of sessions that met every objective and the median score. A drill is too easy when every team that played it met every objective in every session with a median score of at least {EASY_SCORE:.0}; too hard when every team met them in fewer than half its sessions or had a median score below {FAIL_SCORE:.0}.",
+            "A drill is due for a team when the team never played it or last played it {STALE_DAYS} days or more before {}. A role's hit rate is the share of its tasks done on time. A drill's difficulty is measured once it has {MEASURED_AFTER} sessions: the share of sessions that met every objective and the median score. A drill is too easy when every team that played it met every objective in every session with a median score of at least {EASY_SCORE:.0}; too hard when every team met them in fewer than half its sessions or had a median score below {FAIL_SCORE:.0}.",
             if as_of.is_some() {
                 "the report's day"
             } else {
                 "today"
             }
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, team: &str, drill: &str, day: &str, score: u32, met: bool) -> SessionRow {
+        SessionRow {
+            id,
+            team: team.into(),
+            drill: drill.into(),
+            played_at: format!("{day}T00:00:00Z"),
+            seed: "1".into(),
+            score: Some(score),
+            objectives_met: Some(if met { 2 } else { 1 }),
+            objectives_total: Some(2),
+            detect_seconds: None,
+            detect_target_seconds: None,
+            acknowledge_seconds: None,
+            mitigate_seconds: None,
+            mitigate_target_seconds: None,
+            missed: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn median_takes_the_middle_or_the_mean_of_the_middle_two() {
+        assert_eq!(median(&[]), 0.0);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+    }
+
+    #[test]
+    fn difficulty_is_measured_from_five_sessions_on() {
+        let mut rows: Vec<SessionRow> = (0..4)
+            .map(|i| row(i, "a", "d", "2026-01-01", 50 + i as u32 * 10, i % 2 == 0))
+            .collect();
+        assert!(measured(&rows).is_empty());
+        rows.push(row(4, "b", "d", "2026-01-02", 100, true));
+        let m = &measured(&rows)["d"];
+        assert_eq!(m.sessions, 5);
+        assert_eq!(m.share_met, 3.0 / 5.0);
+        assert_eq!(m.median_score, 70.0);
+    }
+
+    #[test]
+    fn drills_are_due_after_ninety_days_counted_from_the_reports_day() {
+        let rows = vec![
+            row(1, "a", "old", "2026-01-01", 90, true),
+            row(2, "a", "recent", "2026-03-31", 90, true),
+        ];
+        let lib = [("old", Some(2)), ("recent", None), ("never", Some(5))];
+        let as_of = PlayedAt::parse("2026-04-01").unwrap();
+        let t = build(&rows, &[], &lib, Some(&as_of));
+        let due: Vec<(&str, Option<i64>)> = t.teams[0]
+            .due
+            .iter()
+            .map(|d| (d.drill.as_str(), d.days_since))
+            .collect();
+        assert_eq!(due, vec![("old", Some(90)), ("never", None)]);
+        // With no day given, the newest session's day: nothing is 90 days old yet.
+        let t = build(&rows, &[], &lib, None);
+        assert_eq!(t.as_of, "2026-03-31");
+        assert_eq!(t.teams[0].due.len(), 1);
     }
 }

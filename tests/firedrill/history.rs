@@ -872,7 +872,7 @@ fn history_report_lists_drills_never_played_or_not_for_ninety_days() {
             None => assert_eq!(due.get(*name), Some(&Value::Null), "{name} never played"),
             Some(date) => {
                 let days = day(as_of) - day(date);
-                if days > 90 {
+                if days >= 90 {
                     assert_eq!(due[*name], days, "{name}");
                 } else {
                     assert!(!due.contains_key(*name), "{name} played {days} days before");
