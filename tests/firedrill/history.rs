@@ -1162,3 +1162,45 @@ fn run_records_the_finished_session_it_played_with_team_and_not_with_no_record()
         "the session started"
     );
 }
+
+#[test]
+fn firedrill_db_names_the_store_and_the_report_comes_as_markdown_too() {
+    let r = recorded();
+    let through_env = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(["history", "--json"])
+        .env("FIREDRILL_DB", &r.db)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let rows: Vec<Value> = serde_json::from_str(&ok(&through_env)).unwrap();
+    assert_eq!(rows, history_json(&r.db, &[]));
+
+    let md = ok(&firedrill(&[
+        "history",
+        "report",
+        "--format",
+        "md",
+        "--db",
+        s(&r.db),
+    ]));
+    let json = report_json(&r.db, &[]);
+    for team in json["teams"].as_array().unwrap() {
+        assert!(md.contains(&format!("## Team {}", team["team"].as_str().unwrap())));
+    }
+    for g in json["suggestions"].as_array().unwrap() {
+        assert!(
+            md.contains(&format!("- **{}**:", g["drill"].as_str().unwrap())),
+            "{md}"
+        );
+    }
+    // The same store gives the same report, byte for byte.
+    let again = ok(&firedrill(&[
+        "history",
+        "report",
+        "--format",
+        "md",
+        "--db",
+        s(&r.db),
+    ]));
+    assert_eq!(md, again);
+}
