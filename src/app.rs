@@ -23,6 +23,8 @@ use crate::session::{self, Session};
 use crate::sim::{RunOptions, Sim, Summary};
 use crate::{files, report, score};
 
+mod history;
+
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -78,6 +80,7 @@ pub fn run(cli: Cli) -> Result<Exit, AppError> {
         Command::List(args) => list(&args),
         Command::New(args) => new_drill(&args),
         Command::Export(args) => export(&args),
+        Command::History(args) => history::run(&args),
     }
 }
 
@@ -208,6 +211,8 @@ fn live(args: &RunArgs) -> Result<Exit, AppError> {
     }
     let interactive = std::io::stdin().is_terminal();
     check_live_files(args)?;
+    let mut recording = history::recording(&args.record)?;
+    let mut fresh_header = None;
     let (mut session, writer, clock, speed, path) = if let Some(path) = &args.resume {
         let transcript = Transcript::read(path).map_err(|e| AppError::Io(e.to_string()))?;
         let speed = transcript.header.speed;
@@ -233,22 +238,24 @@ fn live(args: &RunArgs) -> Result<Exit, AppError> {
     } else {
         let default = PathBuf::from(library::BUILTIN[0].0);
         let Source { text, drill } = load(args.file.as_ref().unwrap_or(&default))?;
+        if let Some(r) = &recording {
+            r.check_roles(&drill)?;
+        }
         let clock = args.clock.unwrap_or(if interactive {
             ClockMode::Realtime
         } else {
             ClockMode::Turns
         });
         let seed = args.seed.unwrap_or(drill.seed);
+        let header = Header::new(&text, &drill, seed, clock, args.speed);
         let writer = match &args.transcript {
             Some(path) => Some(
-                transcript::Writer::create(
-                    path,
-                    &Header::new(&text, &drill, seed, clock, args.speed),
-                )
-                .map_err(|e| transcript_create_error(path, &e))?,
+                transcript::Writer::create(path, &header)
+                    .map_err(|e| transcript_create_error(path, &e))?,
             ),
             None => None,
         };
+        fresh_header = Some(header);
         (
             Session::new(drill, Some(seed)),
             writer,
@@ -286,6 +293,9 @@ fn live(args: &RunArgs) -> Result<Exit, AppError> {
     let problems = terminal::run(&mut session, config).map_err(|e| AppError::Io(e.to_string()))?;
     write_debrief(&session, args.debrief.as_deref())?;
     let exit = finish(&session, args.json)?;
+    if let Some(recording) = recording.as_mut() {
+        record_live(recording, &session, fresh_header.as_ref(), args)?;
+    }
     if problems.problems.is_empty() {
         return Ok(exit);
     }
@@ -298,6 +308,31 @@ fn live(args: &RunArgs) -> Result<Exit, AppError> {
             ""
         }
     )))
+}
+
+/// Records a finished live session: the transcript file it wrote, or (without one) the
+/// header and the commands it accepted.
+fn record_live(
+    recording: &mut history::Recording,
+    session: &Session,
+    header: Option<&Header>,
+    args: &RunArgs,
+) -> Result<(), AppError> {
+    if session.ended().is_none() {
+        eprintln!("not recorded: the session did not end");
+        return Ok(());
+    }
+    let text = match (args.transcript.as_ref().or(args.resume.as_ref()), header) {
+        (Some(path), _) => {
+            files::read_text_limited(path, files::MAX_TRANSCRIPT_BYTES, "transcript")
+                .map_err(AppError::Io)?
+        }
+        (None, Some(header)) => {
+            crate::history::transcript_text(header, &crate::history::session_lines(session))
+        }
+        (None, None) => return Ok(()),
+    };
+    history::record(recording, &text)
 }
 
 /// Whether a realtime speed is within the bounds the prompt and `--speed` state.
@@ -512,7 +547,11 @@ fn play(args: &PlayArgs) -> Result<Exit, AppError> {
         &inputs,
         args.force,
     )?;
+    let mut recording = history::recording(&args.record)?;
     let Source { text, drill } = load(&args.file)?;
+    if let Some(r) = &recording {
+        r.check_roles(&drill)?;
+    }
     let says: Vec<Say> = match &args.responses {
         Some(path) => {
             let body = files::read_text_limited(path, files::MAX_RESPONSES_BYTES, "responses file")
@@ -530,16 +569,15 @@ fn play(args: &PlayArgs) -> Result<Exit, AppError> {
         check_say_roles(&drill, &says, path)?;
     }
     let seed = args.seed.unwrap_or(drill.seed);
+    let header = Header::new(&text, &drill, seed, ClockMode::Turns, 1.0);
     let mut writer = match &args.transcript {
         Some(path) => Some(
-            transcript::Writer::create(
-                path,
-                &Header::new(&text, &drill, seed, ClockMode::Turns, 1.0),
-            )
-            .map_err(|e| transcript_create_error(path, &e))?,
+            transcript::Writer::create(path, &header)
+                .map_err(|e| transcript_create_error(path, &e))?,
         ),
         None => None,
     };
+    let mut lines: Vec<Line> = Vec::new();
     let mut session = Session::new(drill, Some(seed));
     let mut failure = None;
     let quiet = args.quiet;
@@ -568,25 +606,27 @@ fn play(args: &PlayArgs) -> Result<Exit, AppError> {
                 ),
             ),
         };
-        if let (Some(w), Some(line)) = (writer.as_mut(), line)
-            && let Err(e) = w.write(&line)
+        if let (Some(w), Some(line)) = (writer.as_mut(), line.as_ref())
+            && let Err(e) = w.write(line)
         {
             failure.get_or_insert(e);
         }
+        lines.extend(line);
         if !quiet && !text.is_empty() {
             println!("{}", report::sanitize::shown(&text));
         }
     });
-    if let Some(w) = writer.as_mut() {
-        let end = Line {
-            at_ns: session.now().nanos(),
-            role: session.current_role().to_owned(),
-            input: "end".into(),
-        };
-        if let Err(e) = w.write(&end) {
-            failure.get_or_insert(e);
-        }
+    let end = Line {
+        at_ns: session.now().nanos(),
+        role: session.current_role().to_owned(),
+        input: "end".into(),
+    };
+    if let Some(w) = writer.as_mut()
+        && let Err(e) = w.write(&end)
+    {
+        failure.get_or_insert(e);
     }
+    lines.push(end);
     if let Some(e) = failure {
         return Err(AppError::Io(format!("cannot write the transcript: {e}")));
     }
@@ -599,7 +639,11 @@ fn play(args: &PlayArgs) -> Result<Exit, AppError> {
         );
     }
     write_debrief(&session, args.debrief.as_deref())?;
-    finish(&session, args.json)
+    let exit = finish(&session, args.json)?;
+    if let Some(recording) = recording.as_mut() {
+        history::record(recording, &crate::history::transcript_text(&header, &lines))?;
+    }
+    Ok(exit)
 }
 
 /// Refuses a responses file with a line for a role the drill does not have.
@@ -723,6 +767,7 @@ fn list(args: &ListArgs) -> Result<Exit, AppError> {
     } else {
         None
     };
+    let measured = history::measured_difficulty(args.db.clone());
     let mut out = String::new();
     let mut exit = Exit::Ok;
     for (name, text) in library::BUILTIN {
@@ -739,6 +784,15 @@ fn list(args: &ListArgs) -> Result<Exit, AppError> {
             .map_or_else(|| "not given".to_owned(), |d| format!("{d}/5"));
         let teaches = meta.teaches.as_deref().unwrap_or("not given");
         let _ = writeln!(out, "  difficulty: {difficulty}\n  teaches: {teaches}");
+        if let Some(m) = measured.get(*name) {
+            let _ = writeln!(
+                out,
+                "  measured over {} recorded sessions: {:.0}% met the objectives, median score {}",
+                m.sessions,
+                m.share_met * 100.0,
+                m.median_score
+            );
+        }
         let path = Path::new("drills").join(format!("{name}.ron"));
         if path.is_file() {
             let _ = writeln!(out, "  file: {}", path.display());

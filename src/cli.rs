@@ -73,6 +73,11 @@ pub enum Command {
     List(ListArgs),
     /// Write a new, commented drill to start from (it passes `check` and `calibrate`).
     New(NewArgs),
+    // --- history ---
+    /// A team's record: list recorded sessions, show one, write its debrief, import
+    /// transcripts, or write the trends report.
+    History(HistoryArgs),
+    // --- end history ---
 }
 
 #[derive(Debug, clap::Args)]
@@ -117,6 +122,10 @@ pub struct ListArgs {
     /// Worker threads with --calibrate (default: one per core).
     #[arg(long, short, value_name = "J", requires = "calibrate")]
     pub jobs: Option<usize>,
+    /// The history store to read measured difficulty from (default: FIREDRILL_DB, else
+    /// history.sqlite3 in firedrill's data directory); `list` never creates it.
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -163,6 +172,8 @@ pub struct RunArgs {
     /// (ADDR: HOST:PORT, or a port for 127.0.0.1; port 0 picks a free one).
     #[arg(long, value_name = "ADDR", value_parser = crate::session::metrics_server::parse_listen)]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub record: RecordArgs,
 }
 
 // --- export ---
@@ -228,6 +239,8 @@ pub struct PlayArgs {
     /// Replace the --debrief file if it exists (a transcript is never replaced).
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub record: RecordArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -256,3 +269,121 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::parse(text)
         .map_err(|e| format!("{e}; {}", crate::drill::duration::DurationError::hint()))
 }
+
+// --- history ---
+/// Recording a finished session in the history store (`run` and `play`).
+#[derive(Debug, clap::Args)]
+pub struct RecordArgs {
+    /// Record the finished session in the history store under this team's name.
+    #[arg(long, value_name = "NAME")]
+    pub team: Option<String>,
+    /// Who held each role, e.g. ops=Ana,ic=Bo (people the session `assign`ed are kept too).
+    #[arg(long, value_name = "ROLE=NAME,...", requires = "team")]
+    pub people: Option<String>,
+    /// When the session was played: 2026-03-02 or 2026-03-02T09:30:00Z (default: now).
+    #[arg(long, value_name = "DATE", requires = "team")]
+    pub played_at: Option<String>,
+    /// Do not record the session, even with --team.
+    #[arg(long)]
+    pub no_record: bool,
+    /// The history store (default: FIREDRILL_DB, else history.sqlite3 in firedrill's data
+    /// directory).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub command: Option<HistoryCommand>,
+    #[command(flatten)]
+    pub list: HistoryFilter,
+    /// Print the sessions as one JSON array.
+    #[arg(long)]
+    pub json: bool,
+    /// The history store (default: FIREDRILL_DB, else history.sqlite3 in firedrill's data
+    /// directory).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub db: Option<PathBuf>,
+}
+
+/// Which sessions to look at.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct HistoryFilter {
+    /// Only this team's sessions.
+    #[arg(long, value_name = "NAME")]
+    pub team: Option<String>,
+    /// Only sessions of this drill (its name).
+    #[arg(long, value_name = "NAME")]
+    pub drill: Option<String>,
+    /// Only sessions played on or after this date (2026-03-02 or an RFC 3339 date-time).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Print one recorded session's summary.
+    Show {
+        /// The session's id (from `firedrill history`).
+        id: i64,
+        /// Print it as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a recorded session's debrief (recomputed from its transcript).
+    Debrief {
+        /// The session's id (from `firedrill history`).
+        id: i64,
+        /// Where to write it (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// html (one self-contained page), json or md.
+        #[arg(long, value_enum, default_value_t = Format::Html)]
+        format: Format,
+        /// Replace the -o file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Import transcripts (adding one already recorded does nothing).
+    Add {
+        /// Transcripts (JSON Lines) that run or play wrote.
+        #[arg(required = true)]
+        transcripts: Vec<PathBuf>,
+        /// The team that played them.
+        #[arg(long, value_name = "NAME", required = true)]
+        team: String,
+        /// Who held each role, e.g. ops=Ana,ic=Bo.
+        #[arg(long, value_name = "ROLE=NAME,...")]
+        people: Option<String>,
+        /// When they were played: 2026-03-02 or 2026-03-02T09:30:00Z (default: each file's
+        /// modification time).
+        #[arg(long, value_name = "DATE")]
+        played_at: Option<String>,
+    },
+    /// Write the trends report: scores over time, timings against objectives, roles' hit
+    /// rates, drills left unplayed, drills too easy or too hard.
+    Report(HistoryReportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryReportArgs {
+    /// Only this team's sessions (default: every team, each in its own section).
+    #[arg(long, value_name = "NAME")]
+    pub team: Option<String>,
+    /// Where to write it (default: standard output).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// html (one self-contained page), json or md.
+    #[arg(long, value_enum, default_value_t = Format::Html)]
+    pub format: Format,
+    /// The day the report is written for (default: the newest session's date): drills not
+    /// played in the 90 days before it are listed.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Replace the -o file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+// --- end history ---

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod drill;
 pub mod export;
 pub mod files;
+pub mod history;
 pub mod paths;
 pub mod report;
 pub mod score;

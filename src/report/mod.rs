@@ -9,6 +9,7 @@ pub mod html;
 pub mod markdown;
 pub mod sanitize;
 pub mod svg;
+pub mod trends;
 
 use crate::score::debrief::Debrief;
 

@@ -254,3 +254,193 @@ pub fn chart(title: &str, unit: &str, lines: &[Line<'_>], frame: &Frame<'_>) -> 
     s.push_str("</svg>");
     s
 }
+
+// --- history: charts over dates and bars ---
+
+/// One line of a chart over dates (the trends report).
+pub struct DatedLine<'a> {
+    pub label: &'a str,
+    /// x values: days since the Unix epoch (fractions for times of day).
+    pub days: Vec<f64>,
+    pub values: Vec<f64>,
+    /// A CSS class: `s1`…`s4`.
+    pub class: &'a str,
+    /// A target: drawn faint and dashed, without point marks.
+    pub faint: bool,
+}
+
+fn date_label(day: f64) -> String {
+    let (y, m, d) = crate::export::time::civil_from_days(day.floor() as i64);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Draws a chart over dates: each line's points marked (a single session still shows), a
+/// linear y axis from zero, dates on the x axis.
+#[must_use]
+pub fn dated_chart(title: &str, unit: &str, lines: &[DatedLine<'_>]) -> String {
+    let all_days = lines.iter().flat_map(|l| l.days.iter().copied());
+    let first = all_days.clone().fold(f64::INFINITY, f64::min);
+    let last = all_days.fold(f64::NEG_INFINITY, f64::max);
+    let (first, last) = if first.is_finite() {
+        (first - 1.0, last.max(first) + 1.0)
+    } else {
+        (0.0, 1.0)
+    };
+    let span = (last - first).max(1.0);
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let x = |d: f64| LEFT + ((d - first) / span).clamp(0.0, 1.0) * plot_w;
+    let max = lines
+        .iter()
+        .flat_map(|l| l.values.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let ymax = nice_max(max);
+    let y = |v: f64| TOP + plot_h - (v / ymax).clamp(0.0, 1.0) * plot_h;
+
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart" viewBox="0 0 {WIDTH:.0} {HEIGHT:.0}" role="img" aria-label="{t}"><title>{t}</title><text class="ct" x="{LEFT:.0}" y="16">{t}</text>"#,
+        t = escape(title)
+    );
+    let mut lx = LEFT;
+    for l in lines {
+        let dash = if l.faint { " cf" } else { "" };
+        let _ = write!(
+            s,
+            r#"<line class="{}{dash}" x1="{lx:.1}" y1="28" x2="{:.1}" y2="28"/><text class="lg" x="{:.1}" y="32">{}</text>"#,
+            l.class,
+            lx + 14.0,
+            lx + 18.0,
+            escape(l.label)
+        );
+        lx += 18.0 + 6.2 * l.label.chars().count() as f64 + 14.0;
+    }
+    for i in 0..=4 {
+        let v = ymax * f64::from(i) / 4.0;
+        let gy = y(v);
+        let _ = write!(
+            s,
+            r#"<line class="grid" x1="{LEFT:.1}" y1="{gy:.1}" x2="{:.1}" y2="{gy:.1}"/><text class="ax" x="{:.1}" y="{:.1}" text-anchor="end">{}{}</text>"#,
+            WIDTH - RIGHT,
+            LEFT - 4.0,
+            gy + 4.0,
+            number(v, ymax),
+            escape(unit)
+        );
+    }
+    // At most six date ticks, on whole days.
+    let step = (span / 5.0).ceil().max(1.0);
+    let mut d = first.ceil();
+    while d <= last + 1e-9 {
+        let tx = x(d);
+        let anchor = if tx > WIDTH - RIGHT - 40.0 {
+            "end"
+        } else if tx < LEFT + 40.0 {
+            "start"
+        } else {
+            "middle"
+        };
+        let _ = write!(
+            s,
+            r#"<line class="tick" x1="{tx:.1}" y1="{:.1}" x2="{tx:.1}" y2="{:.1}"/><text class="ax" x="{tx:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
+            TOP + plot_h,
+            TOP + plot_h + 4.0,
+            HEIGHT - 8.0,
+            date_label(d)
+        );
+        d += step;
+    }
+    for l in lines
+        .iter()
+        .filter(|l| l.faint)
+        .chain(lines.iter().filter(|l| !l.faint))
+    {
+        let points: Vec<(f64, f64)> = l
+            .days
+            .iter()
+            .zip(&l.values)
+            .filter(|(_, v)| v.is_finite())
+            .map(|(d, v)| (x(*d), y(*v)))
+            .collect();
+        let dash = if l.faint { " cf" } else { "" };
+        let text: Vec<String> = points
+            .iter()
+            .map(|(px, py)| format!("{px:.1},{py:.1}"))
+            .collect();
+        let _ = write!(
+            s,
+            r#"<polyline class="{}{dash}" points="{}"><title>{}</title></polyline>"#,
+            l.class,
+            text.join(" "),
+            escape(l.label)
+        );
+        if !l.faint {
+            for ((px, py), (d, v)) in points.iter().zip(l.days.iter().zip(&l.values)) {
+                let _ = write!(
+                    s,
+                    r#"<circle class="pt {}" cx="{px:.1}" cy="{py:.1}" r="3.5"><title>{} {}: {}{}</title></circle>"#,
+                    l.class,
+                    escape(l.label),
+                    date_label(*d),
+                    number(*v, ymax),
+                    escape(unit)
+                );
+            }
+        }
+    }
+    let _ = write!(
+        s,
+        r#"<rect class="frame" x="{LEFT:.1}" y="{TOP:.1}" width="{plot_w:.1}" height="{plot_h:.1}"/></svg>"#
+    );
+    s
+}
+
+/// One bar of [`bars`]: a share from 0 to 1.
+pub struct Bar<'a> {
+    pub label: &'a str,
+    pub share: f64,
+    /// Shown after the bar: `7 of 9 on time`.
+    pub note: String,
+}
+
+/// Horizontal bars of shares (0–100 %), one row each.
+#[must_use]
+pub fn bars(title: &str, rows: &[Bar<'_>]) -> String {
+    const ROW: f64 = 24.0;
+    const LABEL: f64 = 140.0;
+    let height = TOP + ROW * rows.len() as f64 + 8.0;
+    let plot_w = WIDTH - LABEL - RIGHT - 300.0;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart" viewBox="0 0 {WIDTH:.0} {height:.0}" role="img" aria-label="{t}"><title>{t}</title><text class="ct" x="{LEFT:.0}" y="16">{t}</text>"#,
+        t = escape(title)
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let top = TOP - 10.0 + ROW * i as f64;
+        let share = if r.share.is_finite() {
+            r.share.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let _ = write!(
+            s,
+            r#"<text class="lg" x="{:.1}" y="{:.1}" text-anchor="end">{}</text><rect class="frame" x="{LABEL:.1}" y="{top:.1}" width="{plot_w:.1}" height="16"/><rect class="bar s{}" x="{LABEL:.1}" y="{top:.1}" width="{:.1}" height="16"><title>{}: {:.0}%</title></rect><text class="lg" x="{:.1}" y="{:.1}">{:.0}% · {}</text>"#,
+            LABEL - 6.0,
+            top + 12.0,
+            escape(r.label),
+            i % 4 + 1,
+            share * plot_w,
+            escape(r.label),
+            share * 100.0,
+            LABEL + plot_w + 8.0,
+            top + 12.0,
+            share * 100.0,
+            escape(&r.note)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}

@@ -9,6 +9,7 @@ mod debrief;
 mod drills;
 mod effects;
 mod fuzz_session;
+mod history;
 mod hostile;
 mod invariants;
 mod observe;
