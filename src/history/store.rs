@@ -214,11 +214,22 @@ impl Store {
             .busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| store.err(&e))?;
         // Read before anything is written: a damaged, foreign or newer file is refused here.
-        store.checked_version()?;
-        let mode: String = store
+        let version = store.checked_version()?;
+        let mut mode: String = store
             .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .map_err(|e| store.err(&e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            // Switching writes the file's header: a store copied out of WAL mode is checked
+            // whole first, so that a damaged one is never written.
+            if version > 0 {
+                store.quick_check()?;
+            }
+            mode = store
+                .conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+                .map_err(|e| store.err(&e))?;
+        }
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Sqlite {
                 path: path.to_owned(),
@@ -239,13 +250,15 @@ impl Store {
             path: self.path.clone(),
             detail: e.to_string(),
         };
-        let version: i64 = self
+        // One statement, so one snapshot: another writer may be creating the schema now.
+        let (version, tables): (i64, i64) = self
             .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| not_a_store(&e))?;
-        let tables: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .query_row(
+                "SELECT (SELECT user_version FROM pragma_user_version), \
+                 (SELECT count(*) FROM sqlite_master)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .map_err(|e| not_a_store(&e))?;
         let version = u32::try_from(version).map_err(|_| StoreError::NotAStore {
             path: self.path.clone(),
@@ -280,6 +293,29 @@ impl Store {
             }
         }
         Ok(version)
+    }
+
+    /// SQLite's `quick_check` over the whole file.
+    fn quick_check(&self) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA quick_check")
+            .map_err(|e| self.err(&e))?;
+        let problems: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(|e| self.err(&e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(&e))?;
+        if problems.len() == 1 && problems[0] == "ok" {
+            return Ok(());
+        }
+        Err(StoreError::NotAStore {
+            path: self.path.clone(),
+            detail: format!(
+                "damaged: {}",
+                problems.into_iter().take(3).collect::<Vec<_>>().join("; ")
+            ),
+        })
     }
 
     /// Applies the migrations the store lacks, all in one transaction.
