@@ -225,10 +225,12 @@ impl Store {
             if version > 0 {
                 store.quick_check()?;
             }
-            mode = store
-                .conn
-                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-                .map_err(|e| store.err(&e))?;
+            mode = retry_busy(|| {
+                store
+                    .conn
+                    .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            })
+            .map_err(|e| store.err(&e))?;
         }
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Sqlite {
@@ -322,10 +324,7 @@ impl Store {
     fn migrate(&mut self) -> Result<(), StoreError> {
         let path = self.path.clone();
         let err = |e: &rusqlite::Error| sqlite(&path, e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| err(&e))?;
+        let tx = self.begin_immediate().map_err(|e| err(&e))?;
         // Another writer may have migrated while this one waited for the lock.
         let version: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -349,6 +348,13 @@ impl Store {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(|e| err(&e))?;
         tx.commit().map_err(|e| err(&e))
+    }
+
+    /// Begins a write transaction, waiting while another writer holds the store.
+    fn begin_immediate(&self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+        retry_busy(|| {
+            rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+        })
     }
 
     fn err(&self, e: &rusqlite::Error) -> StoreError {
@@ -396,10 +402,7 @@ impl Store {
     pub fn add(&mut self, s: &NewSession<'_>) -> Result<Added, StoreError> {
         let path = self.path.clone();
         let err = |e: &rusqlite::Error| sqlite(&path, e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| err(&e))?;
+        let tx = self.begin_immediate().map_err(|e| err(&e))?;
         let existing: Option<i64> = tx
             .query_row(
                 "SELECT id FROM sessions WHERE transcript_sha256 = ?1",
@@ -468,10 +471,7 @@ impl Store {
     pub fn replace_figures(&mut self, id: i64, figures: &Figures) -> Result<(), StoreError> {
         let path = self.path.clone();
         let err = |e: &rusqlite::Error| sqlite(&path, e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| err(&e))?;
+        let tx = self.begin_immediate().map_err(|e| err(&e))?;
         for table in ["scores", "objectives", "tasks", "timings", "harm"] {
             tx.execute(&format!("DELETE FROM {table} WHERE session_id = ?1"), [id])
                 .map_err(|e| err(&e))?;
@@ -818,6 +818,26 @@ fn insert_figures(tx: &Connection, id: i64, f: &Figures) -> rusqlite::Result<()>
         ],
     )?;
     Ok(())
+}
+
+/// Runs `f` again while SQLite says the store is busy or locked, for up to [`BUSY_TIMEOUT`].
+/// SQLite's busy handler covers most waits, but not all: a connection switching a new store
+/// to WAL, or beginning while another recovers the WAL, is told "busy" at once.
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let started = std::time::Instant::now();
+    loop {
+        match f() {
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// A count as SQLite's signed integer (saturating; no count comes near it).

@@ -1256,3 +1256,41 @@ fn a_store_with_damaged_pages_is_refused_with_a_message_and_left_untouched() {
         );
     }
 }
+
+#[test]
+fn writers_creating_a_new_store_at_once_all_find_it_whole() {
+    let out = dir("creators");
+    // Not a transcript: each writer opens (creating and migrating) the store, then refuses
+    // the file. Opening must never fail because another writer is creating the store.
+    let junk = out.join("not-a-transcript.jsonl");
+    std::fs::write(&junk, "{\"x\": 1}\n").unwrap();
+    for round in 0..40 {
+        let db = out.join(format!("new-{round}.sqlite3"));
+        let writers: Vec<_> = (0..12)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_firedrill"))
+                    .args(["history", "add", s(&junk), "--team", "t", "--db", s(&db)])
+                    .env_remove("FIREDRILL_DB")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for w in writers {
+            let o = w.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(1), "round {round}: {err}");
+            assert!(
+                err.contains("not a firedrill transcript header"),
+                "round {round}: {err}"
+            );
+        }
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 2);
+    }
+}
