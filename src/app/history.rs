@@ -404,7 +404,8 @@ fn add(
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map(|d| d.as_millis() as i64);
         let at = played_at(when, modified)?;
-        match history::record(&mut store, &text, team, &people, &at) {
+        let label = path.display().to_string();
+        match history::record_named(&label, &mut store, &text, team, &people, &at) {
             Ok(r) => match r.added {
                 Added::New(id) => eprintln!(
                     "{}: added as session {id} ({}, score {})",
@@ -418,7 +419,10 @@ fn add(
                 ),
             },
             Err(e) => {
-                eprintln!("firedrill: {}: {e}", path.display());
+                match &e {
+                    HistoryError::Transcript(_) => eprintln!("firedrill: {e}"),
+                    _ => eprintln!("firedrill: {}: {e}", path.display()),
+                }
                 exit = match (&e, exit) {
                     (HistoryError::Transcript(_), Exit::Ok) => Exit::Findings,
                     (HistoryError::Transcript(_), x) => x,

@@ -162,9 +162,30 @@ pub fn record(
     people: &[(String, String)],
     played_at: &PlayedAt,
 ) -> Result<Recorded, HistoryError> {
+    record_named(
+        "the transcript",
+        store,
+        transcript_text,
+        team,
+        people,
+        played_at,
+    )
+}
+
+/// As [`record`], naming the transcript `label` (its file) in errors.
+///
+/// # Errors
+/// As [`record`].
+pub fn record_named(
+    label: &str,
+    store: &mut Store,
+    transcript_text: &str,
+    team: &str,
+    people: &[(String, String)],
+    played_at: &PlayedAt,
+) -> Result<Recorded, HistoryError> {
     check_name("--team", team).map_err(HistoryError::Input)?;
     let hash = sha256_hex(transcript_text);
-    let label = "the transcript";
     let parsed = crate::session::transcript::Transcript::parse(
         std::path::Path::new(label),
         transcript_text.as_bytes(),

@@ -214,11 +214,24 @@ impl Store {
             .busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| store.err(&e))?;
         // Read before anything is written: a damaged, foreign or newer file is refused here.
-        store.checked_version()?;
-        let mode: String = store
+        let version = store.checked_version()?;
+        let mut mode: String = store
             .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .map_err(|e| store.err(&e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            // Switching writes the file's header: a store copied out of WAL mode is checked
+            // whole first, so that a damaged one is never written.
+            if version > 0 {
+                store.quick_check()?;
+            }
+            mode = retry_busy(|| {
+                store
+                    .conn
+                    .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            })
+            .map_err(|e| store.err(&e))?;
+        }
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Sqlite {
                 path: path.to_owned(),
@@ -239,13 +252,15 @@ impl Store {
             path: self.path.clone(),
             detail: e.to_string(),
         };
-        let version: i64 = self
+        // One statement, so one snapshot: another writer may be creating the schema now.
+        let (version, tables): (i64, i64) = self
             .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| not_a_store(&e))?;
-        let tables: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .query_row(
+                "SELECT (SELECT user_version FROM pragma_user_version), \
+                 (SELECT count(*) FROM sqlite_master)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .map_err(|e| not_a_store(&e))?;
         let version = u32::try_from(version).map_err(|_| StoreError::NotAStore {
             path: self.path.clone(),
@@ -282,14 +297,34 @@ impl Store {
         Ok(version)
     }
 
+    /// SQLite's `quick_check` over the whole file.
+    fn quick_check(&self) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA quick_check")
+            .map_err(|e| self.err(&e))?;
+        let problems: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(|e| self.err(&e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(&e))?;
+        if problems.len() == 1 && problems[0] == "ok" {
+            return Ok(());
+        }
+        Err(StoreError::NotAStore {
+            path: self.path.clone(),
+            detail: format!(
+                "damaged: {}",
+                problems.into_iter().take(3).collect::<Vec<_>>().join("; ")
+            ),
+        })
+    }
+
     /// Applies the migrations the store lacks, all in one transaction.
     fn migrate(&mut self) -> Result<(), StoreError> {
         let path = self.path.clone();
         let err = |e: &rusqlite::Error| sqlite(&path, e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| err(&e))?;
+        let tx = self.begin_immediate().map_err(|e| err(&e))?;
         // Another writer may have migrated while this one waited for the lock.
         let version: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -313,6 +348,13 @@ impl Store {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(|e| err(&e))?;
         tx.commit().map_err(|e| err(&e))
+    }
+
+    /// Begins a write transaction, waiting while another writer holds the store.
+    fn begin_immediate(&self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+        retry_busy(|| {
+            rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+        })
     }
 
     fn err(&self, e: &rusqlite::Error) -> StoreError {
@@ -360,10 +402,7 @@ impl Store {
     pub fn add(&mut self, s: &NewSession<'_>) -> Result<Added, StoreError> {
         let path = self.path.clone();
         let err = |e: &rusqlite::Error| sqlite(&path, e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| err(&e))?;
+        let tx = self.begin_immediate().map_err(|e| err(&e))?;
         let existing: Option<i64> = tx
             .query_row(
                 "SELECT id FROM sessions WHERE transcript_sha256 = ?1",
@@ -432,10 +471,7 @@ impl Store {
     pub fn replace_figures(&mut self, id: i64, figures: &Figures) -> Result<(), StoreError> {
         let path = self.path.clone();
         let err = |e: &rusqlite::Error| sqlite(&path, e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| err(&e))?;
+        let tx = self.begin_immediate().map_err(|e| err(&e))?;
         for table in ["scores", "objectives", "tasks", "timings", "harm"] {
             tx.execute(&format!("DELETE FROM {table} WHERE session_id = ?1"), [id])
                 .map_err(|e| err(&e))?;
@@ -782,6 +818,26 @@ fn insert_figures(tx: &Connection, id: i64, f: &Figures) -> rusqlite::Result<()>
         ],
     )?;
     Ok(())
+}
+
+/// Runs `f` again while SQLite says the store is busy or locked, for up to [`BUSY_TIMEOUT`].
+/// SQLite's busy handler covers most waits, but not all: a connection switching a new store
+/// to WAL, or beginning while another recovers the WAL, is told "busy" at once.
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let started = std::time::Instant::now();
+    loop {
+        match f() {
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// A count as SQLite's signed integer (saturating; no count comes near it).

@@ -1204,3 +1204,93 @@ fn firedrill_db_names_the_store_and_the_report_comes_as_markdown_too() {
     ]));
     assert_eq!(md, again);
 }
+
+/// A copy of a recorded store with every page after the first (which holds the schema) made
+/// junk; `wal` leaves it in WAL mode as firedrill keeps its stores, else in SQLite's default.
+fn damaged_copy(out: &Path, wal: bool) -> (PathBuf, Vec<u8>) {
+    let db = out.join(format!("copy-wal-{wal}.sqlite3"));
+    {
+        let conn = rusqlite::Connection::open(&recorded().db).unwrap();
+        conn.execute("VACUUM INTO ?1", [s(&db)]).unwrap();
+    }
+    if wal {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+    let mut bytes = std::fs::read(&db).unwrap();
+    let page = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+    assert!(bytes.len() > 2 * page);
+    for (i, b) in bytes.iter_mut().enumerate().skip(page) {
+        *b = (i * 31 % 253) as u8;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    (db, bytes)
+}
+
+#[test]
+fn a_store_with_damaged_pages_is_refused_with_a_message_and_left_untouched() {
+    let out = dir("damaged-pages");
+    let transcript = s(&recorded().transcripts[0]).to_owned();
+    for wal in [true, false] {
+        let (db, bytes) = damaged_copy(&out, wal);
+        for args in [
+            vec!["history", "--db", s(&db)],
+            vec!["history", "report", "--format", "json", "--db", s(&db)],
+            vec!["history", "add", &transcript, "--team", "x", "--db", s(&db)],
+        ] {
+            let o = firedrill(&args);
+            assert_eq!(o.status.code(), Some(2), "{args:?}");
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                err.contains("damaged") || err.contains("malformed"),
+                "{args:?}: {err}"
+            );
+            assert!(!err.contains("panicked"), "{err}");
+        }
+        assert!(
+            std::fs::read(&db).unwrap() == bytes,
+            "the damaged store (WAL: {wal}) was written"
+        );
+    }
+}
+
+#[test]
+fn writers_creating_a_new_store_at_once_all_find_it_whole() {
+    let out = dir("creators");
+    // Not a transcript: each writer opens (creating and migrating) the store, then refuses
+    // the file. Opening must never fail because another writer is creating the store.
+    let junk = out.join("not-a-transcript.jsonl");
+    std::fs::write(&junk, "{\"x\": 1}\n").unwrap();
+    for round in 0..40 {
+        let db = out.join(format!("new-{round}.sqlite3"));
+        let writers: Vec<_> = (0..12)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_firedrill"))
+                    .args(["history", "add", s(&junk), "--team", "t", "--db", s(&db)])
+                    .env_remove("FIREDRILL_DB")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for w in writers {
+            let o = w.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(1), "round {round}: {err}");
+            assert!(
+                err.contains("not a firedrill transcript header"),
+                "round {round}: {err}"
+            );
+        }
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 2);
+    }
+}
