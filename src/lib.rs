@@ -12,6 +12,7 @@ pub mod files;
 pub mod paths;
 pub mod report;
 pub mod score;
+pub mod serve;
 pub mod session;
 pub mod sim;
 pub mod telemetry;

@@ -15,6 +15,7 @@ mod observe;
 mod paths;
 mod prometheus;
 mod queueing;
+mod serve;
 mod session;
 mod theory;
 mod tools;
