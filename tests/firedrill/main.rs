@@ -16,6 +16,7 @@ mod paths;
 mod prometheus;
 mod queueing;
 mod serve;
+mod serve_browser;
 mod session;
 mod theory;
 mod tools;
