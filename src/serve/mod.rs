@@ -13,6 +13,7 @@
 
 pub mod assets;
 pub mod events;
+pub mod http;
 pub mod room;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -187,9 +188,16 @@ async fn serve(state: Arc<AppState>, listen: SocketAddr) -> Result<(), String> {
             std::process::exit(0);
         }
     });
-    axum::serve(listener, router(state))
-        .await
-        .map_err(|e| format!("the server stopped: {e}"))
+    let limits = http::ConnLimits {
+        max_head: 64 * 1024,
+        head_deadline: WallDuration::from_secs(10),
+        max_connections: state.limits.max_streams + 500,
+        max_backoff: WallDuration::from_secs(1),
+        keep_alive: true,
+        busy: "busy: this war room server has as many connections as it takes; try again shortly\n",
+    };
+    http::serve(listener, router(state), limits).await;
+    Ok(())
 }
 
 /// The server's facilitator token, kept in `--data/server.json` so links survive a restart.

@@ -661,6 +661,11 @@ fn a_link_acts_only_as_its_role_in_its_room_and_with_its_csrf_secret() {
     // Bounded: a long line, a flood of commands.
     let long = say(&ops, &room.path("command"), &"x".repeat(5000));
     assert_eq!(long.status, 413);
+    // The room's own /metrics, for the team's Grafana, with any link of the room.
+    let metrics = ops.get(addr, &room.path("metrics"));
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.text().contains("# TYPE "), "{}", metrics.text());
+    assert_eq!(ops.get(addr, &other.path("metrics")).status, 403);
     // The facilitator ends the drill; then commands are refused, the debrief is there.
     let ended = room
         .facilitator
