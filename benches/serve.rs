@@ -240,7 +240,7 @@ fn main() {
             }));
         }
         // Clock lag, sampled every 5 s for every room.
-        let mut worst_lag = 0.0f64;
+        let mut worst_lag = f64::NEG_INFINITY;
         while began.elapsed() < Duration::from_secs(secs) {
             tokio::time::sleep(Duration::from_secs(5)).await;
             for (id, f) in &facilitators {
@@ -268,7 +268,7 @@ fn main() {
         latencies.sort_by(f64::total_cmp);
         let q = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or(f64::NAN);
         format!(
-            "{rooms} rooms × 6 streams, {secs} s: {} commands, {} deliveries ({missing} missing); command → news on a stream: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; worst clock lag {:.3} s",
+            "{rooms} rooms × 6 streams, {secs} s: {} commands, {} deliveries ({missing} missing); command → news on a stream: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; worst clock lag {:+.3} s (wall time since start − simulated time, when asked)",
             sent.len(),
             latencies.len(),
             q(0.5),
