@@ -421,10 +421,8 @@ impl Room {
 
     /// The room's thread: moves the clock, answers requests, until the server drops the room.
     pub fn run(mut self, rx: &mpsc::Receiver<Request>) {
-        if self.buckets_sent == 0 {
-            self.push_state();
-            self.push_people();
-        }
+        self.push_state();
+        self.push_people();
         loop {
             let request = if self.running() {
                 match rx.recv_timeout(TICK) {
