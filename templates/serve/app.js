@@ -205,6 +205,7 @@ async function room() {
     li.scrollIntoView({ block: "nearest" });
   };
 
+  let live = false;
   const events = new EventSource(`${base}/events?t=${encodeURIComponent(token)}`);
   const on = (kind, f) => events.addEventListener(kind, (ev) => f(JSON.parse(ev.data)));
   on("reset", () => {
@@ -214,6 +215,7 @@ async function room() {
     scheduleDraw();
   });
   on("state", (s) => {
+    if (!s.ended) live = true;
     $("clock").textContent = s.clock;
     $("running").textContent = s.ended ? "over" : s.mode === "turns" ? "turn-based" : s.running ? `running ×${s.speed}` : s.started ? "paused" : "not started";
     $("reveal").checked = s.checklists_revealed;
@@ -248,6 +250,9 @@ async function room() {
   on("end", () => {
     $("ended").hidden = false;
     $("command").hidden = true;
+    // Whoever was in the room as it ended is taken to the debrief (a page opened after the
+    // end stays, with the links).
+    if (live) setTimeout(() => { location.href = $("debrief-link").href; }, 1500);
   });
 }
 

@@ -1,7 +1,8 @@
 //! The war room in a real browser: Debian's headless Chromium, driven over the DevTools
 //! protocol (chromiumoxide, no download), opens two players' pages, `ops` and `ic`; a command
 //! typed in one appears in the other's timeline, the charts are drawn, and screenshots are
-//! kept under target/ (`target/tmp/war-room-*.png`).
+//! kept under target/ (`target/tmp/war-room-*.png`); the projector shows the charts and takes
+//! no commands; when the facilitator ends the drill, the players are taken to the debrief.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -157,6 +158,41 @@ fn two_players_see_each_others_commands_and_live_charts_in_a_real_browser() {
             )
             .await,
             "alerts show their state"
+        );
+        // The projector: the charts, no command box.
+        let projector = browser
+            .new_page(format!(
+                "http://{}/room/{}#t={}",
+                server.addr,
+                room.id,
+                room.tokens["projector"].as_str().unwrap()
+            ))
+            .await
+            .expect("the projector page");
+        assert!(
+            until(
+                &projector,
+                "document.querySelectorAll('svg.chart polyline').length >= 4 && document.getElementById('command').hidden && document.getElementById('join').hidden",
+                300
+            )
+            .await,
+            "the projector shows the charts and takes no commands"
+        );
+        // When the facilitator ends the drill, the players are taken to the debrief.
+        let ended = room.facilitator.post(
+            server.addr,
+            &room.path("control"),
+            &json!({ "op": "end" }),
+        );
+        assert_eq!(ended.status, 200, "{}", ended.text());
+        assert!(
+            until(
+                &ic,
+                "location.pathname.endsWith('/debrief') && document.body.textContent.includes('out of 100')",
+                600
+            )
+            .await,
+            "ic is taken to the debrief"
         );
         browser.close().await.expect("chromium closes");
         let _ = browser.wait().await;
