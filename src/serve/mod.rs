@@ -625,7 +625,7 @@ async fn create_room(
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!(
-                "this server holds at most {} rooms, and has that many",
+                "this server already holds {} room(s), its limit (--max-rooms)",
                 state.limits.max_rooms
             ),
         )

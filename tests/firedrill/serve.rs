@@ -21,10 +21,15 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &Path) -> Server {
+        Server::start_with(data, &[])
+    }
+
+    pub fn start_with(data: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_firedrill"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -707,5 +712,48 @@ fn a_link_acts_only_as_its_role_in_its_room_and_with_its_csrf_secret() {
             .contains("does not load"),
         "{}",
         bad.text()
+    );
+}
+
+#[test]
+fn a_server_refuses_a_room_beyond_its_maximum_with_a_clear_message() {
+    let dir = data_dir("max-rooms");
+    let server = Server::start_with(&dir.join("data"), &["--max-rooms", "1"]);
+    let admin = Link::new(server.addr, &server.admin);
+    let open = |body: &Value| admin.post(server.addr, "/api/rooms", body);
+    assert_eq!(
+        open(&json!({ "drill": "monday-rush", "clock": "turns" })).status,
+        200
+    );
+    let refused = open(&json!({ "drill": "monday-rush", "clock": "turns" }));
+    assert_eq!(refused.status, 503);
+    assert!(
+        refused.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("already holds 1 room(s), its limit (--max-rooms)"),
+        "{}",
+        refused.text()
+    );
+    let unknown = open(&json!({ "drill": "no-such-drill" }));
+    assert_eq!(unknown.status, 503, "the limit is checked first");
+    // A player's link cannot open rooms.
+    let rooms = admin.get(server.addr, "/api/rooms").json();
+    let token = rooms["rooms"][0]["links"]["roles"]["ops"]
+        .as_str()
+        .unwrap()
+        .split("#t=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let ops = Link::new(server.addr, &token);
+    assert_eq!(
+        ops.post(
+            server.addr,
+            "/api/rooms",
+            &json!({ "drill": "monday-rush" })
+        )
+        .status,
+        403
     );
 }
