@@ -757,3 +757,69 @@ fn a_server_refuses_a_room_beyond_its_maximum_with_a_clear_message() {
         403
     );
 }
+
+#[test]
+fn a_paused_room_stands_still_and_resumes_without_a_burst() {
+    let dir = data_dir("pause");
+    let server = Server::start(&dir.join("data"));
+    let addr = server.addr;
+    let room = Room::open(
+        &server,
+        &json!({ "drill": "monday-rush", "clock": "realtime", "speed": 1.0 }),
+    );
+    let control = |op: &str| {
+        let r = room
+            .facilitator
+            .post(addr, &room.path("control"), &json!({ "op": op }));
+        assert_eq!(r.status, 200, "{op}: {}", r.text());
+        r.json()
+    };
+    let now = || {
+        room.facilitator.get(addr, &room.path("state")).json()["now_ns"]
+            .as_u64()
+            .unwrap()
+    };
+    // Not started: the clock stands at the start.
+    assert_eq!(now(), 0);
+    control("start");
+    let paused = control("pause");
+    assert_eq!(paused["running"], json!(false));
+    let at = paused["now_ns"].as_u64().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(now(), at, "a paused room's time stands still");
+    let resumed = control("resume")["now_ns"].as_u64().unwrap();
+    // Resuming goes on from where it stood: the two paused seconds are not made up at once.
+    assert!(
+        resumed - at < 1_000_000_000,
+        "resumed at {resumed} ns after pausing at {at} ns"
+    );
+    let refused = room.facilitator.post(
+        addr,
+        &room.path("control"),
+        &json!({ "op": "advance", "by": "5m" }),
+    );
+    assert_eq!(
+        refused.status, 400,
+        "a realtime room's clock runs by itself"
+    );
+    let kept = Transcript::read(
+        &dir.join("data/rooms")
+            .join(&room.id)
+            .join("transcript.jsonl"),
+    )
+    .unwrap();
+    let inputs: Vec<(&str, Option<&str>)> = kept
+        .lines
+        .iter()
+        .map(|l| (l.input.as_str(), l.person.as_deref()))
+        .collect();
+    assert_eq!(
+        inputs,
+        [
+            ("resume", Some("facilitator")),
+            ("pause", Some("facilitator")),
+            ("resume", Some("facilitator"))
+        ],
+        "each clock change is in the transcript"
+    );
+}
