@@ -1057,9 +1057,10 @@ impl Room {
         }
         let pools = self.session.sim().pool_names();
         let steps = self.session.sim().step_names();
+        let panels = &self.session.drill().dashboard;
         for b in view.buckets().iter().skip(self.buckets_sent) {
-            self.log
-                .push(Audience::All, "telemetry", &observed_point(b, pools, steps));
+            let point = observed_point(b, pools, steps, panels);
+            self.log.push(Audience::All, "telemetry", &point);
         }
         let truth = self.session.sim().truth();
         let faults: Vec<Value> = self
@@ -1175,8 +1176,14 @@ impl Room {
 /// The person name the facilitator's inputs carry.
 pub const FACILITATOR: &str = "facilitator";
 
-/// One bucket's chart values, from observable signals only.
-fn observed_point(b: ObservedBucket, pools: &[String], steps: &[String]) -> Value {
+/// One bucket's chart values, from observable signals only: the standard series, and the
+/// drill's own dashboard panels (`panel TITLE`; a panel on ground truth is left out).
+fn observed_point(
+    b: ObservedBucket,
+    pools: &[String],
+    steps: &[String],
+    panels: &[crate::drill::spec::Panel],
+) -> Value {
     let mut values = Map::new();
     let mut put = |name: String, signal: Signal| {
         if let Ok(o) = Observable::new(signal)
@@ -1201,6 +1208,11 @@ fn observed_point(b: ObservedBucket, pools: &[String], steps: &[String]) -> Valu
     }
     for (i, s) in steps.iter().enumerate() {
         put(format!("step {s} time"), Signal::StepTime(i));
+    }
+    for panel in panels {
+        if let Some(signal) = Signal::resolve(&panel.metric, pools, steps) {
+            put(format!("panel {}", panel.title), signal);
+        }
     }
     json!({ "t": b.start(), "width": b.width(), "v": values })
 }

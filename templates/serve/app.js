@@ -182,6 +182,10 @@ async function room() {
       for (const k of chosen) series[k] = points.filter((p) => k in p.v).map((p) => [p.t, p.v[k]]);
       drawChart(box, c.title, series);
     }
+    // The drill's own dashboard panels, one chart each.
+    for (const k of [...keys].filter((k) => k.startsWith("panel "))) {
+      drawChart(box, k.slice(6), { [k]: points.filter((p) => k in p.v).map((p) => [p.t, p.v[k]]) });
+    }
     if (me.access === "facilitator" && truth.length) {
       const tbox = $("truth-chart");
       tbox.replaceChildren();

@@ -823,3 +823,34 @@ fn a_paused_room_stands_still_and_resumes_without_a_burst() {
         "each clock change is in the transcript"
     );
 }
+
+#[test]
+fn a_players_charts_carry_the_drills_own_dashboard_panels() {
+    let dir = data_dir("panels");
+    let server = Server::start(&dir.join("data"));
+    let addr = server.addr;
+    let room = Room::open(
+        &server,
+        &json!({ "drill": "noisy-batch-job", "clock": "turns" }),
+    );
+    let moved = room.facilitator.post(
+        addr,
+        &room.path("control"),
+        &json!({ "op": "advance", "by": "2m" }),
+    );
+    assert_eq!(moved.status, 200, "{}", moved.text());
+    let stream = read_stream(
+        addr,
+        &format!(
+            "{}?t={}",
+            room.path("events"),
+            room.tokens["projector"].as_str().unwrap()
+        ),
+        None,
+        "\"panel claims-db timeouts/s\"",
+    );
+    assert!(
+        stream.contains("\"panel Claim read time (mean)\""),
+        "{stream}"
+    );
+}
