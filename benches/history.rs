@@ -107,6 +107,7 @@ fn filled_store(dir: &std::path::Path) -> Store {
                 at_ns: (k as u64 + 1) * 60_000_000_000,
                 role: "ops".into(),
                 input: (*input).into(),
+                ..Line::default()
             })
             .collect();
         let transcript = history::transcript_text(&header, &lines);

@@ -81,7 +81,35 @@ pub fn run(cli: Cli) -> Result<Exit, AppError> {
         Command::New(args) => new_drill(&args),
         Command::Export(args) => export(&args),
         Command::History(args) => history::run(&args),
+        Command::Serve(args) => serve(&args),
     }
+}
+
+/// `firedrill serve`: checks the drills given and the data directory, then serves.
+fn serve(args: &crate::cli::ServeArgs) -> Result<Exit, AppError> {
+    let data = match &args.data {
+        Some(dir) => dir.clone(),
+        None => crate::paths::data_dir("--data").map_err(AppError::Io)?,
+    };
+    if args.max_rooms == 0 {
+        return Err(AppError::Io("--max-rooms must be at least 1".into()));
+    }
+    let mut drills = Vec::new();
+    for path in &args.drills {
+        let Source { text, drill } = load(path)?;
+        drills.push((drill.name.clone(), text));
+    }
+    let config = crate::serve::ServeConfig {
+        listen: args.listen,
+        data,
+        drills,
+        limits: crate::serve::Limits {
+            max_rooms: args.max_rooms,
+            ..crate::serve::Limits::default()
+        },
+    };
+    crate::serve::run(&config).map_err(AppError::Io)?;
+    Ok(Exit::Ok)
 }
 
 fn check(files: &[PathBuf]) -> Result<Exit, AppError> {
@@ -589,6 +617,7 @@ fn play(args: &PlayArgs) -> Result<Exit, AppError> {
                     at_ns: a.at.nanos(),
                     role: a.role.clone(),
                     input: a.input.clone(),
+                    ..Line::default()
                 }),
                 format!(
                     "[{}] {}> {}\n{}",
@@ -620,6 +649,7 @@ fn play(args: &PlayArgs) -> Result<Exit, AppError> {
         at_ns: session.now().nanos(),
         role: session.current_role().to_owned(),
         input: "end".into(),
+        ..Line::default()
     };
     if let Some(w) = writer.as_mut()
         && let Err(e) = w.write(&end)

@@ -73,11 +73,28 @@ pub enum Command {
     List(ListArgs),
     /// Write a new, commented drill to start from (it passes `check` and `calibrate`).
     New(NewArgs),
-    // --- history ---
     /// A team's record: list recorded sessions, show one, write its debrief, import
     /// transcripts, or write the trends report.
     History(HistoryArgs),
-    // --- end history ---
+    /// Serve the war room: a team plays a drill together in their browsers, each in a role,
+    /// with a facilitator and a projector view.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Drill files offered besides the built-in library.
+    pub drills: Vec<PathBuf>,
+    /// Where to listen (HOST:PORT; port 0 picks a free one). A non-loopback address is
+    /// reachable by anyone on the network who has a link.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Where rooms and their transcripts are kept (default: firedrill's data directory).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// The most rooms the server holds.
+    #[arg(long, default_value_t = 200)]
+    pub max_rooms: usize,
 }
 
 #[derive(Debug, clap::Args)]

@@ -13,6 +13,7 @@ pub mod history;
 pub mod paths;
 pub mod report;
 pub mod score;
+pub mod serve;
 pub mod session;
 pub mod sim;
 pub mod telemetry;

@@ -296,6 +296,7 @@ pub fn session_lines(session: &Session) -> Vec<Line> {
             at_ns: e.at.nanos(),
             role: e.role.clone(),
             input: e.input.clone(),
+            ..Line::default()
         })
         .collect();
     if let Some(at) = session.ended()
@@ -306,6 +307,7 @@ pub fn session_lines(session: &Session) -> Vec<Line> {
             at_ns: at.nanos(),
             role: session.current_role().to_owned(),
             input: "end".to_owned(),
+            ..Line::default()
         });
     }
     lines

@@ -471,7 +471,10 @@ impl Session {
         })
     }
 
-    fn view(&self) -> ViewContext<'_> {
+    /// What the team sees of the run now: telemetry through a [`TeamView`], alert states,
+    /// the drill's panels. Every player-facing view is built from this.
+    #[must_use]
+    pub fn view(&self) -> ViewContext<'_> {
         ViewContext {
             telemetry: TeamView::new(self.sim.telemetry()),
             alerts: self.sim.alert_states(),

@@ -397,6 +397,7 @@ fn finish_by_duration(session: &Session, config: &mut LiveConfig) -> Result<bool
             at_ns: at.nanos(),
             role: session.current_role().to_owned(),
             input: "end".to_owned(),
+            ..Line::default()
         };
         write_line(config, &line)?;
     }
@@ -408,6 +409,7 @@ fn record(config: &mut LiveConfig, accepted: &Accepted) -> Result<(), LiveError>
         at_ns: accepted.at.nanos(),
         role: accepted.role.clone(),
         input: accepted.input.clone(),
+        ..Line::default()
     };
     write_line(config, &line)
 }

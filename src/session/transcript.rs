@@ -75,15 +75,26 @@ impl Header {
     }
 }
 
-/// One accepted command.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One accepted command (or, in a war room, an ad-hoc inject).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Line {
     /// Simulated time in nanoseconds from the start of the drill.
     pub at_ns: u64,
     pub role: String,
     pub input: String,
+    /// Who typed it, in a war room (`firedrill serve`); absent for a session at one keyboard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// An ad-hoc inject a facilitator pushed, from this sender: `input` is the message and
+    /// `role` the role it is addressed to, or [`EVERYONE`]. Replay moves time to it and
+    /// changes nothing else (an inject is news for people, not an input of the simulation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inject_from: Option<String>,
 }
+
+/// The `role` of an inject line addressed to every role.
+pub const EVERYONE: &str = "*";
 
 impl Line {
     #[must_use]
@@ -313,10 +324,14 @@ impl Transcript {
                     ),
                 ));
             }
-            if !session.knows_role(&line.role) {
+            let everyone = line.inject_from.is_some() && line.role == EVERYONE;
+            if !everyone && !session.knows_role(&line.role) {
                 return Err(refuse(&session, session.unknown_role(&line.role)));
             }
             advance(&mut session, line.at());
+            if line.inject_from.is_some() {
+                continue;
+            }
             session
                 .execute_as(&line.role, &line.input)
                 .map_err(|e| refuse(&session, e.to_string()))?;

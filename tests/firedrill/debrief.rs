@@ -61,6 +61,7 @@ fn debrief_of(name: &str, drill_text: &str, script: &[Say]) -> Debrief {
                 at_ns: a.at.nanos(),
                 role: a.role,
                 input: a.input,
+                ..Line::default()
             });
         }
     });
@@ -73,6 +74,7 @@ fn debrief_of(name: &str, drill_text: &str, script: &[Say]) -> Debrief {
         at_ns: session.now().nanos(),
         role: session.current_role().to_owned(),
         input: "end".into(),
+        ..Line::default()
     });
     for line in &lines {
         writer.write(line).expect("transcript line");

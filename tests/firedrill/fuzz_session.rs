@@ -147,6 +147,7 @@ fn reference_transcript() -> (Vec<u8>, Vec<Line>) {
                 at_ns: a.at.nanos(),
                 role: a.role,
                 input: a.input,
+                ..Line::default()
             });
         }
     });

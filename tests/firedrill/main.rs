@@ -16,6 +16,8 @@ mod observe;
 mod paths;
 mod prometheus;
 mod queueing;
+mod serve;
+mod serve_browser;
 mod session;
 mod theory;
 mod tools;
