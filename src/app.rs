@@ -99,10 +99,28 @@ fn serve(args: &crate::cli::ServeArgs) -> Result<Exit, AppError> {
         let Source { text, drill } = load(path)?;
         drills.push((drill.name.clone(), text));
     }
+    // A store that is there is checked now, so a damaged or newer one is refused before
+    // anyone plays; a missing one is created by the first room that names its team.
+    let history = if args.no_record {
+        None
+    } else {
+        match crate::history::db_path(args.db.clone()) {
+            Ok(path) => {
+                crate::history::Store::open_read_only(&path)
+                    .map_err(|e| AppError::Io(e.to_string()))?;
+                Some(path)
+            }
+            Err(e) => {
+                eprintln!("firedrill serve: rooms will not be recorded: {e}");
+                None
+            }
+        }
+    };
     let config = crate::serve::ServeConfig {
         listen: args.listen,
         data,
         drills,
+        history,
         limits: crate::serve::Limits {
             max_rooms: args.max_rooms,
             ..crate::serve::Limits::default()

@@ -95,6 +95,13 @@ pub struct ServeArgs {
     /// The most rooms the server holds.
     #[arg(long, default_value_t = 200)]
     pub max_rooms: usize,
+    /// The history store a room's finished session goes into when its facilitator names the
+    /// team (default: `FIREDRILL_DB`, else history.sqlite3 in firedrill's data directory).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Record no room's session, even one that names its team.
+    #[arg(long)]
+    pub no_record: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -310,7 +317,6 @@ pub struct RecordArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(args_conflicts_with_subcommands = true)]
 pub struct HistoryArgs {
     #[command(subcommand)]
     pub command: Option<HistoryCommand>,

@@ -152,6 +152,18 @@ fn filter(f: &HistoryFilter) -> Result<Filter, AppError> {
 
 /// `firedrill history ...`.
 pub fn run(args: &HistoryArgs) -> Result<Exit, AppError> {
+    // `--db` goes anywhere; the listing's own flags only without a subcommand.
+    let listing_flags = args.list.team.is_some()
+        || args.list.drill.is_some()
+        || args.list.since.is_some()
+        || args.json;
+    if args.command.is_some() && listing_flags {
+        return Err(AppError::Io(
+            "--team, --drill, --since and --json before a `history` subcommand belong to the \
+             listing; give the subcommand's own flags after its name (`history report --team T`)"
+                .into(),
+        ));
+    }
     match &args.command {
         None => list(args),
         Some(HistoryCommand::Show { id, json }) => show(args.db.clone(), *id, *json),

@@ -54,6 +54,9 @@ pub struct ServeConfig {
     /// Drills offered besides the built-in library: (name, text), each already checked.
     pub drills: Vec<(String, String)>,
     pub limits: Limits,
+    /// The history store a room's finished session is recorded in when the room names its
+    /// team (`None`: `--no-record`).
+    pub history: Option<PathBuf>,
 }
 
 /// How much the server holds at most, whatever its clients do.
@@ -95,6 +98,7 @@ enum Access {
 
 struct AppState {
     data: PathBuf,
+    history: Option<PathBuf>,
     admin: String,
     library: Vec<(String, String)>,
     rooms: RwLock<BTreeMap<String, Arc<RoomHandle>>>,
@@ -138,6 +142,7 @@ pub fn run(config: &ServeConfig) -> Result<(), String> {
     let admin = admin_token(&config.data)?;
     let state = Arc::new(AppState {
         data: config.data.clone(),
+        history: config.history.clone(),
         admin,
         library: library(&config.drills),
         rooms: RwLock::new(BTreeMap::new()),
@@ -253,7 +258,7 @@ fn recover_rooms(state: &Arc<AppState>, dir: &Path) {
 
 fn register(
     state: &AppState,
-    room: Room,
+    mut room: Room,
     handle: RoomHandle,
     rx: std::sync::mpsc::Receiver<Request>,
 ) -> Arc<RoomHandle> {
@@ -278,6 +283,7 @@ fn register(
         .write()
         .expect("rooms lock")
         .insert(handle.id.clone(), handle.clone());
+    room.record_to(state.history.clone());
     let name = format!("room-{}", handle.id);
     let _ = std::thread::Builder::new()
         .name(name)
@@ -611,6 +617,8 @@ struct CreateRoom {
     seed: Option<u64>,
     speed: Option<f64>,
     clock: Option<ClockMode>,
+    /// The team playing: when given, the finished session goes into the history store.
+    team: Option<String>,
 }
 
 async fn create_room(
@@ -660,6 +668,9 @@ async fn create_room(
     };
     let clock = body.clock.unwrap_or(ClockMode::Realtime);
     let seed = body.seed;
+    if let Some(team) = &body.team {
+        crate::history::check_name("team", team).map_err(ApiError::bad)?;
+    }
     let state2 = state.clone();
     let handle = tokio::task::spawn_blocking(move || -> Result<Arc<RoomHandle>, ApiError> {
         let drill = drill::load_str(&name, &text).map_err(|e| {
@@ -693,6 +704,7 @@ async fn create_room(
             people: Vec::new(),
             tokens,
             epoch: 1,
+            team: body.team.clone(),
         };
         let dir = state2.data.join("rooms").join(&id);
         let (room, handle, rx) = Room::create(dir, &text, drill, meta)

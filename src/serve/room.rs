@@ -25,6 +25,7 @@ use tokio::sync::oneshot;
 use super::events::{Audience, EventLog};
 use crate::drill::Drill;
 use crate::report;
+use crate::report::sanitize::shown_line;
 use crate::score::{self, checklist};
 use crate::session::command::{self, Command};
 use crate::session::summary::SessionSummary;
@@ -77,6 +78,10 @@ pub struct Meta {
     pub tokens: Tokens,
     /// How many times the room was started (1 when created); event ids carry it.
     pub epoch: u64,
+    /// The team playing, if the facilitator named one: the finished session is then recorded
+    /// in the history store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
 }
 
 /// Why a request was refused.
@@ -251,6 +256,9 @@ pub struct Room {
     finished: bool,
     broken: Option<String>,
     debriefs: BTreeMap<&'static str, String>,
+    /// The history store to record the finished session in (see [`Room::record_to`]).
+    history: Option<PathBuf>,
+    recorded: bool,
     sampler: crate::export::sample::Sampler,
 }
 
@@ -414,6 +422,8 @@ impl Room {
             inputs,
             finished: false,
             broken: None,
+            history: None,
+            recorded: false,
             debriefs: BTreeMap::new(),
         };
         (room, handle, rx)
@@ -421,6 +431,8 @@ impl Room {
 
     /// The room's thread: moves the clock, answers requests, until the server drops the room.
     pub fn run(mut self, rx: &mpsc::Receiver<Request>) {
+        // A room restored after its drill ended records what a kill may have interrupted.
+        self.record_history();
         self.push_state();
         self.push_people();
         loop {
@@ -919,10 +931,71 @@ impl Room {
         }
         self.finished = true;
         self.ended_flag.store(true, Ordering::Relaxed);
+        self.record_history();
         self.push_checklists();
         self.push_end();
         self.push_state();
         Ok(())
+    }
+
+    /// Where the finished session is recorded when the room names its team.
+    pub fn record_to(&mut self, store: Option<PathBuf>) {
+        self.history = store;
+    }
+
+    /// Records the finished session in the history store, once, if the room names its team.
+    /// Recording the same transcript again is a no-op, so a room restored after it ended
+    /// records only what a kill interrupted. A failure is told to the facilitator; the room
+    /// goes on (its transcript can still be added with `firedrill history add`).
+    fn record_history(&mut self) {
+        if self.recorded || !self.finished {
+            return;
+        }
+        let (Some(team), Some(db)) = (self.meta.team.clone(), self.history.clone()) else {
+            return;
+        };
+        self.recorded = true;
+        let people: Vec<(String, String)> = self
+            .meta
+            .people
+            .iter()
+            .map(|p| (p.role.clone(), p.name.clone()))
+            .collect();
+        let played_at = crate::history::PlayedAt::from_unix_ms(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        );
+        let path = self.dir.join(TRANSCRIPT);
+        let outcome = crate::files::read_text_limited(&path, 64 * 1024 * 1024, "transcript")
+            .and_then(|text| {
+                let mut store = crate::history::Store::open(&db).map_err(|e| e.to_string())?;
+                crate::history::record(&mut store, &text, &team, &people, &played_at)
+                    .map_err(|e| e.to_string())
+            });
+        let message = match outcome {
+            Ok(r) => match r.added {
+                crate::history::Added::New(id) => format!(
+                    "recorded as session {id} of team {} in {}",
+                    shown_line(&team),
+                    db.display()
+                ),
+                crate::history::Added::Already(id) => {
+                    format!("already recorded as session {id} in {}", db.display())
+                }
+            },
+            Err(e) => format!(
+                "not recorded in {}: {e} (add it later with `firedrill history add {} --team NAME`)",
+                db.display(),
+                path.display()
+            ),
+        };
+        eprintln!("firedrill serve: room {}: {message}", self.meta.id);
+        self.log.push(
+            Audience::Facilitator,
+            "history",
+            &json!({ "message": message }),
+        );
     }
 
     // --- events ---

@@ -53,6 +53,7 @@ async function lobby() {
     ev.preventDefault();
     const body = { clock: $("clock").value, speed: Number($("speed").value) || 1 };
     if ($("seed").value !== "") body.seed = Number($("seed").value);
+    if ($("team").value.trim() !== "") body.team = $("team").value.trim();
     const file = $("upload").files[0];
     if (file) body.drill_text = await file.text(); else body.drill = $("drill").value;
     $("problems").hidden = true;

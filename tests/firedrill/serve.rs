@@ -854,3 +854,61 @@ fn a_players_charts_carry_the_drills_own_dashboard_panels() {
         "{stream}"
     );
 }
+
+#[test]
+fn a_room_that_names_its_team_is_recorded_in_the_history_store() {
+    let dir = data_dir("history");
+    let (lines, _, _) = reference_lines(&dir);
+    let (end, lines) = lines.split_last().expect("play ends its transcript");
+    let db = dir.join("history.sqlite3");
+    let db_arg = db.to_str().unwrap();
+    let server = Server::start_with(&dir.join("data"), &["--db", db_arg]);
+    assert!(!db.exists(), "serve creates no store before a room records");
+
+    let admin = Link::new(server.addr, &server.admin);
+    let blank = admin.post(
+        server.addr,
+        "/api/rooms",
+        &json!({ "drill": "monday-rush", "clock": "turns", "team": "  " }),
+    );
+    assert_eq!(
+        blank.status,
+        400,
+        "a blank team is refused: {}",
+        blank.text()
+    );
+
+    let room = Room::open(
+        &server,
+        &json!({ "drill": "monday-rush", "clock": "turns", "team": "blue" }),
+    );
+    let players = join_all(&server, &room, lines);
+    play_lines(&server, &room, lines, &players);
+    end_room(&server, &room, end);
+    let debrief: Value =
+        serde_json::from_str(&check_downloads(&server, &room, &dir, &players[0].1)).unwrap();
+
+    let listed: Value = serde_json::from_str(&firedrill(&["history", "--db", db_arg, "--json"]))
+        .expect("history --json");
+    let sessions = listed.as_array().expect("a list of sessions");
+    assert_eq!(sessions.len(), 1, "{listed}");
+    assert_eq!(sessions[0]["team"], "blue");
+    assert_eq!(sessions[0]["drill"], "monday-rush");
+    assert_eq!(sessions[0]["score"], debrief["score"]);
+    let shown = firedrill(&["history", "--db", db_arg, "show", "1"]);
+    for (role, _) in &players {
+        assert!(
+            shown.contains(&format!("{role}={role}-player")),
+            "the people who joined are kept: {shown}"
+        );
+    }
+
+    // A server restarted on the same data records nothing twice.
+    server.kill();
+    let again = Server::start_with(&dir.join("data"), &["--db", db_arg]);
+    let rooms = Link::new(again.addr, &again.admin).get(again.addr, "/api/rooms");
+    assert_eq!(rooms.status, 200);
+    let listed: Value =
+        serde_json::from_str(&firedrill(&["history", "--db", db_arg, "--json"])).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+}
