@@ -256,6 +256,9 @@ pub struct Room {
     finished: bool,
     broken: Option<String>,
     debriefs: BTreeMap<&'static str, String>,
+    /// The same drill and seed with no team, bucket by bucket to the drill's end: what the
+    /// facilitator's "no response, as it would stand now" is read from.
+    no_response: Vec<crate::telemetry::series::Bucket>,
     /// The history store to record the finished session in (see [`Room::record_to`]).
     history: Option<PathBuf>,
     recorded: bool,
@@ -406,6 +409,7 @@ impl Room {
             tx,
         };
         let sampler = crate::export::sample::Sampler::new(session.drill());
+        let no_response = no_response_buckets(&session);
         let room = Room {
             sampler,
             session,
@@ -424,6 +428,7 @@ impl Room {
             broken: None,
             history: None,
             recorded: false,
+            no_response,
             debriefs: BTreeMap::new(),
         };
         (room, handle, rx)
@@ -1167,6 +1172,22 @@ impl Room {
             );
         }
         self.buckets_sent = total;
+        if let Some(last) = telemetry.buckets()[..total].last() {
+            let now = SimTime::from_secs_f64(last.start + last.width);
+            let team = harm_by(telemetry.buckets(), now);
+            let none = harm_by(&self.no_response, now);
+            self.log.push(
+                Audience::Facilitator,
+                "counterfactual",
+                &json!({
+                    "clock": self.session.clock_text(now),
+                    "team": team,
+                    "no_response": none,
+                    "avoided": i128::from(none["harmed"].as_u64().unwrap_or(0))
+                        - i128::from(team["harmed"].as_u64().unwrap_or(0)),
+                }),
+            );
+        }
         self.push_state();
     }
 
@@ -1288,4 +1309,37 @@ fn observed_point(
         }
     }
     json!({ "t": b.start(), "width": b.width(), "v": values })
+}
+
+/// The drill run on the room's seed with no team to its end (the debrief's counterfactual
+/// run, watching the same cause alerts), kept bucket by bucket.
+fn no_response_buckets(session: &Session) -> Vec<crate::telemetry::series::Bucket> {
+    let drill = session.drill();
+    let mut sim = crate::sim::Sim::new(
+        drill,
+        &crate::sim::RunOptions {
+            seed: Some(session.sim().seed()),
+            cause_alerts: Some(session.attribution().cause_alerts.clone()),
+            ..crate::sim::RunOptions::default()
+        },
+    );
+    let end = sim.end();
+    sim.run_until(end);
+    sim.telemetry().buckets().to_vec()
+}
+
+/// Requests harmed (failed, rejected, degraded) and wrong answers in the buckets that end by
+/// `now`.
+fn harm_by(buckets: &[crate::telemetry::series::Bucket], now: SimTime) -> Value {
+    let buckets = score::impact::within(buckets, now);
+    let sum = |f: fn(&crate::telemetry::series::Bucket) -> u64| buckets.iter().map(f).sum::<u64>();
+    let (failed, rejected, degraded) =
+        (sum(|b| b.failed), sum(|b| b.rejected), sum(|b| b.degraded));
+    json!({
+        "harmed": failed + rejected + degraded,
+        "failed": failed,
+        "rejected": rejected,
+        "degraded": degraded,
+        "wrong_answers": sum(|b| b.wrong_answers),
+    })
 }

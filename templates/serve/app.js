@@ -234,6 +234,13 @@ async function room() {
       el("li", f.active ? "active" : "", `${f.fault}: ${f.active ? "ACTIVE since " + f.started : f.ended ? "ended " + f.ended : "not started"}`)));
     scheduleDraw();
   });
+  on("counterfactual", (c) => {
+    const n = (x) => x.toLocaleString("en-US");
+    $("counterfactual").textContent =
+      `By ${c.clock}: ${n(c.team.harmed)} requests harmed (${n(c.team.wrong_answers)} wrong answers); ` +
+      `with no response ${n(c.no_response.harmed)} (${n(c.no_response.wrong_answers)}): ` +
+      (c.avoided >= 0 ? `${n(c.avoided)} avoided so far.` : `${n(-c.avoided)} more than no response so far.`);
+  });
   on("fact", (f) => $("facts").append(el("li", null, `[${f.clock}] ${f.text}`)));
   on("news", (n) => addTimeline("news " + n.kind, n.text));
   on("command", (c) => addTimeline("command", `[${c.clock}] ${c.person ? c.person + " " : ""}(${c.role})> ${c.input}`, c.output));

@@ -509,6 +509,8 @@ fn a_war_room_plays_the_reference_and_debriefs_as_its_transcript_does() {
         "event: truth",
         "event: fact",
         "event: checklists",
+        "event: counterfactual",
+        "\"no_response\"",
         "monday-surge",
         "\"wrong_answer_ratio\"",
         "\"wrong_answers\"",
