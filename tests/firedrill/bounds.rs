@@ -129,22 +129,15 @@ fn exported_rules_quote_hostile_drill_names_summaries_and_runbooks() {
         "{rules}"
     );
 
-    if promtool_installed() {
+    if crate::tools::promtool("exported_rules_quote_hostile_drill_names_summaries_and_runbooks")
+        .is_some()
+    {
         let dir = scratch("hostile-rules");
         std::fs::write(dir.join("rules.yml"), &rules).expect("write");
         let (ok, out) = crate::prometheus::promtool(&["check", "rules", "rules.yml"], None, &dir);
         assert!(ok, "promtool check rules:\n{out}\n{rules}");
         assert!(out.contains("3 rules found"), "{out}");
-    } else {
-        eprintln!("skipped promtool check rules: promtool not found");
     }
-}
-
-fn promtool_installed() -> bool {
-    Command::new("promtool")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 fn firedrill(args: &[&str]) -> std::process::Output {

@@ -2,7 +2,7 @@
 //! is kept as a test artifact (`target/tmp/debrief-screenshot.png`), and its charts must be
 //! visible — coloured series lines, not a blank or broken page.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The reference response on the short drill, debriefed to HTML through the binary.
@@ -41,49 +41,11 @@ fn the_debrief_renders_in_a_real_browser_with_visible_charts() {
     };
     let page = debrief_page();
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("debrief-screenshot.png");
-    let _ = std::fs::remove_file(&shot);
     let profile = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("chromium-profile");
-    let out = Command::new("timeout")
-        .arg("120")
-        .arg(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--window-size=1280,2000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("the browser runs");
-    assert!(
-        shot.exists(),
-        "no screenshot; chromium said: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!((info.width, info.height), (1280, 2000));
-    let channels = info.color_type.samples();
-    let pixels = &buf[..info.buffer_size()];
+    let (pixels, channels) = screenshot(chromium, &page, &shot, &profile, 2000);
+    let pixels = &pixels[..];
     // Series lines and shading are the page's only strongly coloured pixels.
-    let coloured = pixels
-        .chunks(channels)
-        .filter(|p| {
-            let (max, min) = (p[..3].iter().max().unwrap(), p[..3].iter().min().unwrap());
-            max - min > 80
-        })
-        .count();
+    let coloured = coloured_pixels(pixels, channels);
     let total = pixels.len() / channels;
     assert!(
         coloured > total / 200,
@@ -97,4 +59,60 @@ fn the_debrief_renders_in_a_real_browser_with_visible_charts() {
         "the page has only {} colours",
         distinct.len()
     );
+}
+
+/// Renders `page` in headless `chromium` at 1280 × `height` into `shot` (a file kept as a test
+/// artifact), with its own `profile` directory, and returns the screenshot's pixels and their
+/// channels.
+pub fn screenshot(
+    chromium: &str,
+    page: &Path,
+    shot: &Path,
+    profile: &Path,
+    height: u32,
+) -> (Vec<u8>, usize) {
+    let _ = std::fs::remove_file(shot);
+    let out = Command::new("timeout")
+        .arg("120")
+        .arg(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--window-size=1280,{height}"))
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("the browser runs");
+    assert!(
+        shot.exists(),
+        "no screenshot; chromium said: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (1280, height));
+    buf.truncate(info.buffer_size());
+    (buf, info.color_type.samples())
+}
+
+/// The strongly coloured pixels of a screenshot (chart lines, points, bars and shading).
+pub fn coloured_pixels(pixels: &[u8], channels: usize) -> usize {
+    pixels
+        .chunks(channels)
+        .filter(|p| {
+            let (max, min) = (p[..3].iter().max().unwrap(), p[..3].iter().min().unwrap());
+            max - min > 80
+        })
+        .count()
 }

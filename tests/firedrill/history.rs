@@ -958,47 +958,11 @@ fn the_history_report_renders_in_a_real_browser_with_its_charts_and_escaped_name
         return;
     };
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("history-report-screenshot.png");
-    let _ = std::fs::remove_file(&shot);
     let profile = out.join("chromium-profile");
-    let run = Command::new("timeout")
-        .arg("120")
-        .arg(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--window-size=1280,2400",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("the browser runs");
-    assert!(
-        shot.exists(),
-        "no screenshot; chromium said: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let decoder = png::Decoder::new(BufReader::new(std::fs::File::open(&shot).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!((info.width, info.height), (1280, 2400));
-    let channels = info.color_type.samples();
-    let pixels = &buf[..info.buffer_size()];
+    let (pixels, channels) = crate::browser::screenshot(chromium, &page, &shot, &profile, 2400);
+    let pixels = &pixels[..];
     // Chart lines, points and bars are the page's strongly coloured pixels.
-    let coloured = pixels
-        .chunks(channels)
-        .filter(|p| {
-            let (max, min) = (p[..3].iter().max().unwrap(), p[..3].iter().min().unwrap());
-            max - min > 80
-        })
-        .count();
+    let coloured = crate::browser::coloured_pixels(pixels, channels);
     let total = pixels.len() / channels;
     assert!(
         coloured > total / 200,
