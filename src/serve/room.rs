@@ -722,26 +722,9 @@ impl Room {
         self.usable()?;
         self.not_over()?;
         if op == ClockOp::End {
-            let role = self.session.current_role().to_owned();
             let accepted = self
-                .session
-                .execute_as(&role, "end")
-                .map_err(|e| Refusal::conflict(e.message))?
+                .execute_as_facilitator("end", Refusal::conflict)?
                 .ok_or_else(|| Refusal::conflict("the drill could not end"))?;
-            self.record(&Line {
-                at_ns: accepted.at.nanos(),
-                role: accepted.role.clone(),
-                input: accepted.input.clone(),
-                person: Some(FACILITATOR.to_owned()),
-                inject_from: None,
-            })?;
-            self.push_command(
-                accepted.at,
-                &accepted.role,
-                FACILITATOR,
-                &accepted.input,
-                &accepted.output,
-            );
             self.publish(&accepted.notices);
             self.check_end()?;
             self.push_state();
@@ -772,12 +755,34 @@ impl Room {
             ClockOp::End => unreachable!("handled above"),
         };
         clock.change(change, now).map_err(Refusal::conflict)?;
-        let role = self.session.current_role().to_owned();
-        let accepted = self
-            .session
-            .execute_as(&role, &text)
-            .map_err(|e| Refusal::invalid(e.message))?
+        self.execute_as_facilitator(&text, Refusal::invalid)?
             .ok_or_else(|| Refusal::invalid("nothing to do"))?;
+        self.apply_recorded_clock(change);
+        save_meta(&self.dir, &self.meta).map_err(|m| Refusal {
+            kind: RefusalKind::Broken,
+            message: m,
+            hint: None,
+        })?;
+        self.push_state();
+        Ok(self.state())
+    }
+
+    /// Executes a clock command (`end`, `pause`, `speed 2`) in the facilitator's name: records
+    /// it in the transcript and tells everyone, as a player's command is; a refusal of the
+    /// session becomes `refused`.
+    fn execute_as_facilitator(
+        &mut self,
+        text: &str,
+        refused: fn(String) -> Refusal,
+    ) -> Result<Option<crate::session::Accepted>, Refusal> {
+        let role = self.session.current_role().to_owned();
+        let Some(accepted) = self
+            .session
+            .execute_as(&role, text)
+            .map_err(|e| refused(e.message))?
+        else {
+            return Ok(None);
+        };
         self.record(&Line {
             at_ns: accepted.at.nanos(),
             role: accepted.role.clone(),
@@ -792,14 +797,7 @@ impl Room {
             &accepted.input,
             &accepted.output,
         );
-        self.apply_recorded_clock(change);
-        save_meta(&self.dir, &self.meta).map_err(|m| Refusal {
-            kind: RefusalKind::Broken,
-            message: m,
-            hint: None,
-        })?;
-        self.push_state();
-        Ok(self.state())
+        Ok(Some(accepted))
     }
 
     /// Keeps the metadata in step with a clock change the transcript records.
