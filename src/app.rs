@@ -15,9 +15,9 @@ use crate::cli::{CalibrateArgs, Cli, Command, ListArgs, NewArgs, PlayArgs, RunAr
 use crate::drill::check::{CheckStatus, ReportStyle};
 use crate::drill::spec::Say;
 use crate::drill::{self, Drill, library};
+use crate::front::terminal::{self, LiveConfig};
 use crate::session::play::Step;
 use crate::session::summary::SessionSummary;
-use crate::session::terminal::{self, LiveConfig};
 use crate::session::transcript::{self, ClockMode, Header, Line, Transcript};
 use crate::session::{self, Session};
 use crate::sim::{RunOptions, Sim, Summary};
@@ -116,17 +116,17 @@ fn serve(args: &crate::cli::ServeArgs) -> Result<Exit, AppError> {
             }
         }
     };
-    let config = crate::serve::ServeConfig {
+    let config = crate::front::serve::ServeConfig {
         listen: args.listen,
         data,
         drills,
         history,
-        limits: crate::serve::Limits {
+        limits: crate::front::serve::Limits {
             max_rooms: args.max_rooms,
-            ..crate::serve::Limits::default()
+            ..crate::front::serve::Limits::default()
         },
     };
-    crate::serve::run(&config).map_err(AppError::Io)?;
+    crate::front::serve::run(&config).map_err(AppError::Io)?;
     Ok(Exit::Ok)
 }
 
@@ -325,7 +325,7 @@ fn live(args: &RunArgs) -> Result<Exit, AppError> {
             session.team().log.len()
         );
     } else {
-        out.push_str(&report::sanitize::shown(&briefing(&session, clock)));
+        out.push_str(&crate::sanitize::shown(&briefing(&session, clock)));
     }
     write_stdout(&out)?;
     let config = LiveConfig {
@@ -539,7 +539,7 @@ fn finish(session: &Session, json: bool) -> Result<Exit, AppError> {
     let text = if json {
         to_json(&summary)
     } else {
-        report::sanitize::shown(&summary.render_text(session)).into_owned()
+        crate::sanitize::shown(&summary.render_text(session)).into_owned()
     };
     write_stdout(&text)
 }
@@ -660,7 +660,7 @@ fn play(args: &PlayArgs) -> Result<Exit, AppError> {
         }
         lines.extend(line);
         if !quiet && !text.is_empty() {
-            println!("{}", report::sanitize::shown(&text));
+            println!("{}", crate::sanitize::shown(&text));
         }
     });
     let end = Line {
@@ -706,7 +706,7 @@ fn check_say_roles(drill: &Drill, says: &[Say], path: &Path) -> Result<(), AppEr
             "{}: response {} (`{}`): {}",
             path.display(),
             i + 1,
-            report::sanitize::shown_line(&say.input),
+            crate::sanitize::shown_line(&say.input),
             probe.unknown_role(&say.role)
         ))),
         None => Ok(()),

@@ -194,7 +194,7 @@ pub struct RunArgs {
     pub force: bool,
     /// Serve the live metrics at http://ADDR/metrics in the Prometheus text format
     /// (ADDR: HOST:PORT, or a port for 127.0.0.1; port 0 picks a free one).
-    #[arg(long, value_name = "ADDR", value_parser = crate::session::metrics_server::parse_listen)]
+    #[arg(long, value_name = "ADDR", value_parser = crate::front::metrics_server::parse_listen)]
     pub metrics_listen: Option<std::net::SocketAddr>,
     #[command(flatten)]
     pub record: RecordArgs,

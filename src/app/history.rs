@@ -10,7 +10,7 @@ use crate::cli::{HistoryArgs, HistoryCommand, HistoryFilter, HistoryReportArgs, 
 use crate::history::figures::{self, Figures};
 use crate::history::store::SessionRow;
 use crate::history::{self, Added, Filter, HistoryError, PlayedAt, Store};
-use crate::report::sanitize::shown_line;
+use crate::sanitize::shown_line;
 use crate::score::timings::duration_text;
 use crate::{files, report};
 

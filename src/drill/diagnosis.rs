@@ -4,7 +4,7 @@
 //! ("the billing vendor api is hanging" matches "vendor-api hanging"; "DB pool exhaustion!"
 //! matches "db-pool-exhaustion"). The session asks it; `validate` uses [`words`] to refuse
 //! phrases with nothing to match. What a wrong guess costs is scoring's business
-//! ([`crate::score::checklist`]).
+//! ([`crate::session::checklist`]).
 
 use crate::drill::spec::RootCause;
 

@@ -6,6 +6,7 @@
 
 pub mod check;
 mod cst;
+pub mod describe;
 pub mod diagnosis;
 pub mod duration;
 pub mod library;

@@ -122,7 +122,7 @@ pub fn check_name(flag: &str, name: &str) -> Result<(), String> {
     if name.chars().any(char::is_control) {
         return Err(format!(
             "{flag}: `{}` has control characters",
-            crate::report::sanitize::shown_line(name)
+            crate::sanitize::shown_line(name)
         ));
     }
     Ok(())

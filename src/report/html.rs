@@ -27,7 +27,7 @@ pub fn render(debrief: &Debrief, template: &str) -> Result<String, tera::Error> 
     let mut tera = tera::Tera::new();
     tera.autoescape_on([".html"]);
     // Control characters the team typed are shown as escapes, then HTML-escaped.
-    tera.set_escape_fn(|input, out| tera::escape_html(&super::sanitize::shown(input), out));
+    tera.set_escape_fn(|input, out| tera::escape_html(&crate::sanitize::shown(input), out));
     tera.register_filter("group", |n: i64, _: tera::Kwargs, _: &tera::State| group(n));
     tera.register_filter("fixed1", |x: f64, _: tera::Kwargs, _: &tera::State| {
         format!("{x:.1}")

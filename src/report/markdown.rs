@@ -10,10 +10,10 @@ use crate::score::timings::Moment;
 
 /// Escapes text for inline Markdown (and table cells): HTML specials become entities,
 /// Markdown punctuation is backslash-escaped, newlines become spaces, control characters
-/// are shown as escapes ([`super::sanitize::shown`]).
+/// are shown as escapes ([`crate::sanitize::shown`]).
 #[must_use]
 pub fn esc(text: &str) -> String {
-    let text = super::sanitize::shown(text);
+    let text = crate::sanitize::shown(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

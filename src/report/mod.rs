@@ -7,7 +7,6 @@
 
 pub mod html;
 pub mod markdown;
-pub mod sanitize;
 pub mod svg;
 pub mod trends;
 

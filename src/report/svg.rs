@@ -41,7 +41,7 @@ pub struct Frame<'a> {
 /// Escapes text for SVG/XML content and attributes.
 #[must_use]
 pub fn escape(text: &str) -> String {
-    let text = super::sanitize::shown(text);
+    let text = crate::sanitize::shown(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

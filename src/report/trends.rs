@@ -150,7 +150,7 @@ fn styles() -> &'static str {
 pub fn html_with_template(trends: &Trends, template: &str) -> Result<String, tera::Error> {
     let mut tera = tera::Tera::new();
     tera.autoescape_on([".html"]);
-    tera.set_escape_fn(|input, out| tera::escape_html(&super::sanitize::shown(input), out));
+    tera.set_escape_fn(|input, out| tera::escape_html(&crate::sanitize::shown(input), out));
     tera.register_filter("duration", |x: f64, _: tera::Kwargs, _: &tera::State| {
         duration_text(x)
     });

@@ -115,11 +115,12 @@ pub struct Runs {
     pub reference: Option<Outcome>,
 }
 
-/// Runs `drill` with `seed` to `horizon` with no team, and (if the drill has one) with its
-/// reference response; `attribution` is the drill's on this seed, so that both runs watch
-/// the same cause alerts as the team's.
+/// The drill on `seed` with no team, run to `until`, watching the cause alerts of
+/// `attribution` (the drill's on this seed) as a session on that seed does. This is the one
+/// no-response run: the debrief's counterfactual, the war room's running comparison and
+/// what-if all take it from here.
 #[must_use]
-pub fn run(drill: &Drill, seed: u64, horizon: SimTime, attribution: &Attribution) -> Runs {
+pub fn no_response(drill: &Drill, seed: u64, attribution: &Attribution, until: SimTime) -> Sim {
     let mut sim = Sim::new(
         drill,
         &RunOptions {
@@ -128,7 +129,26 @@ pub fn run(drill: &Drill, seed: u64, horizon: SimTime, attribution: &Attribution
             ..RunOptions::default()
         },
     );
-    sim.run_until(horizon);
+    sim.run_until(until);
+    sim
+}
+
+/// The no-response run of `session`'s drill on its seed, to the drill's end, bucket by
+/// bucket (what the facilitator compares the room's harm with as it plays).
+#[must_use]
+pub fn no_response_buckets(session: &Session) -> Vec<Bucket> {
+    let drill = session.drill();
+    let end = session.sim().end();
+    let sim = no_response(drill, session.sim().seed(), session.attribution(), end);
+    sim.telemetry().buckets().to_vec()
+}
+
+/// Runs `drill` with `seed` to `horizon` with no team, and (if the drill has one) with its
+/// reference response; `attribution` is the drill's on this seed, so that both runs watch
+/// the same cause alerts as the team's.
+#[must_use]
+pub fn run(drill: &Drill, seed: u64, horizon: SimTime, attribution: &Attribution) -> Runs {
+    let sim = no_response(drill, seed, attribution, horizon);
     let no_response = impact::outcome(drill, sim.telemetry().buckets(), sim.truth(), horizon);
     let reference = (!drill.reference.is_empty()).then(|| {
         let mut session = Session::with_attribution(drill.clone(), Some(seed), attribution.clone());

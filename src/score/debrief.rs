@@ -12,12 +12,12 @@
 
 use serde::Serialize;
 
-use super::checklist::{self, Status};
 use super::counterfactual::{self, Counterfactual};
 use super::impact::{self, Outcome, Series};
 use super::outcome::OutcomePart;
 use super::timings::{self, Guess, Moment, Timings, duration_text};
 use crate::drill::spec::{Drill, Severity};
+use crate::session::checklist::{self, Status};
 use crate::session::command::Command;
 use crate::session::team::Detail;
 use crate::session::{Session, anchor};

@@ -7,12 +7,11 @@
 //! "advance to t" and "execute this line now".
 
 pub mod anchor;
+pub mod checklist;
 pub mod command;
-pub mod metrics_server;
 pub mod play;
 pub mod summary;
 pub mod team;
-pub mod terminal;
 pub mod transcript;
 pub mod views;
 
@@ -20,15 +19,19 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use self::checklist::Status;
 use self::command::{BUILTINS, Command, CommandError, Parsed};
 use self::team::{Detail, Entry, Team};
 use self::views::{LogFilter, ViewContext};
 use crate::drill::spec::{Drill, Severity};
 use crate::drill::{ClockTime, Duration};
-use crate::score::checklist::{self, Status};
+/// Simulated time, as the front-ends give it to [`Session::advance_to`] and read it back.
+pub use crate::sim::SimTime;
 use crate::sim::attribution::{self, Attribution};
-use crate::sim::world::{AlertPhase, News};
-use crate::sim::{RunOptions, Sim, SimTime};
+use crate::sim::world::AlertPhase;
+/// What the engine reports as it happens, passed on to the front-ends in [`Notice::System`].
+pub use crate::sim::world::News;
+use crate::sim::{RunOptions, Sim};
 use crate::telemetry::observed::TeamView;
 
 /// Something the team is told as it happens.
@@ -290,7 +293,7 @@ impl Session {
         };
         format!(
             "unknown role `{}` (this drill's roles: {known})",
-            crate::report::sanitize::shown(role)
+            crate::sanitize::shown(role)
         )
     }
 

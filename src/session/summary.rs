@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::Session;
 use super::team::Detail;
-use crate::score::checklist::{self, Status, TaskResult};
+use crate::session::checklist::{self, Status, TaskResult};
 use crate::sim::{SimTime, Summary};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

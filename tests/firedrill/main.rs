@@ -12,6 +12,7 @@ mod fuzz_session;
 mod history;
 mod hostile;
 mod invariants;
+mod layers;
 mod observe;
 mod paths;
 mod prometheus;

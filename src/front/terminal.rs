@@ -16,12 +16,12 @@ use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, ExternalPrinter, Helper};
 
-use super::command::{self, Command};
 use super::metrics_server;
-use super::transcript::{ClockMode, Line, Writer};
-use super::{Accepted, ClockChange, Notice, Session};
-use crate::report::sanitize::shown;
-use crate::sim::SimTime;
+use crate::sanitize::shown;
+use crate::session::SimTime;
+use crate::session::command::{self, Command};
+use crate::session::transcript::{ClockMode, Line, Writer};
+use crate::session::{Accepted, ClockChange, Notice, Session};
 
 /// Where simulated time comes from between commands.
 pub trait Clock {
@@ -322,10 +322,10 @@ pub fn run(session: &mut Session, mut config: LiveConfig) -> Result<InputProblem
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
-        if session.team().log.len() >= super::transcript::MAX_LINES {
+        if session.team().log.len() >= crate::session::transcript::MAX_LINES {
             let message = format!(
                 "the session holds at most {} commands; input stopped here",
-                super::transcript::MAX_LINES
+                crate::session::transcript::MAX_LINES
             );
             eprintln!("firedrill: {message}");
             problems.problems.push(message);
@@ -483,7 +483,7 @@ impl Completion {
             commands: command::command_names(drill),
             roles: drill.roles.iter().map(|r| format!("{}:", r.id)).collect(),
             alerts: drill.alerts.iter().map(|a| a.name.clone()).collect(),
-            metrics: super::views::metric_names(
+            metrics: crate::session::views::metric_names(
                 session.sim().pool_names(),
                 session.sim().step_names(),
             ),

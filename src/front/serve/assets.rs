@@ -13,10 +13,10 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 pub const DEBRIEF_CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'";
 
-const INDEX: &str = include_str!("../../templates/serve/index.html");
-const ROOM: &str = include_str!("../../templates/serve/room.html");
-const APP_JS: &str = include_str!("../../templates/serve/app.js");
-const APP_CSS: &str = include_str!("../../templates/serve/app.css");
+const INDEX: &str = include_str!("../../../templates/serve/index.html");
+const ROOM: &str = include_str!("../../../templates/serve/room.html");
+const APP_JS: &str = include_str!("../../../templates/serve/app.js");
+const APP_CSS: &str = include_str!("../../../templates/serve/app.css");
 
 fn html(text: &'static str) -> Response {
     (

@@ -13,7 +13,6 @@
 
 pub mod assets;
 pub mod events;
-pub mod http;
 pub mod room;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -36,8 +35,8 @@ use serde_json::json;
 use self::events::Reader;
 use self::room::{ClockOp, Meta, Refusal, RefusalKind, Request, Room, RoomHandle, Tokens};
 use crate::drill;
+use crate::session::SimTime;
 use crate::session::transcript::ClockMode;
-use crate::sim::SimTime;
 
 /// Realtime speed bounds (× wall time), as `run --speed` has them.
 pub const MIN_SPEED: f64 = 0.01;
@@ -193,7 +192,7 @@ async fn serve(state: Arc<AppState>, listen: SocketAddr) -> Result<(), String> {
             std::process::exit(0);
         }
     });
-    let limits = http::ConnLimits {
+    let limits = crate::front::http::ConnLimits {
         max_head: 64 * 1024,
         head_deadline: WallDuration::from_secs(10),
         max_connections: state.limits.max_streams + 500,
@@ -201,7 +200,7 @@ async fn serve(state: Arc<AppState>, listen: SocketAddr) -> Result<(), String> {
         keep_alive: true,
         busy: "busy: this war room server has as many connections as it takes; try again shortly\n",
     };
-    http::serve(listener, router(state), limits).await;
+    crate::front::http::serve(listener, router(state), limits).await;
     Ok(())
 }
 
@@ -653,11 +652,8 @@ async fn create_room(
             .cloned()
             .ok_or_else(|| {
                 let known: Vec<&str> = state.library.iter().map(|(n, _)| n.as_str()).collect();
-                ApiError::bad(format!(
-                    "no drill `{}` here",
-                    crate::report::sanitize::shown(name)
-                ))
-                .hint(format!("the drills: {}", known.join(", ")))
+                ApiError::bad(format!("no drill `{}` here", crate::sanitize::shown(name)))
+                    .hint(format!("the drills: {}", known.join(", ")))
             })?,
         (None, Some(text)) => ("uploaded drill".to_owned(), text.clone()),
         _ => {
@@ -880,7 +876,7 @@ async fn control(
         other => {
             return Err(ApiError::bad(format!(
                 "unknown control `{}`",
-                crate::report::sanitize::shown(other)
+                crate::sanitize::shown(other)
             ))
             .hint("start, pause, resume, speed, end or advance"));
         }
@@ -1123,7 +1119,7 @@ async fn debrief(
         other => {
             return Err(ApiError::bad(format!(
                 "unknown format `{}`: html, json or md",
-                crate::report::sanitize::shown(other)
+                crate::sanitize::shown(other)
             )));
         }
     };

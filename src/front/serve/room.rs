@@ -24,16 +24,16 @@ use tokio::sync::oneshot;
 
 use super::events::{Audience, EventLog};
 use crate::drill::Drill;
+use crate::front::terminal::{Clock, WallClock};
 use crate::report;
-use crate::report::sanitize::shown_line;
-use crate::score::{self, checklist};
+use crate::sanitize::shown_line;
+use crate::score;
+use crate::session::checklist;
 use crate::session::command::{self, Command};
 use crate::session::summary::SessionSummary;
-use crate::session::terminal::{Clock, WallClock};
 use crate::session::transcript::{self, ClockMode, Header, Line, Transcript, Writer};
 use crate::session::{ClockChange, Notice, Session};
-use crate::sim::SimTime;
-use crate::sim::world::News;
+use crate::session::{News, SimTime};
 use crate::telemetry::observed::{Observable, ObservedBucket, TeamView};
 use crate::telemetry::series::Signal;
 
@@ -409,7 +409,7 @@ impl Room {
             tx,
         };
         let sampler = crate::export::sample::Sampler::new(session.drill());
-        let no_response = no_response_buckets(&session);
+        let no_response = score::counterfactual::no_response_buckets(&session);
         let room = Room {
             sampler,
             session,
@@ -603,7 +603,7 @@ impl Room {
                 kind: RefusalKind::Invalid,
                 message: format!(
                     "{} has not joined as {role}",
-                    report::sanitize::shown(person)
+                    crate::sanitize::shown(person)
                 ),
                 hint: Some("join the room with your name first".into()),
             });
@@ -628,7 +628,7 @@ impl Room {
             if named != role {
                 return Err(Refusal::invalid(format!(
                     "you play {role}: a line cannot act as {}",
-                    report::sanitize::shown(named)
+                    crate::sanitize::shown(named)
                 )));
             }
             input = line.split_once(':').map_or(line, |(_, rest)| rest).trim();
@@ -661,7 +661,7 @@ impl Room {
             self.not_over()?;
         }
         let action = match &parsed.command {
-            Command::Action { name, .. } => Some(name.clone()),
+            Command::Action { name, params } => Some((name.clone(), params.clone())),
             _ => None,
         };
         let accepted = self
@@ -683,8 +683,8 @@ impl Room {
             &accepted.input,
             &accepted.output,
         );
-        if let Some(name) = action {
-            self.push_action_fact(accepted.at, &name);
+        if let Some((name, params)) = action {
+            self.push_action_fact(accepted.at, &name, &params);
         }
         self.publish(&accepted.notices);
         self.check_end()?;
@@ -743,11 +743,11 @@ impl Room {
             ClockOp::Start | ClockOp::Resume => (ClockChange::Resume, "resume".to_owned()),
             ClockOp::Pause => (ClockChange::Pause, "pause".to_owned()),
             ClockOp::Speed(x) => {
-                if !(crate::serve::MIN_SPEED..=crate::serve::MAX_SPEED).contains(&x) {
+                if !(crate::front::serve::MIN_SPEED..=crate::front::serve::MAX_SPEED).contains(&x) {
                     return Err(Refusal::invalid(format!(
                         "the speed must be between {} and {}, not {x}",
-                        crate::serve::MIN_SPEED,
-                        crate::serve::MAX_SPEED
+                        crate::front::serve::MIN_SPEED,
+                        crate::front::serve::MAX_SPEED
                     )));
                 }
                 (ClockChange::Speed(x), format!("speed {x}"))
@@ -1054,24 +1054,19 @@ impl Room {
         );
     }
 
-    /// Tells the facilitator what an action does (the drill's effect), as it is ordered.
-    fn push_action_fact(&self, at: SimTime, name: &str) {
+    /// Tells the facilitator what an action does (the drill's effect, with the values the
+    /// team typed), as it is ordered.
+    fn push_action_fact(&self, at: SimTime, name: &str, params: &[(String, f64)]) {
         let Some(action) = self.session.drill().actions.iter().find(|a| a.name == name) else {
             return;
         };
-        let effects: Vec<String> = action
-            .effect
-            .iter()
-            .chain(action.effects.iter().flatten())
-            .map(|e| format!("{e:?}"))
-            .collect();
         self.log.push(
             Audience::Facilitator,
             "fact",
             &json!({
                 "at_ns": at.nanos(),
                 "clock": self.session.clock_text(at),
-                "text": format!("{name} does: {} (after {})", effects.join(", "), action.delay),
+                "text": crate::drill::describe::action(action, params),
             }),
         );
     }
@@ -1307,23 +1302,6 @@ fn observed_point(
         }
     }
     json!({ "t": b.start(), "width": b.width(), "v": values })
-}
-
-/// The drill run on the room's seed with no team to its end (the debrief's counterfactual
-/// run, watching the same cause alerts), kept bucket by bucket.
-fn no_response_buckets(session: &Session) -> Vec<crate::telemetry::series::Bucket> {
-    let drill = session.drill();
-    let mut sim = crate::sim::Sim::new(
-        drill,
-        &crate::sim::RunOptions {
-            seed: Some(session.sim().seed()),
-            cause_alerts: Some(session.attribution().cause_alerts.clone()),
-            ..crate::sim::RunOptions::default()
-        },
-    );
-    let end = sim.end();
-    sim.run_until(end);
-    sim.telemetry().buckets().to_vec()
 }
 
 /// Requests harmed (failed, rejected, degraded) and wrong answers in the buckets that end by

@@ -1,6 +1,6 @@
 //! The live `/metrics` endpoint: serves the latest metrics snapshot in the Prometheus text
 //! format, and 404 for anything else, on the same HTTP stack as the war room (axum on hyper,
-//! [`crate::serve::http`]), from a thread of its own.
+//! [`crate::front::http`]), from a thread of its own.
 //!
 //! The simulation never waits for it: the live loop renders a snapshot after it advances
 //! ([`Publisher::publish`]) and swaps the text into shared memory; the server only reads that
@@ -23,9 +23,9 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use super::Session;
 use crate::export::sample::Sampler;
-use crate::sim::SimTime;
+use crate::session::Session;
+use crate::session::SimTime;
 use crate::telemetry::prometheus::{TEXT_CONTENT_TYPE, encode_text};
 
 /// Reads `--metrics-listen`: `HOST:PORT`, or `PORT` / `:PORT` for 127.0.0.1.
@@ -141,7 +141,7 @@ fn spawn_server(
             )
         })
         .with_state(text);
-    let limits = crate::serve::http::ConnLimits {
+    let limits = crate::front::http::ConnLimits {
         max_head: limits.max_head,
         head_deadline: limits.head_deadline,
         max_connections: limits.max_connections,
@@ -154,7 +154,7 @@ fn spawn_server(
         .spawn(move || {
             runtime.block_on(async move {
                 if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
-                    crate::serve::http::serve(listener, router, limits).await;
+                    crate::front::http::serve(listener, router, limits).await;
                 }
             });
         })?;
