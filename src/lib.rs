@@ -18,3 +18,4 @@ pub mod score;
 pub mod session;
 pub mod sim;
 pub mod telemetry;
+pub mod whatif;

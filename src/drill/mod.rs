@@ -4,6 +4,7 @@
 //!
 //! Nothing here simulates; the engine reads a validated [`spec::Drill`].
 
+pub mod change;
 pub mod check;
 mod cst;
 pub mod describe;

@@ -9,6 +9,7 @@ pub mod html;
 pub mod markdown;
 pub mod svg;
 pub mod trends;
+pub mod whatif;
 
 use crate::score::debrief::Debrief;
 

@@ -135,7 +135,7 @@ fn date_of(played_at: &str) -> &str {
 }
 
 /// The debrief page's styles, shared so both pages look alike.
-fn styles() -> &'static str {
+pub(crate) fn styles() -> &'static str {
     let t = super::html::TEMPLATE;
     match (t.find("<style>"), t.find("</style>")) {
         (Some(a), Some(b)) if a < b => &t[a + "<style>".len()..b],

@@ -327,7 +327,7 @@ fn normalize(name: &str) -> String {
 
 /// Resolves a metric name as typed (`latency_p95`, `pool_waiting:db`, `step_time:generate`)
 /// to a signal the team may see; a ground-truth metric is refused with the reason.
-fn parse_metric(text: &str, pools: &[String], steps: &[String]) -> Result<Observable, String> {
+pub fn parse_metric(text: &str, pools: &[String], steps: &[String]) -> Result<Observable, String> {
     let signal = parse_signal(text, pools, steps)?;
     Observable::new(signal).map_err(|truth| truth.to_string())
 }
