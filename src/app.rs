@@ -24,6 +24,7 @@ use crate::sim::{RunOptions, Sim, Summary};
 use crate::{files, report, score};
 
 mod history;
+mod prevent;
 
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +83,9 @@ pub fn run(cli: Cli) -> Result<Exit, AppError> {
         Command::Export(args) => export(&args),
         Command::History(args) => history::run(&args),
         Command::Serve(args) => serve(&args),
+        Command::Whatif(args) => prevent::whatif_cmd(&args),
+        Command::Capacity(args) => prevent::capacity_cmd(&args),
+        Command::Postmortem(_) => Err(usage("postmortem is not built yet")),
     }
 }
 
@@ -453,6 +457,17 @@ fn transcript_create_error(path: &Path, e: &std::io::Error) -> AppError {
         ))
     } else {
         AppError::Io(format!("cannot write {}: {e}", path.display()))
+    }
+}
+
+/// Writes `text` to the -o file when one is given, else to standard output.
+fn emit(output: Option<&Path>, text: &str) -> Result<Exit, AppError> {
+    match output {
+        Some(out) => {
+            write_output(out, text)?;
+            Ok(Exit::Ok)
+        }
+        None => write_stdout(text),
     }
 }
 

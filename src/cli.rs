@@ -79,6 +79,15 @@ pub enum Command {
     /// Serve the war room: a team plays a drill together in their browsers, each in a role,
     /// with a facilitator and a projector view.
     Serve(ServeArgs),
+    /// Try a postmortem's changes on the same incident: the base system, each change alone
+    /// and all together on the same seeds, with no team and with a transcript's inputs.
+    Whatif(WhatifArgs),
+    /// The load test: the most traffic (a multiplier of the drill's curve) at which every SLO
+    /// holds, found by bisection, and what limits it.
+    Capacity(CapacityArgs),
+    /// Write the postmortem of a played session: impact, detection, timeline, root cause,
+    /// lessons, and action items whose effect is proven by what-if on the same incident.
+    Postmortem(PostmortemArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -410,3 +419,121 @@ pub struct HistoryReportArgs {
     pub force: bool,
 }
 // --- end history ---
+
+// --- prevention: whatif, capacity, postmortem ---
+/// How a what-if is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum WhatifFormat {
+    #[default]
+    Text,
+    #[value(name = "md", alias = "markdown")]
+    Markdown,
+    Html,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WhatifArgs {
+    /// A drill file (or a built-in drill's name), or a transcript (JSON Lines) whose team's
+    /// inputs are replayed on each changed system.
+    #[arg(required_unless_present = "merge")]
+    pub source: Option<PathBuf>,
+    /// Change files (RON): `Change(title: .., pools: [..], ...)`, each an action item.
+    pub changes: Vec<PathBuf>,
+    /// How many seeds (default: one, the transcript's or the drill's own seed, exactly).
+    #[arg(long)]
+    pub runs: Option<u32>,
+    /// The first seed (default: the transcript's or the drill's seed); runs use S, S+1, ...
+    #[arg(long, value_name = "S")]
+    pub seed_start: Option<u64>,
+    /// Worker threads (default: one per core). The results do not depend on it.
+    #[arg(long, short, value_name = "J")]
+    pub jobs: Option<usize>,
+    /// Print one JSON object (with every seed's records, for --merge).
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    /// text (default), md or html (one self-contained page).
+    #[arg(long, value_enum)]
+    pub format: Option<WhatifFormat>,
+    /// Where to write it (default: standard output).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Replace the -o file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Run only shard K of N of the seeds; merge the shards' --json with --merge.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Merge the --json results of every shard of one what-if instead of running.
+    #[arg(
+        long,
+        value_name = "FILES",
+        num_args = 1..,
+        conflicts_with_all = ["source", "changes", "runs", "seed_start", "jobs", "shard"]
+    )]
+    pub merge: Vec<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CapacityArgs {
+    /// The drill file, or the name of a built-in drill.
+    pub drill: PathBuf,
+    /// Change files (RON): the capacity of each changed system is found too.
+    pub changes: Vec<PathBuf>,
+    /// An objective, `METRIC OP VALUE` with a metric as `metric NAME` names it:
+    /// 'latency_p99 < 5s', 'error_ratio < 0.01', 'pool_utilization:db <= 80%'. Repeatable.
+    #[arg(long, required = true, value_name = "SLO")]
+    pub slo: Vec<String>,
+    /// Seeds per multiplier tried; an SLO holds when no window breaches it in 95 % of them.
+    #[arg(long, default_value_t = 20)]
+    pub runs: u32,
+    /// The first seed (default: the drill's); runs use S, S+1, ...
+    #[arg(long, value_name = "S")]
+    pub seed_start: Option<u64>,
+    /// Keep the drill's faults (the surge rides on the incident: simultaneous peaks).
+    #[arg(long)]
+    pub with_faults: bool,
+    /// Worker threads (default: one per core). The results do not depend on it.
+    #[arg(long, short, value_name = "J")]
+    pub jobs: Option<usize>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PostmortemArgs {
+    /// The transcript (JSON Lines) of the session a run, play or the war room wrote.
+    pub transcript: PathBuf,
+    /// Change files (RON): the action items, each proven by what-if on this incident.
+    pub changes: Vec<PathBuf>,
+    /// Seeds each action item is tried on (from the transcript's seed).
+    #[arg(long, default_value_t = 20)]
+    pub runs: u32,
+    /// Worker threads (default: one per core). The result does not depend on it.
+    #[arg(long, short, value_name = "J")]
+    pub jobs: Option<usize>,
+    /// md (default, for a wiki) or html (one self-contained page).
+    #[arg(long, value_enum, default_value_t = PostmortemFormat::Markdown)]
+    pub format: PostmortemFormat,
+    /// The date the incident happened, as the document shows it (default: from the
+    /// transcript, or "date not recorded"; never today's date, so the same inputs give the
+    /// same bytes).
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<String>,
+    /// Where to write it (default: standard output).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Replace the -o file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// How a postmortem is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PostmortemFormat {
+    #[default]
+    #[value(name = "md", alias = "markdown")]
+    Markdown,
+    Html,
+}
+// --- end prevention ---

@@ -348,3 +348,34 @@ pub fn html(w: &WhatIf) -> String {
     tera.render("whatif.html", &context)
         .expect("the built-in what-if template renders")
 }
+
+/// A capacity search for the terminal.
+#[must_use]
+pub fn capacity_text(r: &crate::whatif::capacity::Report) -> String {
+    let mut s = String::new();
+    let slos: Vec<&str> = r.slos.iter().map(|x| x.text.as_str()).collect();
+    let _ = writeln!(
+        s,
+        "Capacity: {} ({}; faults {}; each multiplier over {} runs, holding in {:.0} % of them)",
+        r.drill,
+        slos.join(" and "),
+        if r.with_faults { "on" } else { "off" },
+        r.runs,
+        r.hold_share * 100.0
+    );
+    for c in std::iter::once(&r.base).chain(&r.changes) {
+        let _ = writeln!(
+            s,
+            "\n{}: {}× the traffic curve, a peak of {:.1} requests/s\n  limited by: {}",
+            c.title, c.max_multiplier, c.max_peak_rps, c.limited_by
+        );
+        if c.title != r.base.title && r.base.max_multiplier > 0.0 {
+            let _ = writeln!(
+                s,
+                "  against the base: {}",
+                percent_change(r.base.max_multiplier, c.max_multiplier)
+            );
+        }
+    }
+    s
+}

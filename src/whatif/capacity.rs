@@ -176,12 +176,13 @@ pub fn peak_rps(drill: &Drill) -> f64 {
         .fold(drill.traffic.start_rps, f64::max)
 }
 
-/// One run at one multiplier: whether every SLO held, and when the first pool saturated.
+/// One run at one multiplier: whether every SLO held, and how near each pool came to
+/// saturation.
 #[derive(Debug, Clone, PartialEq)]
 struct Probe {
     held: bool,
-    /// The first pool whose mean utilization in a bucket reached 95 %, and when (seconds).
-    saturated: Option<(usize, f64)>,
+    /// Each pool's highest mean utilization in a bucket.
+    peak_utilization: Vec<f64>,
 }
 
 fn probe(drill: &Drill, seed: u64, slos: &[Slo]) -> Probe {
@@ -198,13 +199,18 @@ fn probe(drill: &Drill, seed: u64, slos: &[Slo]) -> Probe {
     let held = buckets
         .iter()
         .all(|b| slos.iter().all(|slo| slo.kept_in(b)));
-    let saturated = buckets.iter().find_map(|b| {
-        b.pools
-            .iter()
-            .position(|p| p.size > 0 && p.in_use >= 0.95 * p.size as f64)
-            .map(|i| (i, b.start))
-    });
-    Probe { held, saturated }
+    let mut peak_utilization = vec![0.0_f64; drill.pools.len()];
+    for b in buckets {
+        for (peak, p) in peak_utilization.iter_mut().zip(&b.pools) {
+            if p.size > 0 {
+                *peak = peak.max(p.in_use / p.size as f64);
+            }
+        }
+    }
+    Probe {
+        held,
+        peak_utilization,
+    }
 }
 
 /// The answer for one system.
@@ -324,22 +330,25 @@ fn search(
     }
 }
 
-/// What saturates first in the runs just above the capacity: the pool that most runs saw
-/// reach 95 % first, or the service itself when no pool does.
+/// What gives out in the runs just above the capacity: the pool nearest saturation (highest
+/// median peak utilization; the first in the drill on a tie), or the service's own step
+/// times when no pool is half busy.
 fn limit_of(drill: &Drill, runs: &[Probe]) -> String {
-    let mut first: Vec<(usize, usize)> = drill
-        .pools
-        .iter()
-        .enumerate()
-        .map(|(i, _)| (0, i))
-        .collect();
-    for p in runs {
-        if let Some((pool, _)) = p.saturated {
-            first[pool].0 += 1;
-        }
-    }
-    match first.iter().max_by_key(|(n, i)| (*n, usize::MAX - *i)) {
-        Some((n, i)) if *n > 0 => format!("pool {}", drill.pools[*i].name),
+    let busiest = (0..drill.pools.len())
+        .map(|i| {
+            let peaks: Vec<f64> = runs.iter().map(|p| p.peak_utilization[i]).collect();
+            (i, crate::whatif::quantile(&peaks, 0.5))
+        })
+        .fold(None::<(usize, f64)>, |best, (i, u)| match best {
+            Some((_, b)) if b >= u => best,
+            _ => Some((i, u)),
+        });
+    match busiest {
+        Some((i, u)) if u >= 0.5 => format!(
+            "pool {} (peak utilization {:.0} %)",
+            drill.pools[i].name,
+            u * 100.0
+        ),
         _ => {
             let slowest = drill.service.steps.iter().max_by(|a, b| {
                 Sampler::new(&a.time)
@@ -348,11 +357,11 @@ fn limit_of(drill: &Drill, runs: &[Probe]) -> String {
             });
             match slowest {
                 Some(step) => format!(
-                    "no pool saturates: the objective breaks on the steps' own times (the slowest \
-                     is step {})",
+                    "no pool is near saturation: the objective breaks on the steps' own times \
+                     (the slowest is step {})",
                     step.name
                 ),
-                None => "no pool saturates".to_owned(),
+                None => "no pool is near saturation".to_owned(),
             }
         }
     }

@@ -15,6 +15,7 @@ mod invariants;
 mod layers;
 mod observe;
 mod paths;
+mod prevention;
 mod prometheus;
 mod queueing;
 mod serve;
