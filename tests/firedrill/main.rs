@@ -23,6 +23,7 @@ mod serve_browser;
 mod session;
 mod theory;
 mod tools;
+mod words;
 
 /// A fresh, empty directory for one test's files: `family/name` under the target directory
 /// (never the system's temporary directory, which the test runs would otherwise litter).

@@ -503,6 +503,23 @@ fn a_war_room_plays_the_reference_and_debriefs_as_its_transcript_does() {
     );
     assert!(ops.contains("event: telemetry") && ops.contains("event: alerts"));
 
+    // Every stream is written for people: the facilitator reads actions in words.
+    for (who, stream) in [
+        ("facilitator", &facilitator),
+        ("ops", &ops),
+        ("projector", &projector),
+    ] {
+        assert_eq!(
+            crate::words::debug_shaped(stream),
+            None,
+            "the {who} stream carries debug text"
+        );
+    }
+    assert!(
+        facilitator.contains("admits at most 150 requests/s"),
+        "the facilitator reads what the throttle does"
+    );
+
     // The truth test: what the facilitator's stream carries of the truth, no player's or
     // projector's stream does.
     let truth = [
