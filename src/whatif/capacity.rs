@@ -10,6 +10,8 @@
 //! verdict at each multiplier is a pure function of the seeds, so the answer does not depend on
 //! `--jobs`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +19,7 @@ use crate::calibrate::{CalibrateError, check_jobs};
 use crate::drill::Drill;
 use crate::drill::validate::limits::MAX_RPS;
 use crate::sim::sampler::Sampler;
-use crate::sim::{RunOptions, Sim};
+use crate::sim::{RunOptions, Sim, SimTime};
 use crate::telemetry::series::{Bucket, Signal};
 
 /// The share of runs in which every SLO must hold for a multiplier to pass.
@@ -181,11 +183,17 @@ pub fn peak_rps(drill: &Drill) -> f64 {
 #[derive(Debug, Clone, PartialEq)]
 struct Probe {
     held: bool,
-    /// Each pool's highest mean utilization in a bucket.
+    /// Each pool's highest mean utilization in a bucket (over the part of the run simulated).
     peak_utilization: Vec<f64>,
 }
 
-fn probe(drill: &Drill, seed: u64, slos: &[Slo]) -> Probe {
+/// How much simulated time a probe runs between looks at its SLOs.
+const LOOK_EVERY_BUCKETS: u64 = 30;
+
+/// Runs `drill` on `seed` and reads every closed bucket's window against `slos`. Unless
+/// `whole`, it stops at the first breach (the run has failed) or when `give_up` says the
+/// multiplier has already failed in enough other runs.
+fn probe(drill: &Drill, seed: u64, slos: &[Slo], whole: bool, give_up: &dyn Fn() -> bool) -> Probe {
     let mut sim = Sim::new(
         drill,
         &RunOptions {
@@ -194,23 +202,60 @@ fn probe(drill: &Drill, seed: u64, slos: &[Slo]) -> Probe {
         },
     );
     let end = sim.end();
-    sim.run_until(end);
-    let buckets = sim.telemetry().buckets();
-    let held = buckets
-        .iter()
-        .all(|b| slos.iter().all(|slo| slo.kept_in(b)));
+    let step = drill.telemetry.bucket.as_nanos().max(1) * LOOK_EVERY_BUCKETS;
     let mut peak_utilization = vec![0.0_f64; drill.pools.len()];
-    for b in buckets {
-        for (peak, p) in peak_utilization.iter_mut().zip(&b.pools) {
-            if p.size > 0 {
-                *peak = peak.max(p.in_use / p.size as f64);
+    let mut held = true;
+    let mut seen = 0;
+    let mut t = SimTime::ZERO;
+    while t < end {
+        t = SimTime::from_nanos(t.nanos().saturating_add(step)).min(end);
+        sim.run_until(t);
+        let buckets = &sim.telemetry().buckets()[seen..];
+        seen += buckets.len();
+        for b in buckets {
+            held &= slos.iter().all(|slo| slo.kept_in(b));
+            for (peak, p) in peak_utilization.iter_mut().zip(&b.pools) {
+                if p.size > 0 {
+                    *peak = peak.max(p.in_use / p.size as f64);
+                }
             }
+        }
+        if !whole && (!held || give_up()) {
+            return Probe {
+                held: false,
+                peak_utilization,
+            };
         }
     }
     Probe {
         held,
         peak_utilization,
     }
+}
+
+/// How many runs of `n` may breach an SLO for a multiplier still to hold.
+fn allowed_failures(n: usize) -> usize {
+    let needed = (HOLD_SHARE * n as f64 - 1e-9).ceil() as usize;
+    n - needed.min(n)
+}
+
+/// Whether every SLO holds at this multiplier in enough runs. Runs stop as soon as the
+/// answer is known to be no, so the verdict (not the runs' figures) is what comes back.
+fn holds(drill: &Drill, seeds: &[u64], slos: &[Slo]) -> bool {
+    let allowed = allowed_failures(seeds.len());
+    let failed = AtomicUsize::new(0);
+    seeds.par_iter().for_each(|&s| {
+        if failed.load(Ordering::Relaxed) > allowed {
+            return;
+        }
+        let run = probe(drill, s, slos, false, &|| {
+            failed.load(Ordering::Relaxed) > allowed
+        });
+        if !run.held {
+            failed.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    failed.into_inner() <= allowed
 }
 
 /// The answer for one system.
@@ -224,11 +269,12 @@ pub struct Capacity {
     pub max_peak_rps: f64,
     /// What gives out first just above it: `pool db`, or `no pool saturates` with why.
     pub limited_by: String,
-    /// The share of runs that held at the next multiplier up (so how sharply it breaks).
+    /// The share of runs that held at the smallest multiplier that failed (how sharply it
+    /// breaks); 1 when none failed.
     pub held_share_above: f64,
     pub runs: usize,
-    /// Multipliers tried, in order, with the share of runs that held.
-    pub probes: Vec<(f64, f64)>,
+    /// Multipliers tried, in order, with whether every SLO held there.
+    pub probes: Vec<(f64, bool)>,
 }
 
 /// Where the search stops: the drill's highest rate may not pass firedrill's ceiling.
@@ -250,45 +296,30 @@ fn search(
     with_faults: bool,
     done: &(dyn Fn() + Sync),
 ) -> Capacity {
-    let mut probes: Vec<(f64, f64)> = Vec::new();
-    let mut at = |m: f64| -> (bool, Vec<Probe>) {
-        let d = scaled(drill, m, with_faults);
-        let runs: Vec<Probe> = seeds.par_iter().map(|&s| probe(&d, s, slos)).collect();
+    let mut probes: Vec<(f64, bool)> = Vec::new();
+    let mut at = |m: f64| -> bool {
+        let ok = holds(&scaled(drill, m, with_faults), seeds, slos);
         done();
-        let share = runs.iter().filter(|p| p.held).count() as f64 / runs.len().max(1) as f64;
-        probes.push((round4(m), round4(share)));
-        (share >= HOLD_SHARE - 1e-12, runs)
+        probes.push((round4(m), ok));
+        ok
     };
     let top = ceiling(drill);
-    let (mut lo, mut hi);
-    let mut above: Option<Vec<Probe>>;
-    let (ok, runs) = at(1.0);
-    if ok {
-        lo = 1.0;
-        hi = 2.0_f64.min(top);
-        loop {
-            let (ok, runs) = at(hi);
-            if !ok {
-                above = Some(runs);
+    // `lo` holds; `hi` (when `failed`) does not.
+    let (mut lo, mut hi) = (1.0, 1.0);
+    let mut failed = true;
+    if at(1.0) {
+        failed = false;
+        while lo < top {
+            hi = (lo * 2.0).min(top);
+            if !at(hi) {
+                failed = true;
                 break;
             }
             lo = hi;
-            if hi >= top {
-                above = None;
-                break;
-            }
-            hi = (hi * 2.0).min(top);
         }
     } else {
-        above = Some(runs);
-        hi = 1.0;
         lo = 0.5;
-        loop {
-            let (ok, runs) = at(lo);
-            if ok {
-                break;
-            }
-            above = Some(runs);
+        while !at(lo) {
             hi = lo;
             if lo <= MIN_MULTIPLIER {
                 lo = 0.0;
@@ -297,28 +328,35 @@ fn search(
             lo /= 2.0;
         }
     }
-    if lo > 0.0 && above.is_some() {
+    if lo > 0.0 && failed {
         while hi / lo > 1.0 + PRECISION {
             let mid = (lo * hi).sqrt();
-            let (ok, runs) = at(mid);
-            if ok {
+            if at(mid) {
                 lo = mid;
             } else {
                 hi = mid;
-                above = Some(runs);
             }
         }
     }
-    let limited_by = match &above {
-        None => format!(
-            "not reached: every SLO holds up to the most traffic firedrill simulates ({}×)",
-            round4(top)
-        ),
-        Some(runs) => limit_of(drill, runs),
+    // What gives out: every run at the smallest multiplier that failed, simulated whole.
+    let (limited_by, held_share_above) = if failed {
+        let d = scaled(drill, hi, with_faults);
+        let runs: Vec<Probe> = seeds
+            .par_iter()
+            .map(|&s| probe(&d, s, slos, true, &|| false))
+            .collect();
+        done();
+        let held = runs.iter().filter(|p| p.held).count() as f64 / runs.len().max(1) as f64;
+        (limit_of(drill, &runs), round4(held))
+    } else {
+        (
+            format!(
+                "not reached: every SLO holds up to the most traffic firedrill simulates ({}×)",
+                round4(top)
+            ),
+            1.0,
+        )
     };
-    let held_share_above = above.as_ref().map_or(1.0, |runs| {
-        round4(runs.iter().filter(|p| p.held).count() as f64 / runs.len().max(1) as f64)
-    });
     Capacity {
         title: title.to_owned(),
         max_multiplier: round4(lo),
