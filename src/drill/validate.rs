@@ -10,12 +10,12 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use super::duration::Duration;
+use super::log_target::LogTarget;
 use super::spec::{
     Action, ActionParam, Alert, Anchor, Condition, Done, Drill, Effect, Event, Fault, Metric,
     OnTimeout, Say, Severity, Step, TimeDist, Value,
 };
 use super::suggest;
-use crate::telemetry::log::LogTarget;
 
 /// The team commands every drill has, which count for checklists and anchors
 /// (`Command("declare")`), besides the drill's own actions.
