@@ -302,41 +302,44 @@ impl<'a> Checker<'a> {
         self.problems.push(problem);
     }
 
+    /// Reports a problem at `path`: what is wrong, a label for the spot, and how to fix it.
+    fn report(
+        &mut self,
+        path: FieldPath,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.push(SemanticProblem::new(path, message, label).hint(hint));
+    }
+
     fn drill(&mut self) {
         let drill = self.drill;
         if drill.name.trim().is_empty() {
-            self.push(
-                SemanticProblem::new(
-                    FieldPath::root("name"),
-                    "the drill's name is empty",
-                    "empty name",
-                )
-                .hint(
-                    "name the drill in a word or two, e.g. `name: \"monday-rush\"`; reports use it",
-                ),
+            self.report(
+                FieldPath::root("name"),
+                "the drill's name is empty",
+                "empty name",
+                "name the drill in a word or two, e.g. `name: \"monday-rush\"`; reports use it",
             );
         }
         if drill.duration.is_zero() {
-            self.push(
-                SemanticProblem::new(
-                    FieldPath::root("duration"),
-                    "the drill lasts no time",
-                    "zero duration",
-                )
-                .hint("give it a length in simulated time, e.g. `duration: \"2h\"`"),
+            self.report(
+                FieldPath::root("duration"),
+                "the drill lasts no time",
+                "zero duration",
+                "give it a length in simulated time, e.g. `duration: \"2h\"`",
             );
         }
         if !(0.0..=1.0).contains(&drill.shed_tolerance) {
-            self.push(
-                SemanticProblem::new(
-                    FieldPath::root("shed_tolerance"),
-                    format!(
-                        "`shed_tolerance` is {}, but it is a share of arrivals",
-                        drill.shed_tolerance
-                    ),
-                    "not a fraction",
-                )
-                .hint("write a fraction from 0 to 1, e.g. `shed_tolerance: 0.05` (the default) lets the team's throttles reject up to 5% of arrivals in a recovered system"),
+            self.report(
+                FieldPath::root("shed_tolerance"),
+                format!(
+                    "`shed_tolerance` is {}, but it is a share of arrivals",
+                    drill.shed_tolerance
+                ),
+                "not a fraction",
+                "write a fraction from 0 to 1, e.g. `shed_tolerance: 0.05` (the default) lets the team's throttles reject up to 5% of arrivals in a recovered system",
             );
         }
         self.telemetry();
@@ -351,28 +354,24 @@ impl<'a> Checker<'a> {
             let path = FieldPath::root("pools").index(i);
             self.name_not_empty(&pool.name, &path.field("name"), "pool");
             if pool.size <= 0 {
-                self.push(
-                    SemanticProblem::new(
-                        path.field("size"),
-                        format!(
-                            "pool `{}` has size {}; a pool needs at least one connection",
-                            pool.name, pool.size
-                        ),
-                        "must be at least 1",
-                    )
-                    .hint("set `size` to the number of connections, e.g. `size: 20`"),
+                self.report(
+                    path.field("size"),
+                    format!(
+                        "pool `{}` has size {}; a pool needs at least one connection",
+                        pool.name, pool.size
+                    ),
+                    "must be at least 1",
+                    "set `size` to the number of connections, e.g. `size: 20`",
                 );
             }
             if let Some(cores) = pool.cores
                 && cores <= 0
             {
-                self.push(
-                    SemanticProblem::new(
-                        path.field("cores"),
-                        format!("pool `{}` has {cores} database cores", pool.name),
-                        "must be at least 1",
-                    )
-                    .hint("give the database's CPU cores, e.g. `cores: 8`, or leave `cores` out for no contention"),
+                self.report(
+                    path.field("cores"),
+                    format!("pool `{}` has {cores} database cores", pool.name),
+                    "must be at least 1",
+                    "give the database's CPU cores, e.g. `cores: 8`, or leave `cores` out for no contention",
                 );
             }
         }
@@ -435,13 +434,11 @@ impl<'a> Checker<'a> {
             let here = path.index(i);
             self.name_not_empty(&response.name, &here.field("name"), "wrong response");
             if response.says.is_empty() {
-                self.push(
-                    SemanticProblem::new(
-                        here.field("says"),
-                        format!("wrong response `{}` says nothing", response.name),
-                        "empty",
-                    )
-                    .hint("list what the wrong team types, e.g. [Say(at: After(FirstPage, \"3m\"), role: \"ops\", input: \"throttle rps=10\")]; a response that does nothing is what no response already shows"),
+                self.report(
+                    here.field("says"),
+                    format!("wrong response `{}` says nothing", response.name),
+                    "empty",
+                    "list what the wrong team types, e.g. [Say(at: After(FirstPage, \"3m\"), role: \"ops\", input: \"throttle rps=10\")]; a response that does nothing is what no response already shows",
                 );
             }
             for (j, say) in response.says.iter().enumerate() {
@@ -467,24 +464,20 @@ impl<'a> Checker<'a> {
             .map(|(p, phrase)| (p, phrase.clone()))
             .collect();
         for (p, phrase) in empty {
-            self.push(
-                SemanticProblem::new(
-                    p,
-                    format!("`{phrase}` has no word to match a diagnosis against"),
-                    "no letters or digits",
-                )
-                .hint("a diagnosis matches when it contains every word of the id or of one accepted phrase, e.g. \"pool exhaustion\""),
+            self.report(
+                p,
+                format!("`{phrase}` has no word to match a diagnosis against"),
+                "no letters or digits",
+                "a diagnosis matches when it contains every word of the id or of one accepted phrase, e.g. \"pool exhaustion\"",
             );
         }
         let kept = rc.kept_per_wrong_guess;
         if !(0.0..=1.0).contains(&kept) {
-            self.push(
-                SemanticProblem::new(
-                    path.field("kept_per_wrong_guess"),
-                    format!("`kept_per_wrong_guess` is {kept}, but it is a share of the diagnose task's points"),
-                    "must be from 0 to 1",
-                )
-                .hint("0.5 halves the points with each wrong guess (the default), 1 makes guessing free, 0 forfeits them at the first wrong guess"),
+            self.report(
+                path.field("kept_per_wrong_guess"),
+                format!("`kept_per_wrong_guess` is {kept}, but it is a share of the diagnose task's points"),
+                "must be from 0 to 1",
+                "0.5 halves the points with each wrong guess (the default), 1 makes guessing free, 0 forfeits them at the first wrong guess",
             );
         }
     }
@@ -493,44 +486,40 @@ impl<'a> Checker<'a> {
         let telemetry = &self.drill.telemetry;
         let path = FieldPath::root("telemetry");
         if telemetry.bucket.is_zero() {
-            self.push(
-                SemanticProblem::new(path.field("bucket"), "the telemetry bucket is 0s wide", "must be longer than 0s")
-                    .hint("metrics are bucketed and alerts evaluated every `bucket`; the default is \"10s\""),
+            self.report(
+                path.field("bucket"),
+                "the telemetry bucket is 0s wide",
+                "must be longer than 0s",
+                "metrics are bucketed and alerts evaluated every `bucket`; the default is \"10s\"",
             );
         } else if telemetry.window < telemetry.bucket {
-            self.push(
-                SemanticProblem::new(
-                    path.field("window"),
-                    format!(
-                        "the telemetry window ({}) is shorter than a bucket ({})",
-                        telemetry.window, telemetry.bucket
-                    ),
-                    "shorter than `bucket`",
-                )
-                .hint("the window looks back over whole buckets: make it at least one bucket long"),
+            self.report(
+                path.field("window"),
+                format!(
+                    "the telemetry window ({}) is shorter than a bucket ({})",
+                    telemetry.window, telemetry.bucket
+                ),
+                "shorter than `bucket`",
+                "the window looks back over whole buckets: make it at least one bucket long",
             );
         }
         if !(0.0..=1.0).contains(&telemetry.log_sample) {
-            self.push(
-                SemanticProblem::new(
-                    path.field("log_sample"),
-                    format!("`log_sample` is {}, but it is a fraction of requests", telemetry.log_sample),
-                    "must be from 0 to 1",
-                )
-                .hint("write a fraction from 0 to 1, e.g. 0.001 logs one successful request in a thousand"),
+            self.report(
+                path.field("log_sample"),
+                format!("`log_sample` is {}, but it is a fraction of requests", telemetry.log_sample),
+                "must be from 0 to 1",
+                "write a fraction from 0 to 1, e.g. 0.001 logs one successful request in a thousand",
             );
         }
         if !(0.0..=1.0).contains(&telemetry.eval_sample) {
-            self.push(
-                SemanticProblem::new(
-                    path.field("eval_sample"),
-                    format!(
-                        "`eval_sample` is {}, but it is a fraction of answers",
-                        telemetry.eval_sample
-                    ),
-                    "must be from 0 to 1",
-                )
-                .hint("write a fraction from 0 to 1, e.g. 0.05 grades one answer in twenty"),
+            self.report(
+                path.field("eval_sample"),
+                format!(
+                    "`eval_sample` is {}, but it is a fraction of answers",
+                    telemetry.eval_sample
+                ),
+                "must be from 0 to 1",
+                "write a fraction from 0 to 1, e.g. 0.05 grades one answer in twenty",
             );
         }
     }
@@ -542,9 +531,11 @@ impl<'a> Checker<'a> {
         for (i, stage) in traffic.stages.iter().enumerate() {
             let stage_path = path.field("stages").index(i);
             if stage.over.is_zero() {
-                self.push(
-                    SemanticProblem::new(stage_path.field("over"), format!("stage {i} has zero length"), "zero length")
-                        .hint("give the ramp a length, e.g. `over: \"5m\"`; to jump at once, use a short one like \"1s\""),
+                self.report(
+                    stage_path.field("over"),
+                    format!("stage {i} has zero length"),
+                    "zero length",
+                    "give the ramp a length, e.g. `over: \"5m\"`; to jump at once, use a short one like \"1s\"",
                 );
             }
             self.rate(stage.to_rps, &stage_path.field("to_rps"), "`to_rps`");
@@ -554,21 +545,19 @@ impl<'a> Checker<'a> {
     /// A rate of requests: finite and not negative.
     fn rate(&mut self, rps: f64, path: &FieldPath, what: &str) {
         if !rps.is_finite() || rps < 0.0 {
-            self.push(
-                SemanticProblem::new(
-                    path.clone(),
-                    if rps.is_finite() {
-                        format!("{what} is {rps}, but a rate of requests cannot be negative")
-                    } else {
-                        format!("{what} is {rps}, but a rate of requests must be a finite number")
-                    },
-                    if rps.is_finite() {
-                        "must be 0 or more"
-                    } else {
-                        "must be finite"
-                    },
-                )
-                .hint("write requests per second, e.g. 20.0"),
+            self.report(
+                path.clone(),
+                if rps.is_finite() {
+                    format!("{what} is {rps}, but a rate of requests cannot be negative")
+                } else {
+                    format!("{what} is {rps}, but a rate of requests must be a finite number")
+                },
+                if rps.is_finite() {
+                    "must be 0 or more"
+                } else {
+                    "must be finite"
+                },
+                "write requests per second, e.g. 20.0",
             );
         }
     }
@@ -579,76 +568,65 @@ impl<'a> Checker<'a> {
         if let Some(limit) = service.max_in_flight
             && limit <= 0
         {
-            self.push(
-                SemanticProblem::new(
-                    path.field("max_in_flight"),
-                    format!("`max_in_flight` is {limit}, so every request would be rejected"),
-                    "must be at least 1",
-                )
-                .hint("set a positive limit, or leave `max_in_flight` out for no limit"),
+            self.report(
+                path.field("max_in_flight"),
+                format!("`max_in_flight` is {limit}, so every request would be rejected"),
+                "must be at least 1",
+                "set a positive limit, or leave `max_in_flight` out for no limit",
             );
         }
         if service.steps.is_empty() {
-            self.push(
-                SemanticProblem::new(path.field("steps"), "the service has no steps", "no steps").hint(
-                    "add at least one step, e.g. `Step(name: \"handle\", time: Constant(\"50ms\"))`",
-                ),
+            self.report(
+                path.field("steps"),
+                "the service has no steps",
+                "no steps",
+                "add at least one step, e.g. `Step(name: \"handle\", time: Constant(\"50ms\"))`",
             );
         }
         if !(service.cost_per_1k_tokens.is_finite() && service.cost_per_1k_tokens >= 0.0) {
-            self.push(
-                SemanticProblem::new(
-                    path.field("cost_per_1k_tokens"),
-                    format!(
-                        "`cost_per_1k_tokens` is {}, but a price cannot be negative",
-                        service.cost_per_1k_tokens
-                    ),
-                    "must be 0 or more",
-                )
-                .hint("dollars per thousand tokens, e.g. 0.01"),
+            self.report(
+                path.field("cost_per_1k_tokens"),
+                format!(
+                    "`cost_per_1k_tokens` is {}, but a price cannot be negative",
+                    service.cost_per_1k_tokens
+                ),
+                "must be 0 or more",
+                "dollars per thousand tokens, e.g. 0.01",
             );
         }
         if let Some(retries) = &service.retries {
             let r = path.field("retries");
             if !(1..=100).contains(&retries.max_attempts) {
-                self.push(
-                    SemanticProblem::new(
-                        r.field("max_attempts"),
-                        format!(
-                            "`max_attempts` is {}; it counts the first attempt too",
-                            retries.max_attempts
-                        ),
-                        "must be from 1 to 100",
-                    )
-                    .hint("e.g. `max_attempts: 3` for two retries"),
+                self.report(
+                    r.field("max_attempts"),
+                    format!(
+                        "`max_attempts` is {}; it counts the first attempt too",
+                        retries.max_attempts
+                    ),
+                    "must be from 1 to 100",
+                    "e.g. `max_attempts: 3` for two retries",
                 );
             }
             if !(retries.multiplier.is_finite() && retries.multiplier >= 1.0) {
-                self.push(
-                    SemanticProblem::new(
-                        r.field("multiplier"),
-                        format!(
-                            "the backoff `multiplier` is {}, so waits would shrink",
-                            retries.multiplier
-                        ),
-                        "must be at least 1",
-                    )
-                    .hint("1 keeps every wait the same; 2 doubles it each retry"),
+                self.report(
+                    r.field("multiplier"),
+                    format!(
+                        "the backoff `multiplier` is {}, so waits would shrink",
+                        retries.multiplier
+                    ),
+                    "must be at least 1",
+                    "1 keeps every wait the same; 2 doubles it each retry",
                 );
             }
             self.fraction(retries.jitter, &r.field("jitter"), "`jitter`");
             if let Some(budget) = retries.budget
                 && !(budget.is_finite() && budget >= 0.0)
             {
-                self.push(
-                    SemanticProblem::new(
-                        r.field("budget"),
-                        format!("the retry `budget` is {budget}"),
-                        "must be 0 or more",
-                    )
-                    .hint(
-                        "retries allowed per first attempt, e.g. 0.2; leave it out for no budget",
-                    ),
+                self.report(
+                    r.field("budget"),
+                    format!("the retry `budget` is {budget}"),
+                    "must be 0 or more",
+                    "retries allowed per first attempt, e.g. 0.2; leave it out for no budget",
                 );
             }
         }
@@ -675,55 +653,47 @@ impl<'a> Checker<'a> {
             TimeDist::Constant(_) => {}
             TimeDist::Exponential { mean } => {
                 if mean.is_zero() {
-                    self.push(
-                        SemanticProblem::new(
-                            time.field("mean"),
-                            format!(
-                                "step `{}` has an exponential time with a mean of 0s",
-                                step.name
-                            ),
-                            "must be longer than 0s",
-                        )
-                        .hint("give the mean step time, e.g. `Exponential(mean: \"200ms\")`"),
+                    self.report(
+                        time.field("mean"),
+                        format!(
+                            "step `{}` has an exponential time with a mean of 0s",
+                            step.name
+                        ),
+                        "must be longer than 0s",
+                        "give the mean step time, e.g. `Exponential(mean: \"200ms\")`",
                     );
                 }
             }
             TimeDist::LogNormal { median, p99 } => {
                 if median.is_zero() {
-                    self.push(
-                        SemanticProblem::new(
-                            time.field("median"),
-                            format!("step `{}` has a log-normal time with a median of 0s", step.name),
-                            "must be longer than 0s",
-                        )
-                        .hint("a log-normal time needs a positive median; use `Constant(\"0s\")` for an instant step"),
+                    self.report(
+                        time.field("median"),
+                        format!("step `{}` has a log-normal time with a median of 0s", step.name),
+                        "must be longer than 0s",
+                        "a log-normal time needs a positive median; use `Constant(\"0s\")` for an instant step",
                     );
                 } else if p99 < median {
-                    self.push(
-                        SemanticProblem::new(
-                            time.field("p99"),
-                            format!(
-                                "step `{}` has a p99 ({p99}) below its median ({median})",
-                                step.name
-                            ),
-                            "below the median",
-                        )
-                        .hint("the 99th percentile is at least the median; are the two swapped?"),
+                    self.report(
+                        time.field("p99"),
+                        format!(
+                            "step `{}` has a p99 ({p99}) below its median ({median})",
+                            step.name
+                        ),
+                        "below the median",
+                        "the 99th percentile is at least the median; are the two swapped?",
                     );
                 }
             }
             TimeDist::Uniform { min, max } => {
                 if max < min {
-                    self.push(
-                        SemanticProblem::new(
-                            time.field("max"),
-                            format!(
-                                "step `{}` has a uniform time with max ({max}) below min ({min})",
-                                step.name
-                            ),
-                            "below `min`",
-                        )
-                        .hint("`max` must be at least `min`; are the two swapped?"),
+                    self.report(
+                        time.field("max"),
+                        format!(
+                            "step `{}` has a uniform time with max ({max}) below min ({min})",
+                            step.name
+                        ),
+                        "below `min`",
+                        "`max` must be at least `min`; are the two swapped?",
                     );
                 }
             }
@@ -760,13 +730,11 @@ impl<'a> Checker<'a> {
     /// A count or amount: zero or more.
     fn non_negative(&mut self, value: f64, path: &FieldPath, what: &str) {
         if !(value.is_finite() && value >= 0.0) {
-            self.push(
-                SemanticProblem::new(
-                    path.clone(),
-                    format!("{what} is {value}, but it cannot be negative"),
-                    "must be 0 or more",
-                )
-                .hint("write zero or a positive number"),
+            self.report(
+                path.clone(),
+                format!("{what} is {value}, but it cannot be negative"),
+                "must be 0 or more",
+                "write zero or a positive number",
             );
         }
     }
@@ -774,13 +742,11 @@ impl<'a> Checker<'a> {
     /// A probability: from 0 to 1.
     fn fraction(&mut self, value: f64, path: &FieldPath, what: &str) {
         if !(0.0..=1.0).contains(&value) {
-            self.push(
-                SemanticProblem::new(
-                    path.clone(),
-                    format!("{what} is {value}, but it is a probability"),
-                    "must be from 0 to 1",
-                )
-                .hint("write a fraction from 0 to 1, e.g. 0.05 for 5%"),
+            self.report(
+                path.clone(),
+                format!("{what} is {value}, but it is a probability"),
+                "must be from 0 to 1",
+                "write a fraction from 0 to 1, e.g. 0.05 for 5%",
             );
         }
     }
@@ -789,26 +755,22 @@ impl<'a> Checker<'a> {
         self.name_not_empty(&fault.name, &path.field("name"), "fault");
         let end = self.drill.duration;
         if fault.at >= end {
-            self.push(
-                SemanticProblem::new(
-                    path.field("at"),
-                    format!(
-                        "fault `{}` starts at {}, when the drill is already over (it lasts {end}), so it never happens",
-                        fault.name, fault.at
-                    ),
-                    "after the end",
-                )
-                .hint(format!("start it before {end}, or lengthen the drill's `duration`")),
+            self.report(
+                path.field("at"),
+                format!(
+                    "fault `{}` starts at {}, when the drill is already over (it lasts {end}), so it never happens",
+                    fault.name, fault.at
+                ),
+                "after the end",
+                format!("start it before {end}, or lengthen the drill's `duration`"),
             );
         }
         if fault.lasts == Some(Duration::ZERO) {
-            self.push(
-                SemanticProblem::new(
-                    path.field("lasts"),
-                    format!("fault `{}` lasts 0s, so it never takes effect", fault.name),
-                    "zero length",
-                )
-                .hint("give it a length, or leave `lasts` out to keep the fault until the end"),
+            self.report(
+                path.field("lasts"),
+                format!("fault `{}` lasts 0s, so it never takes effect", fault.name),
+                "zero length",
+                "give it a length, or leave `lasts` out to keep the fault until the end",
             );
         }
         self.effects(
@@ -823,25 +785,21 @@ impl<'a> Checker<'a> {
     /// A step's pools, request share and call timeout.
     fn step_path(&mut self, step: &Step, path: &FieldPath) {
         if step.pool.is_some() && !step.pools.is_empty() {
-            self.push(
-                SemanticProblem::new(
-                    path.field("pools"),
-                    format!("step `{}` gives both `pool` and `pools`", step.name),
-                    "both given",
-                )
-                .hint("write one pool as `pool: \"db\"`, or several as `pools: [\"http\", \"db\"]` (then drop `pool`)"),
+            self.report(
+                path.field("pools"),
+                format!("step `{}` gives both `pool` and `pools`", step.name),
+                "both given",
+                "write one pool as `pool: \"db\"`, or several as `pools: [\"http\", \"db\"]` (then drop `pool`)",
             );
         }
         for (i, pool) in step.pools.iter().enumerate() {
             self.pool_ref(pool, path.field("pools").index(i));
             if step.pools[..i].contains(pool) {
-                self.push(
-                    SemanticProblem::new(
-                        path.field("pools").index(i),
-                        format!("step `{}` holds pool `{pool}` twice", step.name),
-                        "repeated pool",
-                    )
-                    .hint("list each pool once; a step holds one connection of each"),
+                self.report(
+                    path.field("pools").index(i),
+                    format!("step `{}` holds pool `{pool}` twice", step.name),
+                    "repeated pool",
+                    "list each pool once; a step holds one connection of each",
                 );
             }
         }
@@ -853,13 +811,14 @@ impl<'a> Checker<'a> {
             );
         }
         if step.timeout == Some(Duration::ZERO) {
-            self.push(
-                SemanticProblem::new(
-                    path.field("timeout"),
-                    format!("step `{}` has a call timeout of 0s, so every call would time out", step.name),
-                    "must be longer than 0s",
-                )
-                .hint("give the longest a call may run, e.g. `timeout: \"2s\"`, or leave `timeout` out"),
+            self.report(
+                path.field("timeout"),
+                format!(
+                    "step `{}` has a call timeout of 0s, so every call would time out",
+                    step.name
+                ),
+                "must be longer than 0s",
+                "give the longest a call may run, e.g. `timeout: \"2s\"`, or leave `timeout` out",
             );
         }
     }
@@ -867,13 +826,11 @@ impl<'a> Checker<'a> {
     /// A share of requests or calls: more than 0, at most 1.
     fn share(&mut self, share: f64, path: &FieldPath, of: &str) {
         if !(share > 0.0 && share <= 1.0) {
-            self.push(
-                SemanticProblem::new(
-                    path.clone(),
-                    format!("{of} has share {share}, but a share must be more than 0 and at most 1"),
-                    "must be in (0, 1]",
-                )
-                .hint("write the fraction it applies to, e.g. `share: 0.3` for 30%; leave it out for all"),
+            self.report(
+                path.clone(),
+                format!("{of} has share {share}, but a share must be more than 0 and at most 1"),
+                "must be in (0, 1]",
+                "write the fraction it applies to, e.g. `share: 0.3` for 30%; leave it out for all",
             );
         }
     }
@@ -888,29 +845,23 @@ impl<'a> Checker<'a> {
         used: EffectUse<'_>,
     ) {
         match (effect, effects) {
-            (Some(_), Some(_)) => self.push(
-                SemanticProblem::new(
-                    path.field("effects"),
-                    format!("{owner} gives both `effect` and `effects`"),
-                    "both given",
-                )
-                .hint("write one effect as `effect: X(...)`, or several as `effects: [X(...), Y(...)]`, not both"),
+            (Some(_), Some(_)) => self.report(
+                path.field("effects"),
+                format!("{owner} gives both `effect` and `effects`"),
+                "both given",
+                "write one effect as `effect: X(...)`, or several as `effects: [X(...), Y(...)]`, not both",
             ),
-            (None, None) => self.push(
-                SemanticProblem::new(
-                    path.clone(),
-                    format!("{owner} has no effect"),
-                    "needs `effect` or `effects`",
-                )
-                .hint("add `effect: X(...)`, or `effects: [X(...), Y(...)]` for several"),
+            (None, None) => self.report(
+                path.clone(),
+                format!("{owner} has no effect"),
+                "needs `effect` or `effects`",
+                "add `effect: X(...)`, or `effects: [X(...), Y(...)]` for several",
             ),
-            (None, Some([])) => self.push(
-                SemanticProblem::new(
-                    path.field("effects"),
-                    format!("{owner} has an empty `effects` list"),
-                    "empty list",
-                )
-                .hint("list at least one effect: `effects: [X(...), Y(...)]`"),
+            (None, Some([])) => self.report(
+                path.field("effects"),
+                format!("{owner} has an empty `effects` list"),
+                "empty list",
+                "list at least one effect: `effects: [X(...), Y(...)]`",
             ),
             _ => {}
         }
@@ -929,106 +880,23 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Checks an effect: the names it refers to first, then its number (see [`effect_number`]).
     fn effect(&mut self, effect: &Effect, path: &FieldPath, used: EffectUse<'_>) {
         match effect {
-            Effect::TrafficMultiplier(factor) => {
-                self.number(
-                    factor,
-                    &path.item(0),
-                    used,
-                    Range::Positive,
-                    "the traffic multiplier",
-                );
-            }
-            Effect::AdmissionLimit { rps } => {
-                self.number(
-                    rps,
-                    &path.field("rps"),
-                    used,
-                    Range::Positive,
-                    "the admission limit",
-                );
-            }
-            Effect::MaxInFlight { limit } => {
-                self.number(
-                    limit,
-                    &path.field("limit"),
-                    used,
-                    Range::Count,
-                    "the in-flight limit",
-                );
-            }
-            Effect::PoolSize { pool, size } => {
+            Effect::TrafficMultiplier(_)
+            | Effect::AdmissionLimit { .. }
+            | Effect::MaxInFlight { .. } => {}
+            Effect::PoolSize { pool, .. }
+            | Effect::ConnectionLeak { pool, .. }
+            | Effect::RestartPool { pool, .. } => {
                 self.pool_ref(pool, path.field("pool"));
-                self.number(
-                    size,
-                    &path.field("size"),
-                    used,
-                    Range::Count,
-                    "the pool size",
-                );
             }
-            Effect::StepTimeMultiplier {
-                step,
-                factor,
-                share,
-            } => {
+            Effect::StepTimeMultiplier { step, share, .. }
+            | Effect::StepErrorRate { step, share, .. }
+            | Effect::WrongAnswerRate { step, share, .. }
+            | Effect::TokenMultiplier { step, share, .. } => {
                 self.step_ref(step, path.field("step"));
                 self.effect_share(*share, path);
-                self.number(
-                    factor,
-                    &path.field("factor"),
-                    used,
-                    Range::Positive,
-                    "the step time multiplier",
-                );
-            }
-            Effect::StepErrorRate { step, rate, share } => {
-                self.step_ref(step, path.field("step"));
-                self.effect_share(*share, path);
-                self.number(
-                    rate,
-                    &path.field("rate"),
-                    used,
-                    Range::Fraction,
-                    "the error rate",
-                );
-            }
-            Effect::ConnectionLeak { pool, fraction } => {
-                self.pool_ref(pool, path.field("pool"));
-                self.number(
-                    fraction,
-                    &path.field("fraction"),
-                    used,
-                    Range::Fraction,
-                    "the leak fraction",
-                );
-            }
-            Effect::WrongAnswerRate { step, rate, share } => {
-                self.step_ref(step, path.field("step"));
-                self.effect_share(*share, path);
-                self.number(
-                    rate,
-                    &path.field("rate"),
-                    used,
-                    Range::Fraction,
-                    "the wrong-answer rate",
-                );
-            }
-            Effect::TokenMultiplier {
-                step,
-                factor,
-                share,
-            } => {
-                self.step_ref(step, path.field("step"));
-                self.effect_share(*share, path);
-                self.number(
-                    factor,
-                    &path.field("factor"),
-                    used,
-                    Range::Positive,
-                    "the token multiplier",
-                );
             }
             Effect::UseFallback { step, share } => {
                 self.step_ref(step, path.field("step"));
@@ -1040,38 +908,25 @@ impl<'a> Checker<'a> {
                     .iter()
                     .any(|s| &s.name == step && s.fallback.is_some());
                 if self.steps.contains(step) && !has_fallback {
-                    self.push(
-                        SemanticProblem::new(
-                            path.field("step"),
-                            format!("step `{step}` has no fallback to switch to"),
-                            "no fallback",
-                        )
-                        .hint("give the step a `fallback: Fallback(time: ..., wrong_answer_rate: ...)`"),
+                    self.report(
+                        path.field("step"),
+                        format!("step `{step}` has no fallback to switch to"),
+                        "no fallback",
+                        "give the step a `fallback: Fallback(time: ..., wrong_answer_rate: ...)`",
                     );
                 }
             }
-            Effect::StepShare { step, share } => {
-                self.step_ref(step, path.field("step"));
-                self.number(
-                    share,
-                    &path.field("share"),
-                    used,
-                    Range::Fraction,
-                    "the step's share of requests",
-                );
-            }
+            Effect::StepShare { step, .. } => self.step_ref(step, path.field("step")),
             Effect::StepTimeout { step, timeout } => {
                 self.step_ref(step, path.field("step"));
                 if timeout.is_zero() {
-                    self.push(
-                        SemanticProblem::new(
-                            path.field("timeout"),
-                            format!(
-                                "a call timeout of 0s on step `{step}` would end every call at once"
-                            ),
-                            "must be longer than 0s",
-                        )
-                        .hint("give the longest a call may run, e.g. `timeout: \"2s\"`"),
+                    self.report(
+                        path.field("timeout"),
+                        format!(
+                            "a call timeout of 0s on step `{step}` would end every call at once"
+                        ),
+                        "must be longer than 0s",
+                        "give the longest a call may run, e.g. `timeout: \"2s\"`",
                     );
                 }
             }
@@ -1087,17 +942,17 @@ impl<'a> Checker<'a> {
                 if let Some(ended) = self.drill.actions.iter().find(|a| &a.name == action)
                     && !ended.all_effects().iter().any(lasting)
                 {
-                    self.push(
-                        SemanticProblem::new(
-                            path.item(0),
-                            format!("action `{action}` has no lasting effect to end"),
-                            "nothing to end",
-                        )
-                        .hint("`EndAction` ends an action that sets something (a throttle, a fallback); end faults with `EndFault`"),
+                    self.report(
+                        path.item(0),
+                        format!("action `{action}` has no lasting effect to end"),
+                        "nothing to end",
+                        "`EndAction` ends an action that sets something (a throttle, a fallback); end faults with `EndFault`",
                     );
                 }
             }
-            Effect::RestartPool { pool, .. } => self.pool_ref(pool, path.field("pool")),
+        }
+        if let Some((value, at, range, what)) = effect_number(effect, path) {
+            self.number(value, &at, used, range, what);
         }
     }
 
@@ -1113,15 +968,11 @@ impl<'a> Checker<'a> {
         let x = match (value, used) {
             (Value::Literal(x), _) => *x,
             (Value::Param(name), EffectUse::Fault) => {
-                self.push(
-                    SemanticProblem::new(
-                        path.clone(),
-                        format!(
-                            "a fault needs a literal number for {what}, not `Param(\"{name}\")`"
-                        ),
-                        "not a number",
-                    )
-                    .hint("only actions take params from the team's command; write a number here"),
+                self.report(
+                    path.clone(),
+                    format!("a fault needs a literal number for {what}, not `Param(\"{name}\")`"),
+                    "not a number",
+                    "only actions take params from the team's command; write a number here",
                 );
                 return;
             }
@@ -1138,16 +989,14 @@ impl<'a> Checker<'a> {
                             suggest::list(&params)
                         ),
                     };
-                    self.push(
-                        SemanticProblem::new(
-                            path.item(0),
-                            format!(
-                                "`Param(\"{name}\")` is not a param of action `{}`",
-                                action.name
-                            ),
-                            "unknown param",
-                        )
-                        .hint(hint),
+                    self.report(
+                        path.item(0),
+                        format!(
+                            "`Param(\"{name}\")` is not a param of action `{}`",
+                            action.name
+                        ),
+                        "unknown param",
+                        hint,
                     );
                 }
                 return;
@@ -1171,13 +1020,11 @@ impl<'a> Checker<'a> {
             ),
         };
         if !ok || !x.is_finite() {
-            self.push(
-                SemanticProblem::new(
-                    path.clone(),
-                    format!("{what} is {x}, but it must be {rule}"),
-                    format!("must be {rule}"),
-                )
-                .hint(hint),
+            self.report(
+                path.clone(),
+                format!("{what} is {x}, but it must be {rule}"),
+                format!("must be {rule}"),
+                hint,
             );
         }
     }
@@ -1203,41 +1050,35 @@ impl<'a> Checker<'a> {
         );
         let threshold_path = variant_path.field("threshold");
         if !threshold.is_finite() || *threshold < 0.0 {
-            self.push(
-                SemanticProblem::new(
-                    threshold_path,
-                    format!(
-                        "alert `{}` has threshold {threshold}, but metrics are never negative",
-                        alert.name
-                    ),
-                    "must be 0 or more",
-                )
-                .hint("write the level at which the alert should fire"),
+            self.report(
+                threshold_path,
+                format!(
+                    "alert `{}` has threshold {threshold}, but metrics are never negative",
+                    alert.name
+                ),
+                "must be 0 or more",
+                "write the level at which the alert should fire",
             );
         } else if matches!(alert.when, Condition::Below { .. }) && *threshold <= 0.0 {
-            self.push(
-                SemanticProblem::new(
-                    threshold_path,
-                    format!(
-                        "alert `{}` never fires: no metric goes below {threshold}",
-                        alert.name
-                    ),
-                    "never fires",
-                )
-                .hint("`Below` fires when the metric is strictly below the threshold: use a positive one"),
+            self.report(
+                threshold_path,
+                format!(
+                    "alert `{}` never fires: no metric goes below {threshold}",
+                    alert.name
+                ),
+                "never fires",
+                "`Below` fires when the metric is strictly below the threshold: use a positive one",
             );
         } else if ratio && *threshold > 1.0 {
-            self.push(
-                SemanticProblem::new(
-                    threshold_path,
-                    format!(
-                        "alert `{}` has threshold {threshold}, but {} is a ratio from 0 to 1",
-                        alert.name,
-                        metric_name(metric)
-                    ),
-                    "must be from 0 to 1",
-                )
-                .hint("write a fraction: 0.05 for 5%"),
+            self.report(
+                threshold_path,
+                format!(
+                    "alert `{}` has threshold {threshold}, but {} is a ratio from 0 to 1",
+                    alert.name,
+                    metric_name(metric)
+                ),
+                "must be from 0 to 1",
+                "write a fraction: 0.05 for 5%",
             );
         }
     }
@@ -1245,29 +1086,25 @@ impl<'a> Checker<'a> {
     fn action(&mut self, action: &'a Action, path: &FieldPath) {
         let name_path = path.field("name");
         if action.name.trim().is_empty() || action.name.contains(char::is_whitespace) {
-            self.push(
-                SemanticProblem::new(
-                    name_path,
-                    format!("the action name `{}` is not a single word", action.name),
-                    "not one word",
-                )
-                .hint("the team types the action's name as a command: use one word, e.g. `scale-pool`"),
+            self.report(
+                name_path,
+                format!("the action name `{}` is not a single word", action.name),
+                "not one word",
+                "the team types the action's name as a command: use one word, e.g. `scale-pool`",
             );
         } else if let Some(built_in) = BUILT_IN_COMMANDS
             .iter()
             .chain(SESSION_COMMANDS)
             .find(|c| c.eq_ignore_ascii_case(&action.name))
         {
-            self.push(
-                SemanticProblem::new(
-                    name_path,
-                    format!(
-                        "action `{}` has the name of the built-in command `{built_in}`, so the team can never run it",
-                        action.name
-                    ),
-                    "built-in command",
-                )
-                .hint("rename the action: built-in commands come first when the team types a line"),
+            self.report(
+                name_path,
+                format!(
+                    "action `{}` has the name of the built-in command `{built_in}`, so the team can never run it",
+                    action.name
+                ),
+                "built-in command",
+                "rename the action: built-in commands come first when the team types a line",
             );
         }
         self.unique(
@@ -1281,27 +1118,23 @@ impl<'a> Checker<'a> {
                 let p_path = path.field("params").index(i);
                 let bad = |x: Option<f64>| x.is_some_and(|x| !x.is_finite());
                 if bad(p.min) || bad(p.max) {
-                    self.push(
-                        SemanticProblem::new(
-                            p_path,
-                            format!(
-                                "param `{}` of action `{}` has a bound that is not a number",
-                                p.name, action.name
-                            ),
-                            "not a number",
-                        )
-                        .hint("write finite bounds, e.g. `Param(name: \"size\", min: 1, max: 60)`"),
+                    self.report(
+                        p_path,
+                        format!(
+                            "param `{}` of action `{}` has a bound that is not a number",
+                            p.name, action.name
+                        ),
+                        "not a number",
+                        "write finite bounds, e.g. `Param(name: \"size\", min: 1, max: 60)`",
                     );
                 } else if let (Some(lo), Some(hi)) = (p.min, p.max)
                     && lo > hi
                 {
-                    self.push(
-                        SemanticProblem::new(
-                            p_path.field("max"),
-                            format!("param `{}` of action `{}` has min {lo} above max {hi}, so no value is allowed", p.name, action.name),
-                            "min above max",
-                        )
-                        .hint("swap them: `min` is the smallest value the team may give"),
+                    self.report(
+                        p_path.field("max"),
+                        format!("param `{}` of action `{}` has min {lo} above max {hi}, so no value is allowed", p.name, action.name),
+                        "min above max",
+                        "swap them: `min` is the smallest value the team may give",
                     );
                 }
             }
@@ -1339,13 +1172,11 @@ impl<'a> Checker<'a> {
                 self.done(&task.done_by, &task_path.field("done_by"));
                 self.anchor(&task.due, &task_path.field("due"), AnchorUse::Deadline);
                 if task.points < 0 {
-                    self.push(
-                        SemanticProblem::new(
-                            task_path.field("points"),
-                            format!("task `{}` is worth {} points", task.id, task.points),
-                            "must be 0 or more",
-                        )
-                        .hint("points are what the task is worth when done; write 0 or more"),
+                    self.report(
+                        task_path.field("points"),
+                        format!("task `{}` is worth {} points", task.id, task.points),
+                        "must be 0 or more",
+                        "points are what the task is worth when done; write 0 or more",
                     );
                 }
             }
@@ -1374,26 +1205,22 @@ impl<'a> Checker<'a> {
             }
             Done::Diagnosis => {
                 if self.drill.root_cause.is_none() {
-                    self.push(
-                        SemanticProblem::new(
-                            path.clone(),
-                            "`Diagnosis` can never be done: the drill has no `root_cause`",
-                            "no root cause",
-                        )
-                        .hint("add `root_cause: RootCause(id: ..., accept: [...])`"),
+                    self.report(
+                        path.clone(),
+                        "`Diagnosis` can never be done: the drill has no `root_cause`",
+                        "no root cause",
+                        "add `root_cause: RootCause(id: ..., accept: [...])`",
                     );
                 }
             }
             Done::Count(inner, times) => {
                 self.done(inner, &path.item(0));
                 if *times == 0 {
-                    self.push(
-                        SemanticProblem::new(
-                            path.item(1),
-                            "a count of 0 is done before anything happens",
-                            "must be at least 1",
-                        )
-                        .hint("count at least once, e.g. `Count(Command(\"note\"), 3)`"),
+                    self.report(
+                        path.item(1),
+                        "a count of 0 is done before anything happens",
+                        "must be at least 1",
+                        "count at least once, e.g. `Count(Command(\"note\"), 3)`",
                     );
                 }
             }
@@ -1410,13 +1237,13 @@ impl<'a> Checker<'a> {
                     } else {
                         "this line"
                     };
-                    self.push(
-                        SemanticProblem::new(
-                            path.item(0),
-                            format!("{what} is due at {at}, when the drill is already over (it lasts {end})"),
-                            "after the end",
-                        )
-                        .hint(format!("make it earlier than {end}, or lengthen the drill's `duration`")),
+                    self.report(
+                        path.item(0),
+                        format!(
+                            "{what} is due at {at}, when the drill is already over (it lasts {end})"
+                        ),
+                        "after the end",
+                        format!("make it earlier than {end}, or lengthen the drill's `duration`"),
                     );
                 }
             }
@@ -1464,9 +1291,11 @@ impl<'a> Checker<'a> {
         let input_path = path.field("input");
         let mut words = say.input.split_whitespace();
         let Some(head) = words.next() else {
-            self.push(
-                SemanticProblem::new(input_path, "the input is empty", "empty")
-                    .hint("write the command the role types, e.g. \"ack\""),
+            self.report(
+                input_path,
+                "the input is empty",
+                "empty",
+                "write the command the role types, e.g. \"ack\"",
             );
             return;
         };
@@ -1580,13 +1409,11 @@ impl<'a> Checker<'a> {
             .filter(|p| !given.contains(p))
             .collect();
         if !missing.is_empty() {
-            self.push(
-                SemanticProblem::new(
-                    path.clone(),
-                    format!("action `{name}` needs {}", params_usage(&missing)),
-                    "missing param",
-                )
-                .hint(format!("write e.g. \"{name} {}\"", params_usage(&params))),
+            self.report(
+                path.clone(),
+                format!("action `{name}` needs {}", params_usage(&missing)),
+                "missing param",
+                format!("write e.g. \"{name} {}\"", params_usage(&params)),
             );
         }
     }
@@ -1667,15 +1494,11 @@ impl<'a> Checker<'a> {
 
     fn name_not_empty(&mut self, name: &str, path: &FieldPath, what: &str) {
         if name.trim().is_empty() {
-            self.push(
-                SemanticProblem::new(
-                    path.clone(),
-                    format!("a {what} has an empty name"),
-                    "empty name",
-                )
-                .hint(format!(
-                    "give the {what} a name: other parts of the drill refer to it by name"
-                )),
+            self.report(
+                path.clone(),
+                format!("a {what} has an empty name"),
+                "empty name",
+                format!("give the {what} a name: other parts of the drill refer to it by name"),
             );
         }
     }
@@ -1730,9 +1553,11 @@ impl Checker<'_> {
         for (i, panel) in drill.dashboard.iter().enumerate() {
             let path = FieldPath::root("dashboard").index(i);
             if panel.title.trim().is_empty() {
-                self.push(
-                    SemanticProblem::new(path.field("title"), "a dashboard panel has an empty title", "empty title")
-                        .hint("title the panel as the team's own dashboard does, e.g. `title: \"Vendor calls\"`"),
+                self.report(
+                    path.field("title"),
+                    "a dashboard panel has an empty title",
+                    "empty title",
+                    "title the panel as the team's own dashboard does, e.g. `title: \"Vendor calls\"`",
                 );
             }
             if let Some(pool) = panel.metric.pool() {
@@ -1742,29 +1567,25 @@ impl Checker<'_> {
                 self.step_ref(step, path.field("metric").item(0));
             }
             if panel.metric.is_ground_truth() {
-                self.push(
-                    SemanticProblem::new(
-                        path.field("metric"),
-                        format!(
-                            "panel `{}` shows {}, which is ground truth: a real team cannot see wrong answers as they happen",
-                            panel.title,
-                            metric_name(&panel.metric)
-                        ),
-                        "not observable",
-                    )
-                    .hint("show `EvalWrongAnswerRatio`, the evaluation pipeline's late and sampled ratio"),
+                self.report(
+                    path.field("metric"),
+                    format!(
+                        "panel `{}` shows {}, which is ground truth: a real team cannot see wrong answers as they happen",
+                        panel.title,
+                        metric_name(&panel.metric)
+                    ),
+                    "not observable",
+                    "show `EvalWrongAnswerRatio`, the evaluation pipeline's late and sampled ratio",
                 );
             }
             if let Some(max) = panel.max
                 && !(max.is_finite() && max > 0.0)
             {
-                self.push(
-                    SemanticProblem::new(
-                        path.field("max"),
-                        format!("panel `{}` has full scale {max}", panel.title),
-                        "must be more than 0",
-                    )
-                    .hint("give the value a full-height bar stands for, in the metric's unit (ratios as fractions: 1.0 for 100%), or leave `max` out"),
+                self.report(
+                    path.field("max"),
+                    format!("panel `{}` has full scale {max}", panel.title),
+                    "must be more than 0",
+                    "give the value a full-height bar stands for, in the metric's unit (ratios as fractions: 1.0 for 100%), or leave `max` out",
                 );
             }
         }
@@ -1795,13 +1616,11 @@ impl Checker<'_> {
             if fault.log.is_some()
                 && let Ok(Some(reason)) = first_reason
             {
-                self.push(
-                    SemanticProblem::new(
-                        path,
-                        format!("fault `{}` has a log message, but a fault that {reason}", fault.name),
-                        "no line to write it on",
-                    )
-                    .hint("leave `log` out; give it to a fault on a step or a pool, or tell the team with an inject"),
+                self.report(
+                    path,
+                    format!("fault `{}` has a log message, but a fault that {reason}", fault.name),
+                    "no line to write it on",
+                    "leave `log` out; give it to a fault on a step or a pool, or tell the team with an inject",
                 );
             }
         }
@@ -1809,9 +1628,11 @@ impl Checker<'_> {
 
     fn log_message(&mut self, message: Option<&str>, path: &FieldPath, whose: &str) {
         if message.is_some_and(|m| m.trim().is_empty()) {
-            self.push(
-                SemanticProblem::new(path.clone(), format!("{whose} has an empty log message"), "empty message")
-                    .hint("write what the service prints, e.g. `log: \"vendor lookup_invoice timed out\"`, or leave `log` out"),
+            self.report(
+                path.clone(),
+                format!("{whose} has an empty log message"),
+                "empty message",
+                "write what the service prints, e.g. `log: \"vendor lookup_invoice timed out\"`, or leave `log` out",
             );
         }
     }
@@ -1927,16 +1748,14 @@ impl Checker<'_> {
         let mut attempts = 1.0;
         if let Some(retries) = &drill.service.retries {
             if retries.max_attempts > MAX_ATTEMPTS {
-                self.push(
-                    SemanticProblem::new(
-                        service.field("retries").field("max_attempts"),
-                        format!(
-                            "`max_attempts` is {}; the most is {MAX_ATTEMPTS}",
-                            retries.max_attempts
-                        ),
-                        "too large",
-                    )
-                    .hint("real clients retry a few times: write e.g. `max_attempts: 3`"),
+                self.report(
+                    service.field("retries").field("max_attempts"),
+                    format!(
+                        "`max_attempts` is {}; the most is {MAX_ATTEMPTS}",
+                        retries.max_attempts
+                    ),
+                    "too large",
+                    "real clients retry a few times: write e.g. `max_attempts: 3`",
                 );
             }
             attempts = retries.max_attempts.clamp(1, MAX_ATTEMPTS) as f64;
@@ -1981,82 +1800,60 @@ impl Checker<'_> {
                 }))
                 .collect::<Vec<_>>();
         for (effect, path) in effects {
-            let literal = |v: &Value| match v {
-                Value::Literal(x) => Some(*x),
-                Value::Param(_) => None,
-            };
-            match effect {
-                Effect::TrafficMultiplier(m) => {
-                    if let Some(x) = literal(m) {
-                        self.at_most(
-                            x,
-                            MAX_MULTIPLIER,
-                            &path.item(0),
-                            "a traffic multiplier",
-                            "times",
-                        );
-                        if x > 1.0 && x.is_finite() {
-                            surge *= x.min(MAX_MULTIPLIER);
-                        }
-                    }
-                }
+            let (value, at, max, what, unit) = match effect {
+                Effect::TrafficMultiplier(m) => (
+                    m,
+                    path.item(0),
+                    MAX_MULTIPLIER,
+                    "a traffic multiplier",
+                    "times",
+                ),
                 Effect::StepTimeMultiplier { factor, .. }
-                | Effect::TokenMultiplier { factor, .. } => {
-                    if let Some(x) = literal(factor) {
-                        self.at_most(
-                            x,
-                            MAX_MULTIPLIER,
-                            &path.field("factor"),
-                            "a multiplier",
-                            "times",
-                        );
-                    }
-                }
-                Effect::AdmissionLimit { rps } => {
-                    if let Some(x) = literal(rps) {
-                        self.at_most(
-                            x,
-                            MAX_RPS,
-                            &path.field("rps"),
-                            "an admission limit",
-                            "requests per second",
-                        );
-                    }
-                }
-                Effect::MaxInFlight { limit } => {
-                    if let Some(x) = literal(limit) {
-                        self.at_most(
-                            x,
-                            MAX_IN_FLIGHT,
-                            &path.field("limit"),
-                            "an in-flight limit",
-                            "requests",
-                        );
-                    }
-                }
-                Effect::PoolSize { size, .. } => {
-                    if let Some(x) = literal(size) {
-                        self.at_most(
-                            x,
-                            MAX_POOL_SIZE,
-                            &path.field("size"),
-                            "a pool size",
-                            "connections",
-                        );
-                    }
-                }
-                _ => {}
+                | Effect::TokenMultiplier { factor, .. } => (
+                    factor,
+                    path.field("factor"),
+                    MAX_MULTIPLIER,
+                    "a multiplier",
+                    "times",
+                ),
+                Effect::AdmissionLimit { rps } => (
+                    rps,
+                    path.field("rps"),
+                    MAX_RPS,
+                    "an admission limit",
+                    "requests per second",
+                ),
+                Effect::MaxInFlight { limit } => (
+                    limit,
+                    path.field("limit"),
+                    MAX_IN_FLIGHT,
+                    "an in-flight limit",
+                    "requests",
+                ),
+                Effect::PoolSize { size, .. } => (
+                    size,
+                    path.field("size"),
+                    MAX_POOL_SIZE,
+                    "a pool size",
+                    "connections",
+                ),
+                _ => continue,
+            };
+            let Value::Literal(x) = *value else {
+                continue;
+            };
+            self.at_most(x, max, &at, what, unit);
+            if matches!(effect, Effect::TrafficMultiplier(_)) && x > 1.0 && x.is_finite() {
+                surge *= x.min(MAX_MULTIPLIER);
             }
         }
         let duration = FieldPath::root("duration");
         if drill.duration > Duration::from_secs(MAX_DURATION_SECS) {
-            self.push(
-                SemanticProblem::new(
-                    duration.clone(),
-                    format!("the drill lasts {}; the most is 366 days", drill.duration),
-                    "too long",
-                )
-                .hint("a drill simulates hours or days: shorten `duration`, e.g. \"30d\""),
+            self.report(
+                duration.clone(),
+                format!("the drill lasts {}; the most is 366 days", drill.duration),
+                "too long",
+                "a drill simulates hours or days: shorten `duration`, e.g. \"30d\"",
             );
             return;
         }
@@ -2065,22 +1862,20 @@ impl Checker<'_> {
         if !bucket.is_zero() {
             let buckets = seconds / bucket.as_secs_f64();
             if buckets > MAX_BUCKETS {
-                self.push(
-                    SemanticProblem::new(
-                        FieldPath::root("telemetry").field("bucket"),
-                        format!(
-                            "{} buckets of {bucket} over {} would be {}; the most is {}",
-                            "metric",
-                            drill.duration,
-                            round(buckets),
-                            round(MAX_BUCKETS)
-                        ),
-                        "too many buckets",
-                    )
-                    .hint(format!(
+                self.report(
+                    FieldPath::root("telemetry").field("bucket"),
+                    format!(
+                        "{} buckets of {bucket} over {} would be {}; the most is {}",
+                        "metric",
+                        drill.duration,
+                        round(buckets),
+                        round(MAX_BUCKETS)
+                    ),
+                    "too many buckets",
+                    format!(
                         "make `bucket` at least {} (the default is \"10s\"), or shorten `duration`",
                         Duration::from_secs_f64((seconds / MAX_BUCKETS).ceil())
-                    )),
+                    ),
                 );
             }
         }
@@ -2098,27 +1893,25 @@ impl Checker<'_> {
         let steps = drill.service.steps.len() as f64;
         let events = peak * surge * seconds * (1.0 + steps) * attempts;
         if events > MAX_EVENTS {
-            self.push(
-                SemanticProblem::new(
-                    peak_path,
-                    format!(
-                        "a run would handle about {} events: a peak of {} requests/s{} over {} \
-                         ({} s), each of 1 arrival + {} steps{}; the most is {} events",
-                        round(events),
-                        round(peak),
-                        if surge > 1.0 { format!(" × {} from traffic multipliers", round(surge)) } else { String::new() },
-                        drill.duration,
-                        round(seconds),
-                        steps,
-                        if attempts > 1.0 { format!(" × {attempts} attempts") } else { String::new() },
-                        round(MAX_EVENTS)
-                    ),
-                    "too many events",
-                )
-                .hint(format!(
-                    "lower this rate (or the traffic multipliers), or shorten `duration`: at this peak the drill may last about {}",
-                    Duration::from_secs_f64((MAX_EVENTS / (peak * surge * (1.0 + steps) * attempts)).floor())
-                )),
+            self.report(
+                peak_path,
+                format!(
+                    "a run would handle about {} events: a peak of {} requests/s{} over {} \
+                     ({} s), each of 1 arrival + {} steps{}; the most is {} events",
+                    round(events),
+                    round(peak),
+                    if surge > 1.0 { format!(" × {} from traffic multipliers", round(surge)) } else { String::new() },
+                    drill.duration,
+                    round(seconds),
+                    steps,
+                    if attempts > 1.0 { format!(" × {attempts} attempts") } else { String::new() },
+                    round(MAX_EVENTS)
+                ),
+                "too many events",
+                format!(
+                "lower this rate (or the traffic multipliers), or shorten `duration`: at this peak the drill may last about {}",
+                Duration::from_secs_f64((MAX_EVENTS / (peak * surge * (1.0 + steps) * attempts)).floor())
+            ),
             );
         }
     }
@@ -2126,20 +1919,18 @@ impl Checker<'_> {
     /// A number that must not exceed `max` (NaN and negatives are reported elsewhere).
     fn at_most(&mut self, value: f64, max: f64, path: &FieldPath, what: &str, unit: &str) {
         if value > max {
-            self.push(
-                SemanticProblem::new(
-                    path.clone(),
-                    format!(
-                        "{what} of {} {unit} is beyond the most a drill may use, {} {unit}",
-                        round(value),
-                        round(max)
-                    ),
-                    format!("at most {}", round(max)),
-                )
-                .hint(format!(
+            self.report(
+                path.clone(),
+                format!(
+                    "{what} of {} {unit} is beyond the most a drill may use, {} {unit}",
+                    round(value),
+                    round(max)
+                ),
+                format!("at most {}", round(max)),
+                format!(
                     "write at most {} (docs/drill-format.md, \"Limits\")",
                     round(max)
-                )),
+                ),
             );
         }
     }
@@ -2164,6 +1955,73 @@ fn with_paths<'e>(
                 .map(move |(j, e)| (e, at.field("effects").index(j))),
         )
         .collect::<Vec<_>>()
+}
+
+/// The number an effect takes, where it is written, what it must be and what to call it: `None`
+/// for an effect without one.
+fn effect_number<'e>(
+    effect: &'e Effect,
+    path: &FieldPath,
+) -> Option<(&'e Value, FieldPath, Range, &'static str)> {
+    Some(match effect {
+        Effect::TrafficMultiplier(factor) => (
+            factor,
+            path.item(0),
+            Range::Positive,
+            "the traffic multiplier",
+        ),
+        Effect::AdmissionLimit { rps } => (
+            rps,
+            path.field("rps"),
+            Range::Positive,
+            "the admission limit",
+        ),
+        Effect::MaxInFlight { limit } => (
+            limit,
+            path.field("limit"),
+            Range::Count,
+            "the in-flight limit",
+        ),
+        Effect::PoolSize { size, .. } => (size, path.field("size"), Range::Count, "the pool size"),
+        Effect::StepTimeMultiplier { factor, .. } => (
+            factor,
+            path.field("factor"),
+            Range::Positive,
+            "the step time multiplier",
+        ),
+        Effect::StepErrorRate { rate, .. } => {
+            (rate, path.field("rate"), Range::Fraction, "the error rate")
+        }
+        Effect::ConnectionLeak { fraction, .. } => (
+            fraction,
+            path.field("fraction"),
+            Range::Fraction,
+            "the leak fraction",
+        ),
+        Effect::WrongAnswerRate { rate, .. } => (
+            rate,
+            path.field("rate"),
+            Range::Fraction,
+            "the wrong-answer rate",
+        ),
+        Effect::TokenMultiplier { factor, .. } => (
+            factor,
+            path.field("factor"),
+            Range::Positive,
+            "the token multiplier",
+        ),
+        Effect::StepShare { share, .. } => (
+            share,
+            path.field("share"),
+            Range::Fraction,
+            "the step's share of requests",
+        ),
+        Effect::UseFallback { .. }
+        | Effect::StepTimeout { .. }
+        | Effect::EndFault(_)
+        | Effect::EndAction(_)
+        | Effect::RestartPool { .. } => return None,
+    })
 }
 
 /// A number for a message: whole numbers in full up to a billion, larger ones as `3.1e12`.
