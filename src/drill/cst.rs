@@ -323,6 +323,22 @@ impl Parser<'_> {
         self.errors.last_mut().expect("just pushed")
     }
 
+    /// An error at the token at the cursor.
+    fn error_at_token(
+        &mut self,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> &mut SyntaxError {
+        let span = self.token_span();
+        self.error(span, message, label)
+    }
+
+    /// An error at the token at the cursor: `{expected}, found {the token}`.
+    fn expected(&mut self, expected: &str, label: impl Into<String>) -> &mut SyntaxError {
+        let found = self.describe_token();
+        self.error_at_token(format!("{expected}, found {found}"), label)
+    }
+
     fn stop(&self, fatal: bool) -> Stop {
         Stop {
             fatal: fatal || self.errors.len() >= MAX_ERRORS,
@@ -405,10 +421,8 @@ impl Parser<'_> {
         let root = self.value()?;
         self.skip_trivia()?;
         if self.pos < self.src.len() {
-            let span = self.token_span();
             let found = self.describe_token();
-            self.error(
-                span,
+            self.error_at_token(
                 format!("unexpected {found} after the drill"),
                 "unexpected text",
             )
@@ -426,8 +440,7 @@ impl Parser<'_> {
         self.pos += 2;
         self.skip_trivia()?;
         if !self.eat('[') {
-            let span = self.token_span();
-            self.error(span, "expected `[` after `#!`", "expected `[`")
+            self.error_at_token("expected `[` after `#!`", "expected `[`")
                 .hint = Some("write attributes as `#![enable(implicit_some)]`".to_owned());
             return Err(self.stop(true));
         }
@@ -441,9 +454,7 @@ impl Parser<'_> {
                     break;
                 }
                 let Some(ext) = self.ident() else {
-                    let span = self.token_span();
-                    self.error(
-                        span,
+                    self.error_at_token(
                         "expected an extension name in `#![enable(...)]`",
                         "expected a name",
                     );
@@ -452,9 +463,7 @@ impl Parser<'_> {
                 extensions.push(ext);
                 self.skip_trivia()?;
                 if !self.eat(',') && self.peek() != Some(')') {
-                    let span = self.token_span();
-                    self.error(
-                        span,
+                    self.error_at_token(
                         "expected `,` or `)` in `#![enable(...)]`",
                         "expected `,` or `)`",
                     );
@@ -463,8 +472,7 @@ impl Parser<'_> {
             }
             self.skip_trivia()?;
             if !self.eat(']') {
-                let span = self.token_span();
-                self.error(span, "expected `]` to close the attribute", "expected `]`");
+                self.error_at_token("expected `]` to close the attribute", "expected `]`");
                 return Err(self.stop(true));
             }
             return Ok(());
@@ -569,13 +577,7 @@ impl Parser<'_> {
                 Kind::Ident(ident.text)
             }
             _ => {
-                let span = self.token_span();
-                let found = self.describe_token();
-                let error = self.error(
-                    span,
-                    format!("expected a value, found {found}"),
-                    "expected a value",
-                );
+                let error = self.expected("expected a value", "expected a value");
                 if matches!(c, ')' | ']' | '}' | ',') {
                     error.hint = Some("is a value missing before it?".to_owned());
                 }
@@ -671,8 +673,7 @@ impl Parser<'_> {
             .count();
         self.pos += hashes;
         if !self.eat('"') {
-            let span = self.token_span();
-            self.error(span, "expected `\"` to open a raw string", "expected `\"`");
+            self.error_at_token("expected `\"` to open a raw string", "expected `\"`");
             return Err(self.stop(false));
         }
         let terminator = format!("\"{}", "#".repeat(hashes));
@@ -735,8 +736,11 @@ impl Parser<'_> {
     /// `(...)` after an optional name: a struct if it starts with `ident:`, else a tuple.
     fn parenthesized(&mut self, name: Option<Ident>, open: usize) -> Parsed<Node> {
         let start = name.as_ref().map_or(open, |n| n.span.start);
-        self.enter(open)?;
-        self.pos = open + 1;
+        self.bracketed(open, start, |p| p.parenthesized_kind(name, open))
+    }
+
+    /// What is inside `(...)`, with the cursor after the `(` at `open`.
+    fn parenthesized_kind(&mut self, name: Option<Ident>, open: usize) -> Parsed<Kind> {
         self.skip_trivia()?;
         let is_struct = {
             let save = self.pos;
@@ -750,30 +754,18 @@ impl Parser<'_> {
         let opened = name
             .as_ref()
             .map_or_else(|| "(".to_owned(), |n| format!("{}(", n.text));
-        let kind = if is_struct {
+        if is_struct {
             let mut fields = Vec::new();
             self.sequence(open, &opened, |p| {
                 let Some(field_name) = p.ident() else {
-                    let span = p.token_span();
-                    let found = p.describe_token();
-                    p.error(
-                        span,
-                        format!("expected a field name, found {found}"),
-                        "expected `name: value`",
-                    )
-                    .hint = Some("every item of a struct is `field: value`".to_owned());
+                    p.expected("expected a field name", "expected `name: value`")
+                        .hint = Some("every item of a struct is `field: value`".to_owned());
                     return Err(p.stop(false));
                 };
                 p.skip_trivia()?;
                 if !p.eat(':') {
-                    let span = p.token_span();
-                    let found = p.describe_token();
-                    p.error(
-                        span,
-                        format!(
-                            "expected `:` after the field name `{}`, found {found}",
-                            field_name.text
-                        ),
+                    p.expected(
+                        &format!("expected `:` after the field name `{}`", field_name.text),
                         "expected `:`",
                     );
                     return Err(p.stop(false));
@@ -786,15 +778,34 @@ impl Parser<'_> {
                 });
                 Ok(())
             })?;
-            Kind::Struct { name, fields }
+            Ok(Kind::Struct { name, fields })
         } else {
-            let mut items = Vec::new();
-            self.sequence(open, &opened, |p| {
-                items.push(p.value()?);
-                Ok(())
-            })?;
-            Kind::Tuple { name, items }
-        };
+            let items = self.values(open, &opened)?;
+            Ok(Kind::Tuple { name, items })
+        }
+    }
+
+    fn list(&mut self) -> Parsed<Node> {
+        let open = self.pos;
+        self.bracketed(open, open, |p| Ok(Kind::List(p.values(open, "[")?)))
+    }
+
+    fn map(&mut self) -> Parsed<Node> {
+        let open = self.pos;
+        self.bracketed(open, open, |p| p.map_entries(open))
+    }
+
+    /// A bracketed value opened at `open` (its node starting at `start`, before any name):
+    /// one level deeper while `contents` reads what is inside, from after the bracket.
+    fn bracketed(
+        &mut self,
+        open: usize,
+        start: usize,
+        contents: impl FnOnce(&mut Self) -> Parsed<Kind>,
+    ) -> Parsed<Node> {
+        self.enter(open)?;
+        self.pos = open + 1;
+        let kind = contents(self)?;
         self.depth -= 1;
         Ok(Node {
             span: Span::new(start, self.pos),
@@ -802,38 +813,24 @@ impl Parser<'_> {
         })
     }
 
-    fn list(&mut self) -> Parsed<Node> {
-        let open = self.pos;
-        self.enter(open)?;
-        self.pos += 1;
+    /// The values of a list or tuple opened at `open`.
+    fn values(&mut self, open: usize, opened: &str) -> Parsed<Vec<Node>> {
         let mut items = Vec::new();
-        self.sequence(open, "[", |p| {
+        self.sequence(open, opened, |p| {
             items.push(p.value()?);
             Ok(())
         })?;
-        self.depth -= 1;
-        Ok(Node {
-            span: Span::new(open, self.pos),
-            kind: Kind::List(items),
-        })
+        Ok(items)
     }
 
-    fn map(&mut self) -> Parsed<Node> {
-        let open = self.pos;
-        self.enter(open)?;
-        self.pos += 1;
+    /// The `key: value` entries of a map opened at `open`.
+    fn map_entries(&mut self, open: usize) -> Parsed<Kind> {
         let mut entries = Vec::new();
         self.sequence(open, "{", |p| {
             let key = p.value()?;
             p.skip_trivia()?;
             if !p.eat(':') {
-                let span = p.token_span();
-                let found = p.describe_token();
-                p.error(
-                    span,
-                    format!("expected `:` after a map key, found {found}"),
-                    "expected `:`",
-                );
+                p.expected("expected `:` after a map key", "expected `:`");
                 return Err(p.stop(false));
             }
             p.skip_trivia()?;
@@ -841,11 +838,7 @@ impl Parser<'_> {
             entries.push((key, value));
             Ok(())
         })?;
-        self.depth -= 1;
-        Ok(Node {
-            span: Span::new(open, self.pos),
-            kind: Kind::Map(entries),
-        })
+        Ok(Kind::Map(entries))
     }
 
     /// Items separated by commas up to the bracket matching the one at `open`, recovering
@@ -883,12 +876,9 @@ impl Parser<'_> {
             if self.unclosed(open, opened, closer)? {
                 return Ok(());
             }
-            let span = self.token_span();
-            let found = self.describe_token();
             let open_string = self.multiline_string.filter(|s| s.start >= item_start);
-            let error = self.error(
-                span,
-                format!("expected `,` or `{closer}`, found {found}"),
+            let error = self.expected(
+                &format!("expected `,` or `{closer}`"),
                 format!("expected `,` or `{closer}`"),
             );
             if let Some(string) = open_string {
@@ -917,10 +907,8 @@ impl Parser<'_> {
             Some(c @ (')' | ']' | '}')) => Some(c),
             Some(_) => return Ok(false),
         };
-        let span = self.token_span();
         let what = found.map_or_else(|| "the end of the file".to_owned(), |c| format!("`{c}`"));
-        let error = self.error(
-            span,
+        let error = self.error_at_token(
             format!("expected `{closer}` to close `{opened}`, found {what}"),
             format!("expected `{closer}`"),
         );

@@ -627,6 +627,23 @@ impl<'s> Loader<'s> {
         self.problems.push(problem);
     }
 
+    /// Reports a problem at `span` with how to fix it.
+    fn report_at(
+        &mut self,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        let problem = self.at(span, message, label).with_hint(Some(hint.into()));
+        self.report(problem);
+    }
+
+    /// Remembers that something of `namespace` could not be read, name and all.
+    fn unread_unnamed(&mut self, namespace: Namespace) {
+        self.unread.entry(namespace).or_default().unnamed = true;
+    }
+
     fn at(&self, span: Span, message: impl Into<String>, label: impl Into<String>) -> Problem {
         self.source.problem(Some(span), message, label)
     }
@@ -726,14 +743,12 @@ impl<'s> Loader<'s> {
                 "unwrap_variant_newtypes",
                 "explicit_struct_names",
             ];
-            let problem = self
-                .at(
-                    extension.span,
-                    format!("unknown RON extension `{}`", extension.text),
-                    "unknown extension",
-                )
-                .with_hint(Some(suggest::expected_one_of(&extension.text, &known)));
-            self.report(problem);
+            self.report_at(
+                extension.span,
+                format!("unknown RON extension `{}`", extension.text),
+                "unknown extension",
+                suggest::expected_one_of(&extension.text, &known),
+            );
         }
     }
 
@@ -744,16 +759,12 @@ impl<'s> Loader<'s> {
             Kind::Tuple { items, .. } if items.is_empty() => &[],
             _ => {
                 let found = self.snippet(root);
-                let problem = self
-                    .at(
-                        head(self.text, root),
-                        format!("expected `Drill(...)`, found `{found}`"),
-                        "not a drill",
-                    )
-                    .with_hint(Some(
-                        "a drill file holds one `Drill(name: ..., title: ..., ...)`".to_owned(),
-                    ));
-                self.report(problem);
+                self.report_at(
+                    head(self.text, root),
+                    format!("expected `Drill(...)`, found `{found}`"),
+                    "not a drill",
+                    "a drill file holds one `Drill(name: ..., title: ..., ...)`",
+                );
                 return None;
             }
         };
@@ -765,14 +776,12 @@ impl<'s> Loader<'s> {
             } else {
                 "a drill file holds one `Drill(name: ..., title: ..., ...)`"
             };
-            let problem = self
-                .at(
-                    name.span,
-                    format!("expected `Drill(...)`, found `{}(...)`", name.text),
-                    "not `Drill`",
-                )
-                .with_hint(Some(hint.to_owned()));
-            self.report(problem);
+            self.report_at(
+                name.span,
+                format!("expected `Drill(...)`, found `{}(...)`", name.text),
+                "not `Drill`",
+                hint,
+            );
         }
         Some(fields)
     }
@@ -791,14 +800,12 @@ impl<'s> Loader<'s> {
             let name = field.name.text.as_str();
             if !DRILL_FIELDS.contains(&name) {
                 meant.extend(suggest::closest(name, DRILL_FIELDS.iter().copied()));
-                let problem = self
-                    .at(
-                        field.name.span,
-                        format!("unknown field `{name}` in `Drill`"),
-                        "unknown field",
-                    )
-                    .with_hint(Some(suggest::expected_one_of(name, DRILL_FIELDS)));
-                self.report(problem);
+                self.report_at(
+                    field.name.span,
+                    format!("unknown field `{name}` in `Drill`"),
+                    "unknown field",
+                    suggest::expected_one_of(name, DRILL_FIELDS),
+                );
             } else if let Some(first) = given.get(name) {
                 let mut problem = self
                     .at(
@@ -819,14 +826,12 @@ impl<'s> Loader<'s> {
             if !given.contains_key(name) {
                 self.fail(FieldPath::root(name));
                 if !meant.contains(name) {
-                    let problem = self
-                        .at(
-                            head(self.text, root),
-                            format!("missing field `{name}` in `Drill`"),
-                            format!("needs `{name}`"),
-                        )
-                        .with_hint(Some(format!("add `{example}`")));
-                    self.report(problem);
+                    self.report_at(
+                        head(self.text, root),
+                        format!("missing field `{name}` in `Drill`"),
+                        format!("needs `{name}`"),
+                        format!("add `{example}`"),
+                    );
                 }
             }
         }
@@ -849,16 +854,12 @@ impl<'s> Loader<'s> {
         let path = FieldPath::root(name);
         let value = self.read::<Option<T>>(node, None, &path)?;
         if value.is_none() {
-            let problem = self
-                .at(
-                    node.span,
-                    format!("`None` is not a value for `{name}`"),
-                    "not a value",
-                )
-                .with_hint(Some(
-                    "leave the field out for its default, or give a value".to_owned(),
-                ));
-            self.report(problem);
+            self.report_at(
+                node.span,
+                format!("`None` is not a value for `{name}`"),
+                "not a value",
+                "leave the field out for its default, or give a value",
+            );
             self.fail(path);
         }
         value
@@ -898,7 +899,7 @@ impl<'s> Loader<'s> {
         let Kind::List(items) = &node.kind else {
             self.not_a_list(node, &path);
             if let Some((namespace, _)) = named {
-                self.unread.entry(namespace).or_default().unnamed = true;
+                self.unread_unnamed(namespace);
             }
             return Vec::new();
         };
@@ -975,16 +976,12 @@ impl<'s> Loader<'s> {
 
     fn not_a_list(&mut self, node: &Node, path: &FieldPath) {
         let found = self.snippet(node);
-        let problem = self
-            .at(
-                head(self.text, node),
-                format!("`{path}` must be a list `[...]`, found `{found}`"),
-                "not a list",
-            )
-            .with_hint(Some(format!(
-                "write `{path}: [...]`, with one element per item"
-            )));
-        self.report(problem);
+        self.report_at(
+            head(self.text, node),
+            format!("`{path}` must be a list `[...]`, found `{found}`"),
+            "not a list",
+            format!("write `{path}: [...]`, with one element per item"),
+        );
         self.fail(path.clone());
     }
 
@@ -1007,31 +1004,19 @@ impl<'s> Loader<'s> {
             steps,
         };
         let Some(node) = node else {
-            self.unread.entry(Namespace::Step).or_default().unnamed = true;
+            self.unread_unnamed(Namespace::Step);
             return placeholder(Vec::new());
         };
-        let steps_list = node
-            .field("steps")
-            .map(|f| &f.value)
-            .filter(|v| matches!(v.kind, Kind::List(_)));
-        let shell_text = steps_list.map(|list| self.blank(node, list));
-        let shell: Option<Service> = self.read(node, shell_text.as_deref(), &path);
-        let steps = match steps_list {
-            Some(list) => self.list(
-                Some(list),
-                path.field("steps"),
-                Some((Namespace::Step, "name")),
-            ),
-            None => Vec::new(),
-        };
+        let (shell, steps, has_list) =
+            self.with_list::<Service, _>(node, &path, "steps", Some((Namespace::Step, "name")));
         if let Some(mut service) = shell {
-            if steps_list.is_some() {
+            if has_list {
                 service.steps = steps;
             }
             return service;
         }
-        if steps_list.is_none() {
-            self.unread.entry(Namespace::Step).or_default().unnamed = true;
+        if !has_list {
+            self.unread_unnamed(Namespace::Step);
         }
         placeholder(steps)
     }
@@ -1045,24 +1030,16 @@ impl<'s> Loader<'s> {
         };
         let Kind::List(items) = &node.kind else {
             self.not_a_list(node, &path);
-            self.unread.entry(Namespace::Role).or_default().unnamed = true;
+            self.unread_unnamed(Namespace::Role);
             return Vec::new();
         };
         let mut roles = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let role_path = path.index(i);
-            let checklist = item
-                .field("checklist")
-                .map(|f| &f.value)
-                .filter(|v| matches!(v.kind, Kind::List(_)));
-            let shell_text = checklist.map(|list| self.blank(item, list));
-            let shell: Option<Role> = self.read(item, shell_text.as_deref(), &role_path);
-            let tasks = match checklist {
-                Some(list) => self.list(Some(list), role_path.field("checklist"), None),
-                None => Vec::new(),
-            };
+            let (shell, tasks, has_list) =
+                self.with_list::<Role, _>(item, &role_path, "checklist", None);
             if let Some(mut role) = shell {
-                if checklist.is_some() {
+                if has_list {
                     role.checklist = tasks;
                 }
                 self.read_ok.insert(role_path);
@@ -1081,6 +1058,30 @@ impl<'s> Loader<'s> {
             });
         }
         roles
+    }
+
+    /// A struct with a list-valued `field`, read in two: its own fields with the list blanked
+    /// out, then each element of the list on its own (`named` as for [`Self::list`]). Returns
+    /// the struct if it could be read, the elements (none if `field` holds no list), and
+    /// whether it holds one.
+    fn with_list<T: DeserializeOwned, E: DeserializeOwned>(
+        &mut self,
+        node: &Node,
+        path: &FieldPath,
+        field: &'static str,
+        named: Option<(Namespace, &str)>,
+    ) -> (Option<T>, Vec<E>, bool) {
+        let list = node
+            .field(field)
+            .map(|f| &f.value)
+            .filter(|v| matches!(v.kind, Kind::List(_)));
+        let shell_text = list.map(|list| self.blank(node, list));
+        let shell = self.read(node, shell_text.as_deref(), path);
+        let elements = match list {
+            Some(list) => self.list(Some(list), path.field(field), named),
+            None => Vec::new(),
+        };
+        (shell, elements, list.is_some())
     }
 
     /// The text of `node` with the inside of `list` replaced by spaces (newlines kept), so
@@ -1134,6 +1135,26 @@ impl<'s> Loader<'s> {
             in_field.is_some_and(|f| DURATION_FIELDS.contains(&f.name.text.as_str()));
         let value_span = label_span(self.text, inner);
         let fallback = Span::new(start, end.max(start));
+        let duration_in_quotes = || {
+            (
+                value_span,
+                format!("expected a duration in quotes, found `{found}`"),
+                "not a string".to_owned(),
+                Some(if looks_like_duration(&found) {
+                    format!("durations are strings: write `\"{found}\"`")
+                } else {
+                    DurationError::hint().to_owned()
+                }),
+            )
+        };
+        let whole_number = || {
+            (
+                value_span,
+                format!("expected a whole number, found `{found}`"),
+                "not a whole number".to_owned(),
+                None,
+            )
+        };
 
         let (span, message, label, hint) = match &error.code {
             E::NoSuchStructField {
@@ -1227,16 +1248,9 @@ impl<'s> Loader<'s> {
             ),
             // A duration reads any value (to take RON's explicit `Some("1h")`), so a bare
             // `2s` or `90` comes here rather than as `ExpectedString`.
-            E::InvalidValueForType { expected, .. } if expected.starts_with("a duration") => (
-                value_span,
-                format!("expected a duration in quotes, found `{found}`"),
-                "not a string".to_owned(),
-                Some(if looks_like_duration(&found) {
-                    format!("durations are strings: write `\"{found}\"`")
-                } else {
-                    DurationError::hint().to_owned()
-                }),
-            ),
+            E::InvalidValueForType { expected, .. } if expected.starts_with("a duration") => {
+                duration_in_quotes()
+            }
             E::InvalidValueForType { expected, found } => (
                 value_span,
                 format!("expected {expected}, found {found}"),
@@ -1253,16 +1267,9 @@ impl<'s> Loader<'s> {
                     .starts_with("invalid duration")
                     .then(|| DurationError::hint().to_owned()),
             ),
-            E::ExpectedString if duration_field || looks_like_duration(&found) => (
-                value_span,
-                format!("expected a duration in quotes, found `{found}`"),
-                "not a string".to_owned(),
-                Some(if looks_like_duration(&found) {
-                    format!("durations are strings: write `\"{found}\"`")
-                } else {
-                    DurationError::hint().to_owned()
-                }),
-            ),
+            E::ExpectedString if duration_field || looks_like_duration(&found) => {
+                duration_in_quotes()
+            }
             E::ExpectedString => (
                 value_span,
                 format!("expected a string, found `{found}`"),
@@ -1270,21 +1277,11 @@ impl<'s> Loader<'s> {
                 matches!(inner.kind, Kind::Ident(_))
                     .then(|| format!("text goes in double quotes: `\"{found}\"`")),
             ),
-            E::ExpectedInteger | E::InvalidIntegerDigit { .. } => (
-                value_span,
-                format!("expected a whole number, found `{found}`"),
-                "not a whole number".to_owned(),
-                None,
-            ),
+            E::ExpectedInteger | E::InvalidIntegerDigit { .. } => whole_number(),
             E::ExpectedComma | E::ExpectedStructLikeEnd | E::ExpectedArrayEnd
                 if strictly_inside_number =>
             {
-                (
-                    value_span,
-                    format!("expected a whole number, found `{found}`"),
-                    "not a whole number".to_owned(),
-                    None,
-                )
+                whole_number()
             }
             E::ExpectedFloat | E::FloatUnderscore => (
                 value_span,
