@@ -12,6 +12,7 @@ pub mod diagnosis;
 pub mod duration;
 pub mod library;
 pub mod load;
+pub mod log_target;
 pub mod spec;
 pub(crate) mod suggest;
 pub mod validate;

@@ -369,11 +369,16 @@ impl Fault {
     /// Every effect of the fault, in order.
     #[must_use]
     pub fn all_effects(&self) -> Vec<&Effect> {
-        self.effect
-            .iter()
-            .chain(self.effects.iter().flatten())
-            .collect()
+        all_effects(self.effect.as_ref(), self.effects.as_deref())
     }
+}
+
+/// A fault's or action's `effect`, then its `effects`.
+fn all_effects<'e>(effect: Option<&'e Effect>, effects: Option<&'e [Effect]>) -> Vec<&'e Effect> {
+    effect
+        .into_iter()
+        .chain(effects.into_iter().flatten())
+        .collect()
 }
 
 /// A change to the system's parameters. Faults and team actions apply the same effects.
@@ -697,10 +702,7 @@ impl Action {
     /// Every effect of the action, in order.
     #[must_use]
     pub fn all_effects(&self) -> Vec<&Effect> {
-        self.effect
-            .iter()
-            .chain(self.effects.iter().flatten())
-            .collect()
+        all_effects(self.effect.as_ref(), self.effects.as_deref())
     }
 
     /// The names of its parameters, in order.

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::drill::spec::Effect;
+pub use crate::drill::log_target::LogTarget;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,52 +51,7 @@ pub enum LogKind {
     CallTimeoutDegraded,
 }
 
-/// Which request-log lines a fault's `log` message is written on while the fault is in effect:
-/// the lines of the calls its effect touches, as the service would log them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogTarget {
-    /// Lines naming the step, and every completed request's line (each ran the step): a slow
-    /// step or longer outputs show in every answer's latency.
-    StepAndCompleted(String),
-    /// The step's error lines.
-    StepErrors(String),
-    /// Lines naming the pool: waits that timed out, answers given without it.
-    Pool(String),
-    /// Requests rejected at admission.
-    Rejected,
-}
-
 impl LogTarget {
-    /// Where a fault with `effect` writes its message, or why it cannot have one (a reason
-    /// that completes "a fault that ...").
-    ///
-    /// # Errors
-    /// The effect touches no call the service logs (more traffic, wrong answers, ending
-    /// another fault).
-    pub fn of(effect: &Effect) -> Result<LogTarget, &'static str> {
-        match effect {
-            Effect::StepTimeMultiplier { step, .. }
-            | Effect::TokenMultiplier { step, .. }
-            | Effect::UseFallback { step, .. }
-            | Effect::StepShare { step, .. }
-            | Effect::StepTimeout { step, .. } => Ok(LogTarget::StepAndCompleted(step.clone())),
-            Effect::StepErrorRate { step, .. } => Ok(LogTarget::StepErrors(step.clone())),
-            Effect::PoolSize { pool, .. }
-            | Effect::ConnectionLeak { pool, .. }
-            | Effect::RestartPool { pool, .. } => Ok(LogTarget::Pool(pool.clone())),
-            Effect::AdmissionLimit { .. } | Effect::MaxInFlight { .. } => Ok(LogTarget::Rejected),
-            Effect::TrafficMultiplier(_) => Err(
-                "changes traffic: the service logs the requests, not that there are more of them",
-            ),
-            Effect::WrongAnswerRate { .. } => Err(
-                "makes answers wrong: the service cannot tell a wrong answer, so it logs nothing about it",
-            ),
-            Effect::EndFault(_) | Effect::EndAction(_) => {
-                Err("ends another fault or action: it touches no call itself")
-            }
-        }
-    }
-
     /// Whether `line` is one of this target's lines.
     #[must_use]
     pub fn covers(&self, line: &LogLine) -> bool {
