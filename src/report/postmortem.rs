@@ -84,33 +84,80 @@ pub fn figure_rows(p: &Postmortem) -> Vec<FigureRow> {
     rows
 }
 
-/// The harm bars: each system's median harm with no one responding, as a share of the
-/// largest (the base's, unless a change made things worse).
+/// The harm bars: each system's median harm, with no one responding (`team` false) or with
+/// the team's inputs, as a share of the largest; `None` when the runs had no team.
 #[must_use]
-pub fn harm_chart(p: &Postmortem) -> String {
-    let rows = figure_rows(p);
-    let mut harms = vec![p.proof.base_no_team.harm.total];
-    harms.extend(p.action_items.iter().map(|a| a.proven.no_team.harm.total));
-    if let Some(all) = &p.together {
-        harms.push(all.no_team.harm.total);
+pub fn harm_chart(p: &Postmortem, team: bool) -> Option<String> {
+    let pick = |no_team: &Outcome, with: Option<&Outcome>| {
+        if team {
+            with.map(|o| (o.harm.total, o.paged_runs, o.runs))
+        } else {
+            Some((no_team.harm.total, no_team.paged_runs, no_team.runs))
+        }
+    };
+    let mut systems = vec![(
+        "base".to_owned(),
+        pick(&p.proof.base_no_team, p.proof.base_team.as_ref())?,
+    )];
+    for (k, a) in p.action_items.iter().enumerate() {
+        let label = format!("{}. {}", k + 1, clip(&a.title, 18));
+        systems.push((label, pick(&a.proven.no_team, a.proven.team.as_ref())?));
     }
-    let most = harms.iter().copied().fold(0.0, f64::max);
-    let bars: Vec<Bar<'_>> = rows
+    if let Some(all) = &p.together {
+        systems.push((
+            "all together".to_owned(),
+            pick(&all.no_team, all.team.as_ref())?,
+        ));
+    }
+    let most = systems.iter().map(|(_, (h, _, _))| *h).fold(0.0, f64::max);
+    let bars: Vec<Bar<'_>> = systems
         .iter()
-        .zip(&harms)
-        .map(|(r, h)| Bar {
-            label: &r.title,
-            share: if most > 0.0 { h / most } else { 0.0 },
-            note: format!("{} harmed (median) · paged {}", r.harm, r.paged),
+        .map(|(label, (harm, paged, runs))| Bar {
+            label,
+            share: if most > 0.0 { harm / most } else { 0.0 },
+            note: format!("{} harmed (median) · paged {paged}/{runs}", count(*harm)),
         })
         .collect();
-    svg::bars(
+    let lens = if team {
+        "with the team's same inputs"
+    } else {
+        "with no one responding"
+    };
+    Some(svg::bars(
         &format!(
-            "Harmed requests with no one responding, per action item ({})",
+            "Harmed requests {lens}, per action item ({})",
             p.proof.seeds
         ),
         &bars,
-    )
+    ))
+}
+
+/// The impact table's rows: what users went through, by kind, with grouped counts.
+#[must_use]
+pub fn impact_rows(p: &Postmortem) -> Vec<(&'static str, String)> {
+    let im = &p.impact;
+    let num = |x: u64| count(x as f64);
+    vec![
+        ("Failed", num(im.failed)),
+        ("Rejected (throttled)", num(im.rejected)),
+        ("Degraded (answered without context)", num(im.degraded)),
+        ("Harmed in all", num(im.harmed)),
+        ("Wrong answers", num(im.wrong_answers)),
+        (
+            "Minutes in breach of a page alert",
+            format!("{:.1}", im.minutes_in_breach),
+        ),
+        ("Model spend", format!("$ {:.2}", im.model_dollars)),
+        ("Connection-hours", format!("{:.1}", im.connection_hours)),
+    ]
+}
+
+/// `title` cut to `most` characters, marked with `…` when cut.
+fn clip(title: &str, most: usize) -> String {
+    match title.char_indices().nth(most) {
+        Some((i, _)) => format!("{}…", &title[..i]),
+        None => title.to_owned(),
+    }
 }
 
 fn bullets(o: &mut String, items: &[String], none: &str) {
@@ -198,31 +245,21 @@ pub fn markdown(p: &Postmortem) -> String {
     o.push('\n');
 
     let im = &p.impact;
-    let num = |x: u64| count(x as f64);
     let _ = writeln!(
         o,
-        "## Impact\n\nOver {}: {} requests arrived.\n\n| Users harmed | Requests |\n|---|---:|",
+        "## Impact\n\nOver {}: {} requests arrived.\n\n| Users harmed | |\n|---|---:|",
         esc(&im.duration),
-        num(im.arrived)
+        count(im.arrived as f64)
     );
-    for (label, value) in [
-        ("Failed", im.failed),
-        ("Rejected (throttled)", im.rejected),
-        ("Degraded (answered without context)", im.degraded),
-        ("Harmed in all", im.harmed),
-        ("Wrong answers", im.wrong_answers),
-    ] {
-        let _ = writeln!(o, "| {label} | {} |", num(value));
+    for (label, value) in impact_rows(p) {
+        let _ = writeln!(o, "| {label} | {value} |");
     }
     let _ = writeln!(
         o,
-        "\n- Minutes in breach of a page alert: {:.1}\n- Model spend: $ {:.2}\n- Connection-hours: {:.1}\n- No response would have harmed {} requests{}.\n\n{}\n",
-        im.minutes_in_breach,
-        im.model_dollars,
-        im.connection_hours,
-        num(im.no_response_harmed),
+        "\nNo response would have harmed {} requests{}. {}\n",
+        count(im.no_response_harmed as f64),
         im.reference_harmed
-            .map(|r| format!("; the reference response {}", num(r)))
+            .map(|r| format!("; the reference response {}", count(r as f64)))
             .unwrap_or_default(),
         esc(&im.against)
     );
@@ -354,7 +391,13 @@ pub fn html(p: &Postmortem) -> String {
     let mut context = tera::Context::new();
     context.insert("p", p);
     context.insert("figures", &figure_rows(p));
-    context.insert("chart", &harm_chart(p));
+    let charts: Vec<String> = [false, true]
+        .into_iter()
+        .filter_map(|team| harm_chart(p, team))
+        .collect();
+    context.insert("charts", &charts);
+    context.insert("impact_rows", &impact_rows(p));
+    context.insert("arrived", &count(p.impact.arrived as f64));
     context.insert("styles", super::trends::styles());
     tera.render("postmortem.html", &context)
         .expect("the built-in postmortem template renders")

@@ -682,7 +682,7 @@ fn luck_across_seeds(
     }
     let harm = measures.harm() as f64;
     let spread = format!(
-        "the same inputs over {seeds} harmed a median of {} requests (p10–p90 {}–{})",
+        "over {seeds}, the same inputs harmed a median of {} requests (p10–p90 {}–{})",
         count(team.harm.total),
         count(team.p10.harm.total),
         count(team.p90.harm.total)
@@ -726,7 +726,7 @@ fn summary(d: &Debrief, impact: &Impact) -> String {
         s.push(line);
     }
     s.push(format!(
-        "{} of {} requests went without a proper answer ({} failed, {} rejected, {} degraded), with {} wrong answers and {} minutes in breach of a page alert.",
+        "{} of {} requests went without a proper answer ({} failed, {} rejected, {} degraded), with {} wrong answers and {:.1} minutes in breach of a page alert.",
         group(i64::try_from(impact.harmed).unwrap_or(i64::MAX)),
         group(i64::try_from(impact.arrived).unwrap_or(i64::MAX)),
         group(i64::try_from(impact.failed).unwrap_or(i64::MAX)),

@@ -15,6 +15,7 @@ mod invariants;
 mod layers;
 mod observe;
 mod paths;
+mod postmortem;
 mod prometheus;
 mod queueing;
 mod serve;
