@@ -171,14 +171,14 @@ fn bullets(o: &mut String, items: &[String], none: &str) {
 }
 
 fn proven_lines(o: &mut String, p: &Proven) {
-    let _ = writeln!(o, "  - With no one responding: {}.", esc(&p.effect));
+    let _ = writeln!(o, "   - With no one responding: {}.", esc(&p.effect));
     if let Some(t) = &p.with_team {
-        let _ = writeln!(o, "  - With the team's same inputs: {}.", esc(t));
+        let _ = writeln!(o, "   - With the team's same inputs: {}.", esc(t));
     }
     for k in &p.skipped_inputs {
         let _ = writeln!(
             o,
-            "  - The changed system refused “{}” ({}, {}) in {} runs: {}.",
+            "   - The changed system refused “{}” ({}, {}) in {} runs: {}.",
             esc(&k.input.input),
             esc(&k.input.role),
             esc(&k.input.at),

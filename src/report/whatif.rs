@@ -388,3 +388,61 @@ pub fn html(w: &WhatIf) -> String {
     tera.render("whatif.html", &context)
         .expect("the built-in what-if template renders")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::whatif::Measures;
+
+    fn run(degraded: u64, first_page_seconds: Option<f64>, connection_hours: f64) -> Measures {
+        Measures {
+            failed: 0,
+            rejected: 0,
+            degraded,
+            wrong_answers: 0,
+            paged: first_page_seconds.is_some(),
+            first_page_seconds,
+            minutes_in_breach: 0.0,
+            latency_p99_seconds: 1.0,
+            model_dollars: 0.0,
+            connection_hours,
+        }
+    }
+
+    fn outcome(runs: &[Measures]) -> Outcome {
+        Outcome::of(&runs.iter().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_change_that_prevents_every_page_says_so_with_its_cost() {
+        let base = outcome(&[run(100, Some(600.0), 40.0), run(120, Some(660.0), 40.0)]);
+        let pool = outcome(&[run(0, None, 80.0), run(0, None, 80.0)]);
+        assert_eq!(
+            would_have(&pool, &base, 2),
+            "would have prevented the page in 2 of 2 runs; harm −100 % (110 → 0 requests); \
+             +40.0 connection-hours"
+        );
+        // The sentence `against` gives for the same figures keeps its own wording.
+        assert!(against(&pool, &base).starts_with("no page in 2 of 2 runs (the base paged in 2)"));
+    }
+
+    #[test]
+    fn an_earlier_page_says_how_much_sooner_and_a_partial_one_how_often_it_still_paged() {
+        let base = outcome(&[run(100, Some(600.0), 40.0), run(100, Some(600.0), 40.0)]);
+        let early = outcome(&[run(100, Some(480.0), 40.0), run(100, Some(480.0), 40.0)]);
+        assert_eq!(
+            would_have(&early, &base, 0),
+            "would still have paged in 2 of 2 runs; first page 2m sooner (median); harm ±0 % \
+             (100 → 100 requests)"
+        );
+        let partial = outcome(&[run(0, None, 40.0), run(50, Some(700.0), 40.0)]);
+        assert!(
+            would_have(&partial, &base, 1)
+                .starts_with("would have prevented the page in 1 of 2 runs (it still paged in 1)")
+        );
+        let quiet = outcome(&[run(0, None, 40.0)]);
+        assert!(
+            would_have(&quiet, &quiet, 0).starts_with("no page in 1 of 1 runs, as in the base")
+        );
+    }
+}

@@ -413,3 +413,28 @@ fn dump_dom(chromium: &str, page: &Path, profile: &Path) -> String {
     );
     dom
 }
+
+#[test]
+fn a_postmortem_without_action_items_says_none_yet() {
+    let (path, t) = transcript();
+    let p = postmortem::build(t, path, &[], &plan(), 2, None, &|| {}).expect("it builds");
+    assert!(p.action_items.is_empty() && p.together.is_none());
+    assert_eq!(p.status, "Draft — no action items yet");
+    let md = report::postmortem::markdown(&p);
+    assert!(md.contains("## Action items\n\nNone yet."), "{md}");
+    let html = report::postmortem::html(&p);
+    assert!(html.contains("<p>None yet.</p>"));
+    // A change that names a step the service lacks is refused with its title.
+    let mut bad = changes();
+    bad[1].steps = vec![firedrill::drill::spec::Step {
+        name: "no-such-step".to_owned(),
+        ..t.drill(path).expect("loads").service.steps[0].clone()
+    }];
+    let err = postmortem::build(t, path, &bad, &plan(), 2, None, &|| {}).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("`Page on requests waiting for a db connection`: steps[0]")
+            && text.contains("no-such-step"),
+        "{text}"
+    );
+}
