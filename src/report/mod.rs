@@ -7,6 +7,7 @@
 
 pub mod html;
 pub mod markdown;
+pub mod postmortem;
 pub mod svg;
 pub mod trends;
 pub mod whatif;

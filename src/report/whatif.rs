@@ -16,7 +16,7 @@ use crate::whatif::{Outcome, VariantResult, WhatIf};
 pub const TEMPLATE: &str = include_str!("../../templates/whatif.html");
 
 /// `158,638`; medians of counts are whole or halves.
-fn count(x: f64) -> String {
+pub(crate) fn count(x: f64) -> String {
     if x.fract() == 0.0 {
         group(x as i64)
     } else {
@@ -78,6 +78,46 @@ pub fn against(change: &Outcome, base: &Outcome) -> String {
         )
     };
     parts.push(pages);
+    parts.extend(effects(change, base));
+    parts.join("; ")
+}
+
+/// What a changed system would have done on this incident, in one sentence for a
+/// postmortem's action item: `would have prevented the page in 200 of 200 runs; harm −100 %
+/// (158,638 → 0 requests); +20.0 connection-hours`. `prevented` counts the runs (seeds) in
+/// which the base paged and the changed system did not, seed by seed.
+#[must_use]
+pub fn would_have(change: &Outcome, base: &Outcome, prevented: usize) -> String {
+    let n = change.runs;
+    let pages = if prevented > 0 {
+        let mut text = format!("would have prevented the page in {prevented} of {n} runs");
+        if change.paged_runs > 0 {
+            let _ = write!(text, " (it still paged in {})", change.paged_runs);
+        }
+        text
+    } else if base.paged_runs == 0 && change.paged_runs == 0 {
+        format!("no page in {n} of {n} runs, as in the base")
+    } else if change.paged_runs > base.paged_runs {
+        format!(
+            "would have paged in {} of {n} runs (the base in {})",
+            change.paged_runs, base.paged_runs
+        )
+    } else {
+        format!(
+            "would still have paged in {} of {n} runs",
+            change.paged_runs
+        )
+    };
+    std::iter::once(pages)
+        .chain(effects(change, base))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The parts of a comparison after the pages: the first page's time, harm, minutes in breach
+/// and cost, each only when it moved.
+fn effects(change: &Outcome, base: &Outcome) -> Vec<String> {
+    let mut parts = Vec::new();
     if let (Some(c), Some(b)) = (
         change.pages.first_page_seconds_p50,
         base.pages.first_page_seconds_p50,
@@ -112,7 +152,7 @@ pub fn against(change: &Outcome, base: &Outcome) -> String {
     if dollars.abs() >= 0.005 {
         parts.push(format!("{} $ model spend", signed(dollars, 2)));
     }
-    parts.join("; ")
+    parts
 }
 
 /// One row of the side-by-side table.
@@ -378,4 +418,62 @@ pub fn capacity_text(r: &crate::whatif::capacity::Report) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::whatif::Measures;
+
+    fn run(degraded: u64, first_page_seconds: Option<f64>, connection_hours: f64) -> Measures {
+        Measures {
+            failed: 0,
+            rejected: 0,
+            degraded,
+            wrong_answers: 0,
+            paged: first_page_seconds.is_some(),
+            first_page_seconds,
+            minutes_in_breach: 0.0,
+            latency_p99_seconds: 1.0,
+            model_dollars: 0.0,
+            connection_hours,
+        }
+    }
+
+    fn outcome(runs: &[Measures]) -> Outcome {
+        Outcome::of(&runs.iter().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_change_that_prevents_every_page_says_so_with_its_cost() {
+        let base = outcome(&[run(100, Some(600.0), 40.0), run(120, Some(660.0), 40.0)]);
+        let pool = outcome(&[run(0, None, 80.0), run(0, None, 80.0)]);
+        assert_eq!(
+            would_have(&pool, &base, 2),
+            "would have prevented the page in 2 of 2 runs; harm −100 % (110 → 0 requests); \
+             +40.0 connection-hours"
+        );
+        // The sentence `against` gives for the same figures keeps its own wording.
+        assert!(against(&pool, &base).starts_with("no page in 2 of 2 runs (the base paged in 2)"));
+    }
+
+    #[test]
+    fn an_earlier_page_says_how_much_sooner_and_a_partial_one_how_often_it_still_paged() {
+        let base = outcome(&[run(100, Some(600.0), 40.0), run(100, Some(600.0), 40.0)]);
+        let early = outcome(&[run(100, Some(480.0), 40.0), run(100, Some(480.0), 40.0)]);
+        assert_eq!(
+            would_have(&early, &base, 0),
+            "would still have paged in 2 of 2 runs; first page 2m sooner (median); harm ±0 % \
+             (100 → 100 requests)"
+        );
+        let partial = outcome(&[run(0, None, 40.0), run(50, Some(700.0), 40.0)]);
+        assert!(
+            would_have(&partial, &base, 1)
+                .starts_with("would have prevented the page in 1 of 2 runs (it still paged in 1)")
+        );
+        let quiet = outcome(&[run(0, None, 40.0)]);
+        assert!(
+            would_have(&quiet, &quiet, 0).starts_with("no page in 1 of 1 runs, as in the base")
+        );
+    }
 }

@@ -13,6 +13,7 @@
 //! counted as the debrief counts it ([`crate::score::impact`]).
 
 pub mod capacity;
+pub mod postmortem;
 
 use std::collections::BTreeMap;
 

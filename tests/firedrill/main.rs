@@ -15,6 +15,7 @@ mod invariants;
 mod layers;
 mod observe;
 mod paths;
+mod postmortem;
 mod prevention;
 mod prometheus;
 mod queueing;
