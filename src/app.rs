@@ -85,7 +85,7 @@ pub fn run(cli: Cli) -> Result<Exit, AppError> {
         Command::Serve(args) => serve(&args),
         Command::Whatif(args) => prevent::whatif_cmd(&args),
         Command::Capacity(args) => prevent::capacity_cmd(&args),
-        Command::Postmortem(_) => Err(usage("postmortem is not built yet")),
+        Command::Postmortem(args) => prevent::postmortem_cmd(&args),
     }
 }
 

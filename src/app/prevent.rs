@@ -2,17 +2,17 @@
 //! `capacity` (the load test). Flags into settings, the library calls, output; the
 //! comparisons themselves are [`crate::whatif`], their pages [`crate::report::whatif`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{AppError, Exit, Source, check_outputs, jobs, load, progress_bar, usage};
 use crate::calibrate::{Plan, Shard};
-use crate::cli::{CapacityArgs, WhatifArgs, WhatifFormat};
+use crate::cli::{CapacityArgs, PostmortemArgs, PostmortemFormat, WhatifArgs, WhatifFormat};
 use crate::drill::Drill;
 use crate::drill::change::Change;
 use crate::files;
 use crate::session::transcript::{Line, Transcript};
 use crate::whatif::capacity::{self, Slo};
-use crate::whatif::{self, Subject, Variants, WhatIf};
+use crate::whatif::{self, Subject, Variants, WhatIf, postmortem};
 
 /// What a what-if compares: a drill alone, or a played session's drill and inputs.
 pub(super) struct Incident {
@@ -64,24 +64,23 @@ pub(super) fn incident(path: &Path) -> Result<Incident, AppError> {
     }
 }
 
-/// Reads the change files; every problem of every file is printed before giving up.
-pub(super) fn changes(paths: &[std::path::PathBuf]) -> Result<Vec<Change>, AppError> {
+/// Reads the change files against `base`; every problem of every file is printed before
+/// giving up.
+pub(super) fn changes(paths: &[PathBuf], base: &Drill) -> Result<Vec<Change>, AppError> {
     let mut changes = Vec::new();
     let mut failed = 0;
+    let style = crate::drill::check::ReportStyle::detect(&std::io::stderr());
     for path in paths {
-        let text =
-            files::read_text_limited(path, 10 * 1024 * 1024, "change file").map_err(usage)?;
-        match crate::drill::ron_options().from_str::<Change>(&text) {
+        match crate::drill::load::load_change_file(path, base) {
             Ok(change) => changes.push(change),
-            Err(e) => {
+            Err(error) if error.is_io() => {
+                return Err(AppError::Io(error.plain().to_string()));
+            }
+            Err(error) => {
                 failed += 1;
-                eprintln!(
-                    "{}:{}:{}: error: {}",
-                    path.display(),
-                    e.span.start.line,
-                    e.span.start.col,
-                    e.code
-                );
+                let mut out = Vec::new();
+                let _ = crate::drill::check::report(&error, style, &mut out);
+                eprint!("{}", String::from_utf8_lossy(&out));
             }
         }
     }
@@ -96,7 +95,7 @@ pub(super) fn changes(paths: &[std::path::PathBuf]) -> Result<Vec<Change>, AppEr
 /// The changes applied and checked, every problem printed with the file it comes from.
 pub(super) fn variants(
     drill: &Drill,
-    paths: &[std::path::PathBuf],
+    paths: &[PathBuf],
     changes: &[Change],
 ) -> Result<Variants, AppError> {
     Variants::new(drill, changes).map_err(|problems| {
@@ -121,7 +120,7 @@ pub(super) fn whatif_cmd(args: &WhatifArgs) -> Result<Exit, AppError> {
         })?;
         check_outputs(args.output.as_deref(), "-o", &[], &[source], args.force)?;
         let incident = incident(source)?;
-        let changes = changes(&args.changes)?;
+        let changes = changes(&args.changes, &incident.drill)?;
         if changes.is_empty() {
             return Err(usage(
                 "whatif needs at least one CHANGE file after the SOURCE (see docs/drill-format.md, \"Change files\")",
@@ -182,7 +181,7 @@ pub(super) fn whatif_cmd(args: &WhatifArgs) -> Result<Exit, AppError> {
 
 pub(super) fn capacity_cmd(args: &CapacityArgs) -> Result<Exit, AppError> {
     let Source { drill, .. } = load(&args.drill)?;
-    let changes = changes(&args.changes)?;
+    let changes = changes(&args.changes, &drill)?;
     let variants = if changes.is_empty() {
         None
     } else {
@@ -233,4 +232,48 @@ pub(super) fn capacity_cmd(args: &CapacityArgs) -> Result<Exit, AppError> {
         crate::report::whatif::capacity_text(&report)
     };
     super::write_stdout(&text)
+}
+
+pub(super) fn postmortem_cmd(args: &PostmortemArgs) -> Result<Exit, AppError> {
+    check_outputs(
+        args.output.as_deref(),
+        "-o",
+        &[],
+        &[&args.transcript],
+        args.force,
+    )?;
+    let transcript = Transcript::read(&args.transcript).map_err(|e| AppError::Io(e.to_string()))?;
+    if let Some(note) = transcript.torn_note(&args.transcript, "it is left out") {
+        eprintln!("{note}");
+    }
+    let drill = transcript
+        .drill(&args.transcript)
+        .map_err(|e| AppError::Findings(e.to_string()))?;
+    let changes = changes(&args.changes, &drill)?;
+    let plan = Plan::new(args.runs, transcript.header.seed, Shard::WHOLE).map_err(usage)?;
+    let jobs = jobs(args.jobs)?;
+    let total = postmortem::runs_needed(&plan, &changes);
+    let bar = progress_bar(
+        usize::try_from(total).unwrap_or(usize::MAX),
+        format!("postmortem: {}", drill.name),
+    );
+    let built = postmortem::build(
+        &transcript,
+        &args.transcript,
+        &changes,
+        &plan,
+        jobs,
+        args.date.as_deref(),
+        &|| bar.inc(1),
+    );
+    bar.finish_and_clear();
+    let pm = built.map_err(|e| match e {
+        postmortem::PostmortemError::Runs(e) => usage(e),
+        other => AppError::Findings(other.to_string()),
+    })?;
+    let text = match args.format {
+        PostmortemFormat::Markdown => crate::report::postmortem::markdown(&pm),
+        PostmortemFormat::Html => crate::report::postmortem::html(&pm),
+    };
+    super::emit(args.output.as_deref(), &text)
 }

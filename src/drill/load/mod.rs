@@ -28,9 +28,12 @@ use super::cst::{self, Span};
 use super::spec::Drill;
 use super::validate::{FieldPath, Namespace};
 
+mod change;
 mod place;
 mod problem;
 mod reader;
+
+pub use change::{load_change_file, load_change_str};
 
 use problem::Related;
 pub use problem::{LoadError, PlainLoadError, PlainProblem, Problem};
@@ -48,6 +51,13 @@ const MAX_PROBLEMS: usize = 100;
 /// [`LoadError::Invalid`] with every problem if it is too large, not UTF-8 text, or not a
 /// valid drill.
 pub fn load_file(path: &Path) -> Result<Drill, LoadError> {
+    let (name, text) = read_file(path, "a drill")?;
+    load_str(&name, &text)
+}
+
+/// Reads a RON file of the drill format (`what` names it in messages): its name for
+/// diagnostics and its text.
+fn read_file(path: &Path, what: &str) -> Result<(String, String), LoadError> {
     let name = path.display().to_string();
     let io_error = |source: io::Error| LoadError::Io {
         path: path.to_owned(),
@@ -62,9 +72,9 @@ pub fn load_file(path: &Path) -> Result<Drill, LoadError> {
     }
     if !metadata.is_file() {
         // A FIFO with no writer would block the open for ever; a device may never end.
-        return Err(io_error(io::Error::other(
-            "it is not a regular file (a pipe, a device or a socket); give the path of a drill file",
-        )));
+        return Err(io_error(io::Error::other(format!(
+            "it is not a regular file (a pipe, a device or a socket); give the path of {what} file"
+        ))));
     }
     if metadata.len() > MAX_FILE_BYTES {
         return Err(too_large(&name, metadata.len()));
@@ -77,7 +87,7 @@ pub fn load_file(path: &Path) -> Result<Drill, LoadError> {
         return Err(too_large(&name, bytes.len() as u64));
     }
     match String::from_utf8(bytes) {
-        Ok(text) => load_str(&name, &text),
+        Ok(text) => Ok((name, text)),
         Err(error) => {
             let at = error.utf8_error().valid_up_to();
             let byte = error.as_bytes()[at];
@@ -152,27 +162,41 @@ fn invalid(name: &str, mut problems: Vec<Problem>) -> LoadError {
 /// [`LoadError::Invalid`] with every problem found: syntax errors, or else every field that
 /// does not deserialize and every semantic problem of the rest.
 pub fn load_str(name: &str, text: &str) -> Result<Drill, LoadError> {
+    let (source, text, document) = parse_source(
+        name,
+        text,
+        "a drill file holds one `Drill(name: ..., ...)`; see docs/drill-format.md",
+    )?;
+    let mut loader = Loader::new(&source, &text);
+    let drill = loader.drill(&document);
+    match drill {
+        Some(drill) if loader.problems.is_empty() => Ok(drill),
+        _ => Err(invalid(name, loader.problems)),
+    }
+}
+
+/// The checks every file of the format gets before it is read (size, emptiness, NUL bytes,
+/// a byte-order mark read as spaces) and its syntax tree; `empty_hint` says what the file
+/// should hold.
+fn parse_source(
+    name: &str,
+    text: &str,
+    empty_hint: &str,
+) -> Result<(Source, String, cst::Document), LoadError> {
     if text.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large(name, text.len() as u64));
     }
     // A UTF-8 byte-order mark (some editors write one) is read as three spaces, so that
     // every byte offset, and so every line and column, stays where it was.
-    let unmarked;
     let text = match text.strip_prefix('\u{feff}') {
-        Some(rest) => {
-            unmarked = format!("   {rest}");
-            unmarked.as_str()
-        }
-        None => text,
+        Some(rest) => format!("   {rest}"),
+        None => text.to_owned(),
     };
-    let source = Source::new(name, text);
+    let source = Source::new(name, &text);
     if text.trim().is_empty() {
         let problem = source
             .problem(Some(Span::new(0, 0)), "the file is empty", "empty")
-            .with_hint(Some(
-                "a drill file holds one `Drill(name: ..., ...)`; see docs/drill-format.md"
-                    .to_owned(),
-            ));
+            .with_hint(Some(empty_hint.to_owned()));
         return Err(invalid(name, vec![problem]));
     }
     if let Some(at) = text.find('\0') {
@@ -187,8 +211,8 @@ pub fn load_str(name: &str, text: &str) -> Result<Drill, LoadError> {
             ));
         return Err(invalid(name, vec![problem]));
     }
-    let document = match cst::parse(text) {
-        Ok(document) => document,
+    match cst::parse(&text) {
+        Ok(document) => Ok((source, text, document)),
         Err(errors) => {
             let problems = errors
                 .into_iter()
@@ -202,14 +226,8 @@ pub fn load_str(name: &str, text: &str) -> Result<Drill, LoadError> {
                     problem
                 })
                 .collect();
-            return Err(invalid(name, problems));
+            Err(invalid(name, problems))
         }
-    };
-    let mut loader = Loader::new(&source, text);
-    let drill = loader.drill(&document);
-    match drill {
-        Some(drill) if loader.problems.is_empty() => Ok(drill),
-        _ => Err(invalid(name, loader.problems)),
     }
 }
 
