@@ -84,12 +84,6 @@ impl News {
     }
 }
 
-impl Serialize for SimTime {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_f64(self.as_secs_f64())
-    }
-}
-
 /// An alert rule, resolved against the drill.
 #[derive(Component, Debug, Clone)]
 pub struct AlertRule {
