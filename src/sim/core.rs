@@ -28,6 +28,7 @@ use crate::drill::spec::OnTimeout;
 use crate::telemetry::histogram::Histogram;
 use crate::telemetry::log::{Level, LogKind, LogLine};
 use crate::telemetry::series::PoolBucket;
+pub use crate::telemetry::series::{BucketCounts, StepCounts};
 
 /// What an agenda entry asks the engine to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -511,109 +512,6 @@ pub struct Totals {
     pub tokens: f64,
     /// Latencies up to the last closed bucket ([`Core::latency`] adds the open one).
     latency: Histogram,
-}
-
-/// Counts for the current metric bucket (all requests, warm-up included).
-#[derive(Debug, Clone, Default)]
-pub struct BucketCounts {
-    pub arrived: u64,
-    pub admitted: u64,
-    pub rejected: u64,
-    /// Of `rejected`, those turned away only by limits the team's actions set (a throttle, a
-    /// cap on requests in flight), not by the drill's own limits or a fault's.
-    pub shed: u64,
-    pub completed: u64,
-    pub failed: u64,
-    pub degraded: u64,
-    pub wrong_answers: u64,
-    pub retries: u64,
-    pub tokens: f64,
-    /// Answers the evaluation pipeline graded, and how many it found wrong.
-    pub eval_graded: u64,
-    pub eval_wrong: u64,
-    /// Latencies of the requests that completed in the bucket. While the bucket is open it
-    /// holds only counted requests' (the others wait in `Core::uncounted_latency`), so that
-    /// each latency is recorded once; closing the bucket folds it into the totals and then
-    /// adds the uncounted ones.
-    pub latency: Histogram,
-    pub in_flight: f64,
-    pub pools: Vec<PoolBucket>,
-    /// Each step's calls that finished in the bucket.
-    pub steps: Vec<StepCounts>,
-}
-
-/// A step's calls that finished: over a bucket (all requests, warm-up included) or over the
-/// run (counted requests).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct StepCounts {
-    /// Calls that finished, errors included.
-    pub calls: u64,
-    pub errors: u64,
-    /// Requests that went on without the step after its connection wait or its call timed
-    /// out.
-    pub skipped: u64,
-    /// Connection waits that timed out (the request then failed or went on without the step).
-    pub acquire_timeouts: u64,
-    /// Calls ended at the step's timeout (counted in `calls` too).
-    pub call_timeouts: u64,
-    /// Time the finished calls ran.
-    pub busy_nanos: u128,
-}
-
-impl StepCounts {
-    fn record(&mut self, error: bool, took: crate::drill::Duration) {
-        self.calls += 1;
-        self.errors += u64::from(error);
-        self.busy_nanos += u128::from(took.as_nanos());
-    }
-
-    /// Both counts together.
-    #[must_use]
-    pub fn plus(self, other: &StepCounts) -> StepCounts {
-        StepCounts {
-            calls: self.calls + other.calls,
-            errors: self.errors + other.errors,
-            skipped: self.skipped + other.skipped,
-            acquire_timeouts: self.acquire_timeouts + other.acquire_timeouts,
-            call_timeouts: self.call_timeouts + other.call_timeouts,
-            busy_nanos: self.busy_nanos + other.busy_nanos,
-        }
-    }
-
-    /// Mean running time of the finished calls in seconds, zero when none finished.
-    #[must_use]
-    pub fn mean_seconds(&self) -> f64 {
-        if self.calls == 0 {
-            0.0
-        } else {
-            self.busy_nanos as f64 / self.calls as f64 / 1e9
-        }
-    }
-}
-
-impl BucketCounts {
-    /// Empty counts for `steps` steps, recording latencies into `latency` (cleared).
-    fn starting_with(mut latency: Histogram, steps: usize) -> Self {
-        latency.clear();
-        BucketCounts {
-            arrived: 0,
-            admitted: 0,
-            rejected: 0,
-            shed: 0,
-            completed: 0,
-            failed: 0,
-            degraded: 0,
-            wrong_answers: 0,
-            retries: 0,
-            tokens: 0.0,
-            eval_graded: 0,
-            eval_wrong: 0,
-            latency,
-            in_flight: 0.0,
-            pools: Vec::new(),
-            steps: vec![StepCounts::default(); steps],
-        }
-    }
 }
 
 /// Request-log settings and this bucket's budget.

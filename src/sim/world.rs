@@ -10,14 +10,10 @@
 // bevy systems take their parameters (`Res`, `Query`) by value.
 #![allow(clippy::needless_pass_by_value)]
 
-use std::collections::VecDeque;
-
 use bevy_ecs::prelude::*;
 use serde::Serialize;
 
-use super::core::{
-    BucketCounts, Core, CoreSpec, Kind, PoolInit, RetryPolicy, StepCounts, StepInit,
-};
+use super::core::{Core, CoreSpec, Kind, PoolInit, RetryPolicy, StepInit};
 use super::effects::{ActiveEffect, Change, Knob, Source};
 use super::rng::Seed;
 use super::sampler::Sampler;
@@ -25,9 +21,9 @@ use super::traffic::ArrivalProcess;
 use super::{RunOptions, SimTime};
 use crate::drill::Duration;
 use crate::drill::spec::{Condition, Drill, Effect, Severity, Value};
-use crate::telemetry::histogram::Histogram;
-use crate::telemetry::log::{LogKind, LogLine, LogTarget};
-use crate::telemetry::series::{Bucket, PoolWindow, Signal, StepWindow, Window};
+use crate::telemetry::log::LogNotes;
+use crate::telemetry::series::Signal;
+pub use crate::telemetry::store::Telemetry;
 
 /// How long no page alert may be pending or firing before the system counts as recovered.
 pub const RECOVERY_QUIET: Duration = Duration::from_secs(300);
@@ -191,265 +187,23 @@ pub struct Truth {
     pub alert_first_pending: Vec<Option<SimTime>>,
 }
 
-/// Metric buckets, the look-back window, and the request log.
-#[derive(Resource, Debug, Default)]
-pub struct Telemetry {
-    buckets: Vec<Bucket>,
-    log: Vec<LogLine>,
-    recent: VecDeque<(f64, BucketCounts)>,
-    window_buckets: usize,
-    /// Latency histograms of buckets that left the window, for the engine's next buckets.
-    spare: Vec<Histogram>,
-    /// The window's latencies, merged afresh at each bucket's close.
-    window_latency: Histogram,
-    pub bucket_width: Duration,
-    pub window: Duration,
-    /// Dollars per thousand tokens, for the cost rate.
-    pub cost_per_1k_tokens: f64,
-    /// How late the evaluation pipeline reports.
-    pub eval_delay: Duration,
-    /// The drill's own log messages, written onto the lines they concern.
-    notes: LogNotes,
-    /// With `Some(n)`, only about the last `n` closed buckets are kept and the request log is
-    /// not: see [`Sim::bound_telemetry`].
-    retain: Option<usize>,
-}
-
-/// What the drill's author says the service logs: each step's `log` on the step's error lines,
-/// and each fault's `log` on the lines of the calls it touches while it is in effect
-/// ([`LogTarget`]).
-#[derive(Debug, Default)]
-struct LogNotes {
-    /// Step name and message.
-    steps: Vec<(String, String)>,
-    /// Fault index, the lines it goes on, and message.
-    faults: Vec<(usize, Vec<LogTarget>, String)>,
-}
-
-impl LogNotes {
-    fn of(drill: &Drill) -> LogNotes {
-        LogNotes {
-            steps: drill
-                .service
-                .steps
-                .iter()
-                .filter_map(|s| Some((s.name.clone(), s.log.clone()?)))
-                .collect(),
-            faults: drill
-                .faults
-                .iter()
-                .enumerate()
-                .filter_map(|(i, f)| {
-                    let targets: Vec<LogTarget> = f
-                        .all_effects()
-                        .into_iter()
-                        .filter_map(|e| LogTarget::of(e).ok())
-                        .collect();
-                    (!targets.is_empty()).then_some((i, targets, f.log.clone()?))
-                })
-                .collect(),
-        }
-    }
-
-    /// Adds the notes that concern each line, steps first, then faults in drill order.
-    fn annotate(&self, lines: &mut [LogLine], truth: &Truth) {
-        for line in lines {
-            if matches!(
-                line.kind,
-                LogKind::StepError | LogKind::CallTimeout | LogKind::CallTimeoutDegraded
-            ) && let Some((_, message)) = self
-                .steps
-                .iter()
-                .find(|(step, _)| line.step.as_deref() == Some(step))
-            {
-                line.notes.push(message.clone());
-            }
-            let at = SimTime::from_nanos(line.at_nanos);
-            for (fault, targets, message) in &self.faults {
-                let started = truth.fault_started[*fault].is_some_and(|t| t <= at);
-                let ended = truth.fault_ended[*fault].is_some_and(|t| t <= at);
-                if started && !ended && targets.iter().any(|t| t.covers(line)) {
-                    line.notes.push(message.clone());
-                }
-            }
-        }
-    }
-}
-
-impl Telemetry {
-    #[must_use]
-    pub fn buckets(&self) -> &[Bucket] {
-        &self.buckets
-    }
-
-    #[must_use]
-    pub fn log(&self) -> &[LogLine] {
-        &self.log
-    }
-
-    /// Wrong over graded answers in the window that ended `eval_delay` ago: what the
-    /// evaluation pipeline has reported by now.
-    fn eval_ratio(&self) -> f64 {
-        let Some(last) = self.buckets.last() else {
-            return 0.0;
-        };
-        // `buckets` does not yet hold the bucket being closed, which ends one width later.
-        let now = last.start + last.width + self.bucket_width.as_secs_f64();
-        let reported_until = now - self.eval_delay.as_secs_f64();
-        let from = reported_until - self.window.as_secs_f64();
-        let (mut graded, mut wrong) = (0u64, 0u64);
-        for b in self.buckets.iter().rev() {
-            let end = b.start + b.width;
-            if end <= from + 1e-9 {
-                break;
-            }
-            if end <= reported_until + 1e-9 {
-                graded += b.eval_graded;
-                wrong += b.eval_wrong;
-            }
-        }
-        if graded == 0 {
-            0.0
-        } else {
-            wrong as f64 / graded as f64
-        }
-    }
-
-    /// The window's latency quantiles (p50, p95, p99) in seconds.
-    fn window_latency(&mut self) -> [f64; 3] {
-        self.window_latency.clear();
-        for (_, b) in &self.recent {
-            self.window_latency.merge(&b.latency);
-        }
-        self.window_latency
-            .quantiles([0.50, 0.95, 0.99])
-            .map(|q| q / 1e9)
-    }
-
-    /// The window's values from the most recent buckets (those in `recent`), with its
-    /// latency quantiles from [`Telemetry::window_latency`].
-    fn window_values(&self, [p50, p95, p99]: [f64; 3]) -> Window {
-        let width: f64 = self.recent.iter().map(|(w, _)| *w).sum();
-        let per_second = |x: u64| if width > 0.0 { x as f64 / width } else { 0.0 };
-        let sum = |f: fn(&BucketCounts) -> u64| self.recent.iter().map(|(_, b)| f(b)).sum::<u64>();
-        let weighted = |f: &dyn Fn(&BucketCounts) -> f64| {
-            if width > 0.0 {
-                self.recent.iter().map(|(w, b)| w * f(b)).sum::<f64>() / width
-            } else {
-                0.0
-            }
-        };
-        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-        let (completed, failed, rejected) =
-            (sum(|b| b.completed), sum(|b| b.failed), sum(|b| b.rejected));
-        let pools = self.recent.back().map_or(0, |(_, b)| b.pools.len());
-        let tokens: f64 = self.recent.iter().map(|(_, b)| b.tokens).sum();
-        let token_rate = if width > 0.0 { tokens / width } else { 0.0 };
-        Window {
-            retry_rate: per_second(sum(|b| b.retries)),
-            token_rate,
-            cost_rate: token_rate / 1000.0 * self.cost_per_1k_tokens * 3600.0,
-            eval_wrong_answer_ratio: self.eval_ratio(),
-            arrival_rate: per_second(sum(|b| b.arrived)),
-            throughput: per_second(completed),
-            error_rate: per_second(failed),
-            error_ratio: ratio(failed + rejected, completed + failed + rejected),
-            rejected_rate: per_second(rejected),
-            degraded_ratio: ratio(sum(|b| b.degraded), completed),
-            wrong_answer_ratio: ratio(sum(|b| b.wrong_answers), completed),
-            latency_p50: p50,
-            latency_p95: p95,
-            latency_p99: p99,
-            in_flight: weighted(&|b| b.in_flight),
-            pools: (0..pools)
-                .map(|p| {
-                    let size = self
-                        .recent
-                        .back()
-                        .map_or(0, |(_, b)| b.pools[p].size)
-                        .max(1);
-                    PoolWindow {
-                        utilization: weighted(&|b| b.pools[p].in_use) / size as f64,
-                        waiting: weighted(&|b| b.pools[p].waiting),
-                        timeout_rate: per_second(
-                            self.recent.iter().map(|(_, b)| b.pools[p].timeouts).sum(),
-                        ),
-                    }
-                })
-                .collect(),
-            steps: (0..self.recent.back().map_or(0, |(_, b)| b.steps.len()))
-                .map(|s| {
-                    let all = self
-                        .recent
-                        .iter()
-                        .fold(StepCounts::default(), |all, (_, b)| all.plus(&b.steps[s]));
-                    StepWindow {
-                        time: all.mean_seconds(),
-                        error_ratio: ratio(all.errors, all.calls),
-                    }
-                })
-                .collect(),
-        }
-    }
-}
-
 /// The schedule that runs at the end of every bucket.
 #[derive(bevy_ecs::schedule::ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Tick;
 
 fn close_bucket(mut core: ResMut<Core>, mut telemetry: ResMut<Telemetry>, truth: Res<Truth>) {
-    let spare = telemetry.spare.pop().unwrap_or_default();
+    let spare = telemetry.spare_histogram();
     let (start, counts) = core.close_bucket(spare);
-    let width = core.now.since(start).as_secs_f64();
-    let [p50, p95, p99] = counts
-        .latency
-        .quantiles([0.50, 0.95, 0.99])
-        .map(|q| q / 1e9);
-    let mut bucket = Bucket {
-        start: start.as_secs_f64(),
-        width,
-        arrived: counts.arrived,
-        admitted: counts.admitted,
-        rejected: counts.rejected,
-        completed: counts.completed,
-        failed: counts.failed,
-        degraded: counts.degraded,
-        wrong_answers: counts.wrong_answers,
-        retries: counts.retries,
-        tokens: counts.tokens,
-        eval_graded: counts.eval_graded,
-        eval_wrong: counts.eval_wrong,
-        latency_p50: p50,
-        latency_p95: p95,
-        latency_p99: p99,
-        in_flight: counts.in_flight,
-        pools: counts.pools.clone(),
-        window: Window::default(),
-    };
-    telemetry.recent.push_back((width, counts));
-    while telemetry.recent.len() > telemetry.window_buckets {
-        if let Some((_, old)) = telemetry.recent.pop_front() {
-            telemetry.spare.push(old.latency);
-        }
-    }
-    let latency = telemetry.window_latency();
-    bucket.window = telemetry.window_values(latency);
-    telemetry.buckets.push(bucket);
-    let mut lines = core.take_log();
-    if let Some(keep) = telemetry.retain {
-        // Dropped in batches, so each bucket is moved at most once.
-        if telemetry.buckets.len() >= 2 * keep {
-            let cut = telemetry.buckets.len() - keep;
-            telemetry.buckets.drain(..cut);
-        }
-    } else {
-        if !(telemetry.notes.steps.is_empty() && telemetry.notes.faults.is_empty()) {
-            telemetry.notes.annotate(&mut lines, &truth);
-        }
-        telemetry.log.extend(lines);
-    }
+    let lines = core.take_log();
+    telemetry.close_bucket(
+        start,
+        core.now,
+        counts,
+        lines,
+        &truth.fault_started,
+        &truth.fault_ended,
+    );
 }
-
 fn evaluate_alerts(
     core: Res<Core>,
     telemetry: Res<Telemetry>,
@@ -457,7 +211,7 @@ fn evaluate_alerts(
     mut news: MessageWriter<News>,
 ) {
     let now = core.now;
-    let Some(window) = telemetry.buckets.last().map(|b| &b.window) else {
+    let Some(window) = telemetry.buckets().last().map(|b| &b.window) else {
         return;
     };
     let mut sorted: Vec<_> = alerts.iter_mut().collect();
@@ -560,12 +314,12 @@ fn track_truth(
     // Shedding load is a mitigation, not a recovery: the bucket just closed must have served
     // all but `shed_tolerance` of its arrivals, leaving aside what the drill's own limits and
     // faults rejected.
-    let served = telemetry.recent.back().is_none_or(|(_, b)| {
-        b.shed == 0 || (b.shed as f64) < truth.shed_tolerance * b.arrived as f64
-    });
+    let served = telemetry
+        .last_counts()
+        .is_none_or(|b| b.shed == 0 || (b.shed as f64) < truth.shed_tolerance * b.arrived as f64);
     if served {
         let start = telemetry
-            .buckets
+            .buckets()
             .last()
             .map_or(now, |b| SimTime::from_secs_f64(b.start));
         truth.served_since.get_or_insert(start);
@@ -672,21 +426,13 @@ impl Sim {
         } else {
             drill.telemetry.bucket
         };
-        let window_buckets = (drill
-            .telemetry
-            .window
-            .as_nanos()
-            .div_ceil(bucket.as_nanos()) as usize)
-            .max(1);
-        world.insert_resource(Telemetry {
-            window_buckets,
-            cost_per_1k_tokens: drill.service.cost_per_1k_tokens,
-            eval_delay: drill.telemetry.eval_delay,
-            bucket_width: bucket,
-            window: drill.telemetry.window,
-            notes: LogNotes::of(drill),
-            ..Telemetry::default()
-        });
+        world.insert_resource(Telemetry::new(
+            bucket,
+            drill.telemetry.window,
+            drill.service.cost_per_1k_tokens,
+            drill.telemetry.eval_delay,
+            LogNotes::of(drill),
+        ));
         let cause_alert = drill
             .alerts
             .iter()
@@ -918,15 +664,7 @@ impl Sim {
     /// Alerts, truth and the summary's totals are the same as with everything kept; only
     /// [`Telemetry::buckets`] and [`Telemetry::log`] lose their history. Call it before running.
     pub fn bound_telemetry(&mut self) {
-        let mut telemetry = self.world.resource_mut::<Telemetry>();
-        let width = telemetry.bucket_width.as_nanos().max(1);
-        let look_back = telemetry.window.as_nanos() + telemetry.eval_delay.as_nanos();
-        let buckets = usize::try_from(look_back.div_ceil(width)).unwrap_or(usize::MAX);
-        telemetry.retain = Some(
-            buckets
-                .saturating_add(telemetry.window_buckets)
-                .saturating_add(2),
-        );
+        self.world.resource_mut::<Telemetry>().bound();
     }
 
     pub fn run_to_end(&mut self) {
