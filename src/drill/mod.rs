@@ -1,6 +1,7 @@
-//! The drill file format: spec types ([`spec`]), durations ([`duration`]), loading with
-//! diagnostics ([`load`]), semantic validation ([`validate`]) and `firedrill check`
-//! ([`check`]), and how a diagnosis is matched against the root cause ([`diagnosis`]).
+//! The drill file format: spec types ([`spec`]), durations ([`duration`]) and instants of
+//! simulated time ([`time`]), loading with diagnostics ([`load`]), semantic validation
+//! ([`validate`]) and `firedrill check` ([`check`]), and how a diagnosis is matched against
+//! the root cause ([`diagnosis`]).
 //!
 //! Nothing here simulates; the engine reads a validated [`spec::Drill`].
 
@@ -15,12 +16,14 @@ pub mod load;
 pub mod log_target;
 pub mod spec;
 pub(crate) mod suggest;
+pub mod time;
 pub mod validate;
 pub mod warnings;
 
 pub use duration::{ClockTime, Duration};
 pub use load::{LoadError, Problem, load_file, load_str};
 pub use spec::Drill;
+pub use time::SimTime;
 
 /// RON options every drill is read with: `implicit_some` is on by default.
 #[must_use]

@@ -17,12 +17,11 @@ pub mod effects;
 pub mod rng;
 pub mod sampler;
 pub mod summary;
-pub mod time;
 pub mod traffic;
 pub mod world;
 
+pub use crate::drill::SimTime;
 pub use summary::{AlertSummary, Latency, PoolSummary, RequestSummary, StepSummary, Summary};
-pub use time::SimTime;
 pub use world::{ActionError, News, Sim};
 
 use crate::drill::{Drill, Duration};

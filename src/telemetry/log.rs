@@ -6,6 +6,8 @@
 use serde::Serialize;
 
 pub use crate::drill::log_target::LogTarget;
+use crate::drill::SimTime;
+use crate::drill::spec::Drill;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -128,6 +130,82 @@ impl LogLine {
                 self.wait_seconds
             ),
             LogKind::Rejected => "request rejected at admission".to_owned(),
+        }
+    }
+}
+
+/// What the drill's author says the service logs: each step's `log` on the step's error lines,
+/// and each fault's `log` on the lines of the calls it touches while it is in effect
+/// ([`LogTarget`]).
+#[derive(Debug, Default)]
+pub struct LogNotes {
+    /// Step name and message.
+    steps: Vec<(String, String)>,
+    /// Fault index, the lines it goes on, and message.
+    faults: Vec<(usize, Vec<LogTarget>, String)>,
+}
+
+impl LogNotes {
+    /// The notes of `drill`'s steps and faults.
+    #[must_use]
+    pub fn of(drill: &Drill) -> LogNotes {
+        LogNotes {
+            steps: drill
+                .service
+                .steps
+                .iter()
+                .filter_map(|s| Some((s.name.clone(), s.log.clone()?)))
+                .collect(),
+            faults: drill
+                .faults
+                .iter()
+                .enumerate()
+                .filter_map(|(i, f)| {
+                    let targets: Vec<LogTarget> = f
+                        .all_effects()
+                        .into_iter()
+                        .filter_map(|e| LogTarget::of(e).ok())
+                        .collect();
+                    (!targets.is_empty()).then_some((i, targets, f.log.clone()?))
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether the drill gives no message at all.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty() && self.faults.is_empty()
+    }
+
+    /// Adds the notes that concern each line, steps first, then faults in drill order; a
+    /// fault's note goes on the lines between its start and its end (by fault index, as the
+    /// run's ground truth records them).
+    pub fn annotate(
+        &self,
+        lines: &mut [LogLine],
+        fault_started: &[Option<SimTime>],
+        fault_ended: &[Option<SimTime>],
+    ) {
+        for line in lines {
+            if matches!(
+                line.kind,
+                LogKind::StepError | LogKind::CallTimeout | LogKind::CallTimeoutDegraded
+            ) && let Some((_, message)) = self
+                .steps
+                .iter()
+                .find(|(step, _)| line.step.as_deref() == Some(step))
+            {
+                line.notes.push(message.clone());
+            }
+            let at = SimTime::from_nanos(line.at_nanos);
+            for (fault, targets, message) in &self.faults {
+                let started = fault_started[*fault].is_some_and(|t| t <= at);
+                let ended = fault_ended[*fault].is_some_and(|t| t <= at);
+                if started && !ended && targets.iter().any(|t| t.covers(line)) {
+                    line.notes.push(message.clone());
+                }
+            }
         }
     }
 }

@@ -19,9 +19,9 @@
 use std::fmt;
 
 use crate::drill::Duration;
-use crate::sim::world::Telemetry;
 use crate::telemetry::log::LogLine;
 use crate::telemetry::series::{Bucket, Signal};
+use crate::telemetry::store::Telemetry;
 
 /// A signal a real team can observe: the only key an [`ObservedBucket`] answers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

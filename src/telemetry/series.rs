@@ -1,11 +1,16 @@
 //! Metric buckets: what happened in each fixed slice of simulated time, and the values every
 //! alert condition saw at the bucket's end (measured over the look-back window).
 //!
+//! Also the counters the engine keeps while a bucket is open ([`BucketCounts`], per step
+//! [`StepCounts`]), which become a [`Bucket`] when it closes.
+//!
 //! This module only stores and looks up numbers; the engine fills them in.
 
 use serde::Serialize;
 
+use crate::drill::Duration;
 use crate::drill::spec::Metric;
+use crate::telemetry::histogram::Histogram;
 
 /// One pool's numbers for one bucket.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -200,4 +205,108 @@ pub struct Bucket {
     pub pools: Vec<PoolBucket>,
     /// What the alert conditions saw at the end of this bucket.
     pub window: Window,
+}
+
+/// Counts for the current metric bucket (all requests, warm-up included).
+#[derive(Debug, Clone, Default)]
+pub struct BucketCounts {
+    pub arrived: u64,
+    pub admitted: u64,
+    pub rejected: u64,
+    /// Of `rejected`, those turned away only by limits the team's actions set (a throttle, a
+    /// cap on requests in flight), not by the drill's own limits or a fault's.
+    pub shed: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub degraded: u64,
+    pub wrong_answers: u64,
+    pub retries: u64,
+    pub tokens: f64,
+    /// Answers the evaluation pipeline graded, and how many it found wrong.
+    pub eval_graded: u64,
+    pub eval_wrong: u64,
+    /// Latencies of the requests that completed in the bucket. While the bucket is open it
+    /// holds only counted requests' (the others wait in `Core::uncounted_latency`), so that
+    /// each latency is recorded once; closing the bucket folds it into the totals and then
+    /// adds the uncounted ones.
+    pub latency: Histogram,
+    pub in_flight: f64,
+    pub pools: Vec<PoolBucket>,
+    /// Each step's calls that finished in the bucket.
+    pub steps: Vec<StepCounts>,
+}
+
+/// A step's calls that finished: over a bucket (all requests, warm-up included) or over the
+/// run (counted requests).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StepCounts {
+    /// Calls that finished, errors included.
+    pub calls: u64,
+    pub errors: u64,
+    /// Requests that went on without the step after its connection wait or its call timed
+    /// out.
+    pub skipped: u64,
+    /// Connection waits that timed out (the request then failed or went on without the step).
+    pub acquire_timeouts: u64,
+    /// Calls ended at the step's timeout (counted in `calls` too).
+    pub call_timeouts: u64,
+    /// Time the finished calls ran.
+    pub busy_nanos: u128,
+}
+
+impl StepCounts {
+    /// One finished call: an error or not, and how long it ran.
+    pub fn record(&mut self, error: bool, took: Duration) {
+        self.calls += 1;
+        self.errors += u64::from(error);
+        self.busy_nanos += u128::from(took.as_nanos());
+    }
+
+    /// Both counts together.
+    #[must_use]
+    pub fn plus(self, other: &StepCounts) -> StepCounts {
+        StepCounts {
+            calls: self.calls + other.calls,
+            errors: self.errors + other.errors,
+            skipped: self.skipped + other.skipped,
+            acquire_timeouts: self.acquire_timeouts + other.acquire_timeouts,
+            call_timeouts: self.call_timeouts + other.call_timeouts,
+            busy_nanos: self.busy_nanos + other.busy_nanos,
+        }
+    }
+
+    /// Mean running time of the finished calls in seconds, zero when none finished.
+    #[must_use]
+    pub fn mean_seconds(&self) -> f64 {
+        if self.calls == 0 {
+            0.0
+        } else {
+            self.busy_nanos as f64 / self.calls as f64 / 1e9
+        }
+    }
+}
+
+impl BucketCounts {
+    /// Empty counts for `steps` steps, recording latencies into `latency` (cleared).
+    pub fn starting_with(mut latency: Histogram, steps: usize) -> Self {
+        latency.clear();
+        BucketCounts {
+            arrived: 0,
+            admitted: 0,
+            rejected: 0,
+            shed: 0,
+            completed: 0,
+            failed: 0,
+            degraded: 0,
+            wrong_answers: 0,
+            retries: 0,
+            tokens: 0.0,
+            eval_graded: 0,
+            eval_wrong: 0,
+            latency,
+            in_flight: 0.0,
+            pools: Vec::new(),
+            steps: vec![StepCounts::default(); steps],
+        }
+    }
 }

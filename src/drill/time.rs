@@ -1,8 +1,12 @@
 //! Simulated time: integer nanoseconds since the start of the drill.
 //!
-//! The engine never reads the wall clock; every instant it knows is a [`SimTime`].
+//! The engine ([`crate::sim`]) never reads the wall clock; every instant it knows is a
+//! [`SimTime`]. It lives here, beside [`Duration`], so that the passive layers (the drill and
+//! [`crate::telemetry`]) can name instants too; [`crate::sim::SimTime`] is the same type.
 
 use std::fmt;
+
+use serde::{Serialize, Serializer};
 
 use crate::drill::Duration;
 
@@ -63,5 +67,12 @@ impl fmt::Display for SimTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0 / 1_000_000_000;
         write!(f, "T+{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+    }
+}
+
+impl Serialize for SimTime {
+    /// Seconds from the start, as a number.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.as_secs_f64())
     }
 }

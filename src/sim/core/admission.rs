@@ -1,0 +1,152 @@
+//! Admission: arrivals planned one at a time from the traffic model, the admission rate and
+//! the limit on requests in flight (a rejection counted as shed when only the team's own
+//! limits turned it away), and client retries with their backoff and budget.
+//!
+//! What happens to an admitted request is [`super::requests`].
+
+use rand::RngExt;
+
+use super::Core;
+use super::events::{Entry, Kind};
+use super::requests::Request;
+use crate::sim::SimTime;
+use crate::telemetry::log::{Level, LogKind};
+
+/// Client retries, resolved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    pub max_attempts: u8,
+    pub backoff_nanos: f64,
+    pub multiplier: f64,
+    pub jitter: f64,
+    pub budget: Option<f64>,
+}
+
+impl Core {
+    /// Throws away the pending arrival and plans a new one from now (after the rate changed;
+    /// valid for Poisson arrivals because they are memoryless).
+    pub fn replan_arrivals(&mut self) {
+        self.next_arrival = Entry::NO_ARRIVAL;
+        if let Some(c) = self.arrivals.plan(self.now, self.end) {
+            self.schedule(c.at, Kind::Arrival);
+        }
+    }
+
+    pub(super) fn on_arrival(&mut self) {
+        let now = self.now;
+        if self.arrivals.accept(now) {
+            let id = self.next_request_id;
+            self.next_request_id += 1;
+            if let Some(policy) = self.retry
+                && let Some(budget) = policy.budget
+            {
+                self.retry_credit = (self.retry_credit + budget).min(10.0_f64.max(100.0 * budget));
+            }
+            self.admit(id, 1);
+        }
+        if let Some(c) = self.arrivals.plan(now, self.end) {
+            self.schedule(c.at, Kind::Arrival);
+        }
+    }
+
+    /// Attempt `attempt` of request `id` arrives: admission, then its first step.
+    pub(super) fn admit(&mut self, id: u64, attempt: u8) {
+        let now = self.now;
+        let counted = now >= self.warmup;
+        self.bucket.arrived += 1;
+        if counted {
+            self.totals.arrived += 1;
+        }
+        if attempt > 1 {
+            self.bucket.retries += 1;
+            if counted {
+                self.totals.retries += 1;
+            }
+        }
+        let over_rate = self.admission.as_mut().is_some_and(|b| !b.admit(now));
+        let over_limit = self
+            .max_in_flight
+            .is_some_and(|limit| self.in_flight.value >= u64::from(limit));
+        if over_rate || over_limit {
+            self.reject(id, attempt, counted, over_rate, over_limit);
+            return;
+        }
+        self.bucket.admitted += 1;
+        if counted {
+            self.totals.admitted += 1;
+        }
+        let value = self.in_flight.value + 1;
+        self.in_flight.set(value, now);
+        let (slot, generation) = self.requests.insert(Request {
+            id,
+            attempt,
+            arrived: now,
+            step: 0,
+            counted,
+            degraded: false,
+            right: 1.0,
+            waited: SimTime::ZERO,
+            step_started: SimTime::ZERO,
+            held: 0,
+            call: 0,
+        });
+        self.advance(slot, generation);
+    }
+
+    /// Admission turns attempt `attempt` of request `id` away (over the admission rate, or
+    /// over the limit on requests in flight).
+    #[cold]
+    #[inline(never)]
+    fn reject(&mut self, id: u64, attempt: u8, counted: bool, over_rate: bool, over_limit: bool) {
+        self.bucket.rejected += 1;
+        let by_action =
+            (!over_rate || self.rate_set_by_action) && (!over_limit || self.limit_set_by_action);
+        self.bucket.shed += u64::from(by_action);
+        if counted {
+            self.totals.rejected += 1;
+        }
+        self.log_line(
+            Level::Warn,
+            id,
+            LogKind::Rejected,
+            None,
+            SimTime::ZERO,
+            SimTime::ZERO,
+        );
+        self.maybe_retry(id, attempt);
+    }
+
+    /// A client whose request failed or was rejected tries again after its backoff, while it
+    /// has attempts left and the retry budget allows.
+    pub(super) fn maybe_retry(&mut self, id: u64, attempt: u8) {
+        let Some(policy) = self.retry else { return };
+        if attempt >= policy.max_attempts {
+            return;
+        }
+        if policy.budget.is_some() {
+            if self.retry_credit < 1.0 {
+                return;
+            }
+            self.retry_credit -= 1.0;
+        }
+        let wait = policy.backoff_nanos * policy.multiplier.powi(i32::from(attempt) - 1);
+        let wait = wait * (1.0 - policy.jitter * self.retry_rng.random::<f64>());
+        let at = SimTime::from_nanos(
+            self.now
+                .nanos()
+                .saturating_add(wait as u64)
+                .max(self.now.nanos() + 1),
+        );
+        if at < self.end {
+            let retry = (id, attempt + 1);
+            let i = if let Some(i) = self.retries_free.pop() {
+                self.retries_pending[i as usize] = retry;
+                i
+            } else {
+                self.retries_pending.push(retry);
+                (self.retries_pending.len() - 1) as u32
+            };
+            self.schedule(at, Kind::Retry(i));
+        }
+    }
+}
