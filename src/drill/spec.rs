@@ -72,6 +72,10 @@ pub struct Drill {
     /// while the system counts as recovered: shedding load is a mitigation, not a recovery.
     #[serde(default = "default_shed_tolerance", deserialize_with = "optional")]
     pub shed_tolerance: f64,
+    /// Changes to the system whose effect on this very incident the debrief shows ("what if
+    /// we had grown the pool?"), in the syntax of change files.
+    #[serde(default)]
+    pub whatif: Vec<super::change::Change>,
 }
 
 /// The default of [`Drill::shed_tolerance`]: 5% of arrivals.

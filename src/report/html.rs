@@ -36,6 +36,7 @@ pub fn render(debrief: &Debrief, template: &str) -> Result<String, tera::Error> 
     let mut context = tera::Context::new();
     context.insert("d", debrief);
     context.insert("charts", &charts(debrief));
+    context.insert("whatif", &super::whatif::debrief_sentences(debrief));
     tera.render("debrief.html", &context)
 }
 

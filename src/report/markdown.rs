@@ -401,6 +401,17 @@ pub fn render(d: &Debrief) -> String {
         }
     }
 
+    let whatif = super::whatif::debrief_sentences(d);
+    if !whatif.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n## What if\n\nThe drill's own what-if changes, tried on this incident (the same seed, to the drill's end):\n"
+        );
+        for sentence in &whatif {
+            let _ = writeln!(o, "- {}", esc(sentence));
+        }
+    }
+
     if !d.questions.is_empty() {
         let _ = writeln!(o, "\n## Questions for the debrief\n");
         for (i, q) in d.questions.iter().enumerate() {

@@ -12,6 +12,7 @@
 
 use serde::Serialize;
 
+use super::changed::{self, Measures, Skipped};
 use super::counterfactual::{self, Counterfactual};
 use super::impact::{self, Outcome, Series};
 use super::outcome::OutcomePart;
@@ -20,6 +21,7 @@ use crate::drill::spec::{Drill, Severity};
 use crate::session::checklist::{self, Status};
 use crate::session::command::Command;
 use crate::session::team::Detail;
+use crate::session::transcript::Line;
 use crate::session::{Session, anchor};
 use crate::sim::SimTime;
 
@@ -56,6 +58,69 @@ pub struct Debrief {
     pub attribution_fallback: bool,
     pub questions: Vec<String>,
     pub charts: Charts,
+    /// The drill's own what-if changes, tried on this very incident (left out when it has none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub whatif: Vec<WhatIfRow>,
+}
+
+/// One of the drill's what-if changes on the session's seed: the base system and the changed
+/// one, each with no one responding and with the team's own inputs, to the drill's end.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WhatIfRow {
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    pub kind: String,
+    pub base_no_team: Measures,
+    pub no_team: Measures,
+    pub base_team: Measures,
+    pub team: Measures,
+    /// The team's inputs the changed system refused (skipped).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+}
+
+/// The drill's what-if changes tried on `session`'s incident.
+fn whatif_rows(session: &Session) -> Vec<WhatIfRow> {
+    let drill = session.drill();
+    if drill.whatif.is_empty() {
+        return Vec::new();
+    }
+    let seed = session.sim().seed();
+    let inputs: Vec<Line> = session
+        .team()
+        .log
+        .iter()
+        .map(|e| Line {
+            at_ns: e.at.nanos(),
+            role: e.role.clone(),
+            input: e.input.clone(),
+            person: None,
+            inject_from: None,
+        })
+        .collect();
+    let mut base = drill.clone();
+    base.whatif.clear();
+    let base_no_team = changed::run_no_team(&base, seed);
+    let (base_team, _) = changed::run_team(&base, seed, &inputs);
+    drill
+        .whatif
+        .iter()
+        .filter_map(|change| {
+            let changed_drill = crate::drill::change::apply(&base, &[change]).ok()?;
+            let (team, skipped) = changed::run_team(&changed_drill, seed, &inputs);
+            Some(WhatIfRow {
+                title: change.title.clone(),
+                owner: change.owner.clone(),
+                kind: change.kind().as_str().to_owned(),
+                base_no_team: base_no_team.clone(),
+                no_team: changed::run_no_team(&changed_drill, seed),
+                base_team: base_team.clone(),
+                team,
+                skipped,
+            })
+        })
+        .collect()
 }
 
 /// A fault of the drill, as the debrief tells it.
@@ -311,6 +376,7 @@ pub fn debrief(session: &Session) -> Debrief {
         attribution_fallback: session.attribution().fallback && !drill.faults.is_empty(),
         questions: drill.debrief.clone(),
         charts,
+        whatif: whatif_rows(session),
     }
 }
 

@@ -6,6 +6,7 @@
 //! Scoring reads the engine's ground truth and the team's log. Only [`counterfactual`] runs
 //! simulations (the same drill and seed with no team, and with the reference response).
 
+pub mod changed;
 pub mod counterfactual;
 pub mod debrief;
 pub mod impact;

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-pub use crate::drill::log_target::LogTarget;
 use crate::drill::SimTime;
+pub use crate::drill::log_target::LogTarget;
 use crate::drill::spec::Drill;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

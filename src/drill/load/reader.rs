@@ -43,6 +43,7 @@ const DRILL_FIELDS: &[&str] = &[
     "debrief",
     "dashboard",
     "shed_tolerance",
+    "whatif",
 ];
 
 /// The fields of `Drill(...)` without a default, and how to write each.
@@ -124,6 +125,7 @@ impl Loader<'_> {
             shed_tolerance: self
                 .top_optional(value("shed_tolerance"), "shed_tolerance")
                 .unwrap_or(crate::drill::spec::DEFAULT_SHED_TOLERANCE),
+            whatif: self.list(value("whatif"), FieldPath::root("whatif"), None),
         };
 
         let unread_names = self

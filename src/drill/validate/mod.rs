@@ -71,7 +71,44 @@ pub(crate) fn validate_with(
 ) -> Vec<SemanticProblem> {
     let mut checker = Checker::new(drill, also_defined);
     checker.drill();
-    checker.problems
+    let mut problems = checker.problems;
+    problems.extend(whatif_problems(drill));
+    problems
+}
+
+/// The drill's own what-if changes: each must apply to the drill, and the changed drill must
+/// pass `check` (its problems are reported on the change, whole).
+fn whatif_problems(drill: &Drill) -> Vec<SemanticProblem> {
+    let mut problems = Vec::new();
+    if drill.whatif.is_empty() {
+        return problems;
+    }
+    let mut base = drill.clone();
+    base.whatif.clear();
+    for (i, change) in drill.whatif.iter().enumerate() {
+        let path = FieldPath::root("whatif").index(i);
+        let found: Vec<String> = match crate::drill::change::apply(&base, &[change]) {
+            Err(ps) => ps
+                .into_iter()
+                .map(|p| format!("{}: {}", p.field, p.message))
+                .collect(),
+            Ok(changed) => validate(&changed).iter().map(ToString::to_string).collect(),
+        };
+        for message in found {
+            problems.push(
+                SemanticProblem::new(
+                    path.clone(),
+                    format!(
+                        "the what-if `{}` does not give a valid drill: {message}",
+                        change.title
+                    ),
+                    "invalid what-if",
+                )
+                .hint("a what-if change replaces pools, steps, alerts, actions, traffic or retries by name, and the changed drill must pass `check`"),
+            );
+        }
+    }
+    problems
 }
 
 /// Walks a drill once, collecting problems; the submodules add its checks.
