@@ -72,7 +72,11 @@ pub(crate) fn validate_with(
     let mut checker = Checker::new(drill, also_defined);
     checker.drill();
     let mut problems = checker.problems;
-    problems.extend(whatif_problems(drill));
+    // The drill's what-if changes are checked on a drill that is valid itself (a problem of
+    // the drill is not the change's).
+    if problems.is_empty() && also_defined.is_empty() {
+        problems.extend(whatif_problems(drill));
+    }
     problems
 }
 
