@@ -4,8 +4,6 @@
 //!
 //! It does not move time (`clock` does) and does not write files itself (`persist` does).
 
-use serde_json;
-
 use super::{
     CommandReply, FACILITATOR, MAX_COMMAND, MAX_MESSAGE, MAX_NAME, Person, Refusal, RefusalKind,
     Room, State,
