@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{AppError, Exit, Source, check_outputs, jobs, load, progress_bar, usage};
+use super::author::{jobs, progress_bar};
+use super::{AppError, Exit, Source, check_outputs, load, usage};
 use crate::calibrate::{Plan, Shard};
 use crate::cli::{CapacityArgs, PostmortemArgs, PostmortemFormat, WhatifArgs, WhatifFormat};
 use crate::drill::Drill;

@@ -1,0 +1,340 @@
+//! What a room tells its streams: the events built from notices (news for everyone, faults
+//! and recovery for the facilitator), the state, the people, commands and injects, and, as
+//! buckets close, the charts (observable values for everyone; the truth and the no-response
+//! counterfactual for the facilitator), the alerts and the checklists.
+//!
+//! It does not filter by audience (the event log does, as each stream reads it) and does not
+//! change the session.
+
+use serde_json::{Map, Value, json};
+
+use super::Room;
+use crate::front::serve::events::Audience;
+use crate::score;
+use crate::session::Notice;
+use crate::session::checklist;
+use crate::session::{News, SimTime};
+use crate::telemetry::observed::{Observable, ObservedBucket, TeamView};
+use crate::telemetry::series::Signal;
+
+impl Room {
+    pub(super) fn push_state(&self) {
+        self.log.push(Audience::All, "state", &self.state());
+    }
+
+    pub(super) fn push_people(&self) {
+        self.log.push(
+            Audience::All,
+            "people",
+            &json!({ "people": self.meta.people }),
+        );
+    }
+
+    pub(super) fn push_end(&self) {
+        let at = self.session.ended().unwrap_or_else(|| self.session.now());
+        self.log.push(
+            Audience::All,
+            "end",
+            &json!({ "at_ns": at.nanos(), "clock": self.session.clock_text(at) }),
+        );
+    }
+
+    pub(super) fn push_command(
+        &self,
+        at: SimTime,
+        role: &str,
+        person: &str,
+        input: &str,
+        output: &str,
+    ) {
+        self.log.push(
+            Audience::All,
+            "command",
+            &json!({
+                "at_ns": at.nanos(),
+                "clock": self.session.clock_text(at),
+                "role": role,
+                "person": person,
+                "input": input,
+                "output": output,
+            }),
+        );
+    }
+
+    pub(super) fn push_inject(&self, to: Option<&str>, from: &str, message: &str) {
+        let at = self.session.now();
+        let text = self.session.render_notice(&Notice::Inject {
+            at,
+            from: from.to_owned(),
+            message: message.to_owned(),
+        });
+        let audience = to.map_or(Audience::All, |r| Audience::Role(r.to_owned()));
+        self.log.push(
+            audience,
+            "news",
+            &json!({ "at_ns": at.nanos(), "kind": "inject", "to": to, "text": text }),
+        );
+    }
+
+    /// Tells the facilitator what an action does (the drill's effect, with the values the
+    /// team typed), as it is ordered.
+    pub(super) fn push_action_fact(&self, at: SimTime, name: &str, params: &[(String, f64)]) {
+        let Some(action) = self.session.drill().actions.iter().find(|a| a.name == name) else {
+            return;
+        };
+        self.log.push(
+            Audience::Facilitator,
+            "fact",
+            &json!({
+                "at_ns": at.nanos(),
+                "clock": self.session.clock_text(at),
+                "text": crate::drill::describe::action(action, params),
+            }),
+        );
+    }
+
+    /// Turns notices into events: what the team is told for everyone, the truth (faults,
+    /// recovery) for the facilitator; then new buckets, alerts and checklists.
+    pub(super) fn publish(&mut self, notices: &[Notice]) {
+        for notice in notices {
+            let at = notice.at();
+            let clock = self.session.clock_text(at);
+            let fact = match notice {
+                Notice::System(News::FaultStarted { fault, .. }) => {
+                    Some(format!("fault {fault} started"))
+                }
+                Notice::System(News::FaultEnded { fault, .. }) => {
+                    Some(format!("fault {fault} ended"))
+                }
+                Notice::System(News::Recovered { .. }) => {
+                    Some("the system has recovered (ground truth)".to_owned())
+                }
+                _ => None,
+            };
+            if let Some(text) = fact {
+                self.log.push(
+                    Audience::Facilitator,
+                    "fact",
+                    &json!({ "at_ns": at.nanos(), "clock": clock, "text": text }),
+                );
+                continue;
+            }
+            let text = self.session.render_notice(notice);
+            if text.is_empty() {
+                continue;
+            }
+            let kind = match notice {
+                Notice::Inject { .. } => "inject",
+                Notice::End { .. } => "end",
+                Notice::System(_) => "system",
+            };
+            self.log.push(
+                Audience::All,
+                "news",
+                &json!({ "at_ns": at.nanos(), "kind": kind, "text": text }),
+            );
+        }
+        self.push_buckets();
+        self.push_alerts();
+        self.push_checklists();
+    }
+
+    /// One `telemetry` event (what the team sees) and one `truth` event (the facilitator's)
+    /// per bucket closed since the last call.
+    fn push_buckets(&mut self) {
+        let telemetry = self.session.sim().telemetry();
+        let view = TeamView::new(telemetry);
+        let total = view.buckets().len();
+        if total <= self.buckets_sent {
+            return;
+        }
+        let pools = self.session.sim().pool_names();
+        let steps = self.session.sim().step_names();
+        let panels = &self.session.drill().dashboard;
+        for b in view.buckets().iter().skip(self.buckets_sent) {
+            let point = observed_point(b, pools, steps, panels);
+            self.log.push(Audience::All, "telemetry", &point);
+        }
+        let truth = self.session.sim().truth();
+        let faults: Vec<Value> = self
+            .session
+            .drill()
+            .faults
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let started = truth.fault_started.get(i).copied().flatten();
+                let ended = truth.fault_ended.get(i).copied().flatten();
+                json!({
+                    "fault": f.name,
+                    "active": started.is_some() && ended.is_none(),
+                    "started": started.map(|t| self.session.clock_text(t)),
+                    "ended": ended.map(|t| self.session.clock_text(t)),
+                })
+            })
+            .collect();
+        for raw in &telemetry.buckets()[self.buckets_sent..total] {
+            self.log.push(
+                Audience::Facilitator,
+                "truth",
+                &json!({
+                    "t": raw.start,
+                    "wrong_answer_ratio": raw.window.wrong_answer_ratio,
+                    "wrong_answers": raw.wrong_answers,
+                    "faults": faults,
+                    "recovered": truth.recovered.map(|t| self.session.clock_text(t)),
+                }),
+            );
+        }
+        self.buckets_sent = total;
+        if let Some(last) = telemetry.buckets()[..total].last() {
+            let now = SimTime::from_secs_f64(last.start + last.width);
+            let team = harm_by(telemetry.buckets(), now);
+            let none = harm_by(&self.no_response, now);
+            self.log.push(
+                Audience::Facilitator,
+                "counterfactual",
+                &json!({
+                    "clock": self.session.clock_text(now),
+                    "team": team,
+                    "no_response": none,
+                    "avoided": i128::from(none["harmed"].as_u64().unwrap_or(0))
+                        - i128::from(team["harmed"].as_u64().unwrap_or(0)),
+                }),
+            );
+        }
+        self.push_state();
+    }
+
+    fn push_alerts(&mut self) {
+        let drill = self.session.drill();
+        let alerts: Vec<Value> = self
+            .session
+            .sim()
+            .alert_states()
+            .iter()
+            .map(|(rule, state)| {
+                json!({
+                    "name": rule.name,
+                    "severity": format!("{:?}", rule.severity).to_lowercase(),
+                    "phase": format!("{:?}", state.phase).to_lowercase(),
+                    "since": self.session.clock_text(state.since),
+                    "summary": drill.alerts.iter().find(|a| a.name == rule.name).map(|a| a.summary.clone()),
+                })
+            })
+            .collect();
+        let text = serde_json::to_string(&alerts).expect("alerts serialise");
+        if text != self.last_alerts {
+            self.log
+                .push(Audience::All, "alerts", &json!({ "alerts": alerts }));
+            self.last_alerts = text;
+        }
+    }
+
+    /// The checklists with their verdicts for the facilitator; for each role, if the
+    /// facilitator shows them, its own tasks, done or not.
+    pub(super) fn push_checklists(&mut self) {
+        let results = checklist::evaluate_all(
+            self.session.drill(),
+            self.session.sim().truth(),
+            self.session.team(),
+            self.session.now(),
+            self.session.ended().is_some(),
+        );
+        let text = serde_json::to_string(&results).expect("checklists serialise");
+        if text != self.last_checklists {
+            self.log.push(
+                Audience::Facilitator,
+                "checklists",
+                &json!({ "tasks": results }),
+            );
+            self.last_checklists = text;
+        }
+        for role in &self.session.drill().roles {
+            let tasks: Vec<Value> = if self.meta.checklists_revealed {
+                results
+                    .iter()
+                    .filter(|r| r.role == role.id)
+                    .map(|r| {
+                        json!({
+                            "text": r.text,
+                            "done": !matches!(
+                                r.status,
+                                checklist::Status::Open
+                                    | checklist::Status::Overdue
+                                    | checklist::Status::Missed
+                            ),
+                            "due": r.due_text,
+                        })
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let data = json!({ "shown": self.meta.checklists_revealed, "tasks": tasks });
+            let text = data.to_string();
+            if self.last_role_checklists.get(&role.id) != Some(&text) {
+                self.log
+                    .push(Audience::Role(role.id.clone()), "checklist", &data);
+                self.last_role_checklists.insert(role.id.clone(), text);
+            }
+        }
+    }
+}
+
+/// One bucket's chart values, from observable signals only: the standard series, and the
+/// drill's own dashboard panels (`panel TITLE`; a panel on ground truth is left out).
+fn observed_point(
+    b: ObservedBucket,
+    pools: &[String],
+    steps: &[String],
+    panels: &[crate::drill::spec::Panel],
+) -> Value {
+    let mut values = Map::new();
+    let mut put = |name: String, signal: Signal| {
+        if let Ok(o) = Observable::new(signal)
+            && let Some(v) = b.value(o)
+            && v.is_finite()
+        {
+            values.insert(name, json!(v));
+        }
+    };
+    put("arrival_rate".into(), Signal::ArrivalRate);
+    put("throughput".into(), Signal::Throughput);
+    put("error_ratio".into(), Signal::ErrorRatio);
+    put("rejected_rate".into(), Signal::RejectedRate);
+    put("degraded_ratio".into(), Signal::DegradedRatio);
+    put("latency_p50".into(), Signal::LatencyP50);
+    put("latency_p99".into(), Signal::LatencyP99);
+    put("in_flight".into(), Signal::InFlight);
+    put("eval_ratio".into(), Signal::EvalWrongAnswerRatio);
+    for (i, p) in pools.iter().enumerate() {
+        put(format!("pool {p} utilization"), Signal::PoolUtilization(i));
+        put(format!("pool {p} waiting"), Signal::PoolWaiting(i));
+    }
+    for (i, s) in steps.iter().enumerate() {
+        put(format!("step {s} time"), Signal::StepTime(i));
+    }
+    for panel in panels {
+        if let Some(signal) = Signal::resolve(&panel.metric, pools, steps) {
+            put(format!("panel {}", panel.title), signal);
+        }
+    }
+    json!({ "t": b.start(), "width": b.width(), "v": values })
+}
+
+/// Requests harmed (failed, rejected, degraded) and wrong answers in the buckets that end by
+/// `now`.
+fn harm_by(buckets: &[crate::telemetry::series::Bucket], now: SimTime) -> Value {
+    let buckets = score::impact::within(buckets, now);
+    let sum = |f: fn(&crate::telemetry::series::Bucket) -> u64| buckets.iter().map(f).sum::<u64>();
+    let (failed, rejected, degraded) =
+        (sum(|b| b.failed), sum(|b| b.rejected), sum(|b| b.degraded));
+    json!({
+        "harmed": failed + rejected + degraded,
+        "failed": failed,
+        "rejected": rejected,
+        "degraded": degraded,
+        "wrong_answers": sum(|b| b.wrong_answers),
+    })
+}
