@@ -4,14 +4,14 @@
 //! and applying effect-derived parameters; the per-request handlers are split by what they
 //! touch:
 //!
-//! - [`events`]: the agenda's entries ([`Kind`], ordered by time, then sequence number);
-//! - [`admission`]: arrivals, the admission rate and in-flight limit, client retries;
-//! - [`requests`]: in-flight requests in a slab with generation indices, and a request's way
+//! - `events`: the agenda's entries ([`Kind`], ordered by time, then sequence number);
+//! - `admission`: arrivals, the admission rate and in-flight limit, client retries;
+//! - `requests`: in-flight requests in a slab with generation indices, and a request's way
 //!   through the steps to completion or failure;
-//! - [`pools`]: connection pools with FIFO wait queues and one timer each;
-//! - [`steps`]: the steps' calls (samplers, errors, partial effects, timeouts);
-//! - [`log`]: which request-log lines are kept;
-//! - [`gauge`]: time-weighted levels integrated by marks.
+//! - `pools`: connection pools with FIFO wait queues and one timer each;
+//! - `steps`: the steps' calls (samplers, errors, partial effects, timeouts);
+//! - `log`: which request-log lines are kept;
+//! - `gauge`: time-weighted levels integrated by marks.
 //!
 //! Long-lived parts and periodic work (alerts, faults, bucket closing) live in the
 //! [`bevy_ecs::world::World`] around it (see [`super::world`]); the bucket's counters are

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::Sim;
 use crate::drill::Drill;
+use crate::telemetry::series::mean_seconds;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
@@ -113,7 +114,7 @@ impl Summary {
         let (warmup, now) = (core.warmup.min(core.now), core.now);
         let t = &core.totals;
         let latency = core.latency();
-        let q = |x: f64| latency.quantile(x) / 1e9;
+        let [p50, p95, p99] = latency.p50_p95_p99_seconds();
         let steps = core
             .steps
             .iter()
@@ -140,11 +141,7 @@ impl Summary {
                         acquired,
                         waited: p.totals.waited,
                         timed_out: p.totals.timed_out,
-                        wait_mean_seconds: if acquired == 0 {
-                            0.0
-                        } else {
-                            p.totals.wait_sum_nanos as f64 / acquired as f64 / 1e9
-                        },
+                        wait_mean_seconds: mean_seconds(p.totals.wait_sum_nanos, acquired),
                         // Over the time-weighted size: a pool resized mid-run is measured
                         // against the connections it had at each moment.
                         utilization: {
@@ -184,9 +181,9 @@ impl Summary {
                 in_flight_at_end: t.admitted - t.completed - t.failed,
                 latency_seconds: Latency {
                     mean: latency.mean() / 1e9,
-                    p50: q(0.50),
-                    p95: q(0.95),
-                    p99: q(0.99),
+                    p50,
+                    p95,
+                    p99,
                     max: latency.max() as f64 / 1e9,
                 },
             },
@@ -208,6 +205,10 @@ impl Summary {
                 100.0 * a as f64 / b as f64
             }
         };
+        // `  failed      1234  (5.67% of completed)`: a count and its share of `of`.
+        let share = |out: &mut String, label: &str, n: u64, of: u64, note: &str| {
+            let _ = writeln!(out, "  {label:<12}{n:>10}  ({:.2}%{note})", pct(n, of));
+        };
         let _ = writeln!(
             out,
             "drill {} · seed {} · {} simulated",
@@ -225,31 +226,17 @@ impl Summary {
         let _ = writeln!(out, "\nrequests");
         let _ = writeln!(out, "  arrived     {:>10}", r.arrived);
         let _ = writeln!(out, "  completed   {:>10}", r.completed);
-        let _ = writeln!(
-            out,
-            "  failed      {:>10}  ({:.2}%)",
-            r.failed,
-            pct(r.failed, r.arrived)
-        );
-        let _ = writeln!(
-            out,
-            "  rejected    {:>10}  ({:.2}%)",
-            r.rejected,
-            pct(r.rejected, r.arrived)
-        );
-        let _ = writeln!(
-            out,
-            "  degraded    {:>10}  ({:.2}% of completed)",
+        share(&mut out, "failed", r.failed, r.arrived, "");
+        share(&mut out, "rejected", r.rejected, r.arrived, "");
+        share(
+            &mut out,
+            "degraded",
             r.degraded,
-            pct(r.degraded, r.completed)
+            r.completed,
+            " of completed",
         );
         if r.retries > 0 {
-            let _ = writeln!(
-                out,
-                "  retries     {:>10}  ({:.2}% of arrivals)",
-                r.retries,
-                pct(r.retries, r.arrived)
-            );
+            share(&mut out, "retries", r.retries, r.arrived, " of arrivals");
         }
         if r.tokens > 0.0 {
             let _ = writeln!(
@@ -258,11 +245,12 @@ impl Summary {
                 r.tokens, r.cost_dollars
             );
         }
-        let _ = writeln!(
-            out,
-            "  wrong       {:>10}  ({:.2}% of completed)",
+        share(
+            &mut out,
+            "wrong",
             r.wrong_answers,
-            pct(r.wrong_answers, r.completed)
+            r.completed,
+            " of completed",
         );
         let l = &r.latency_seconds;
         let _ = writeln!(
@@ -303,18 +291,8 @@ impl Summary {
             let tried = p.acquired + p.timed_out;
             let _ = writeln!(out, "\npool {name} (size {})", p.size);
             let _ = writeln!(out, "  acquired    {:>10}", p.acquired);
-            let _ = writeln!(
-                out,
-                "  waited      {:>10}  ({:.2}% of attempts)",
-                p.waited,
-                pct(p.waited, tried)
-            );
-            let _ = writeln!(
-                out,
-                "  timed out   {:>10}  ({:.2}% of attempts)",
-                p.timed_out,
-                pct(p.timed_out, tried)
-            );
+            share(&mut out, "waited", p.waited, tried, " of attempts");
+            share(&mut out, "timed out", p.timed_out, tried, " of attempts");
             let _ = writeln!(out, "  mean wait   {:>10.4}s", p.wait_mean_seconds);
             let _ = writeln!(
                 out,

@@ -101,6 +101,12 @@ impl Histogram {
         self.quantiles([q])[0]
     }
 
+    /// The median, 95th and 99th percentiles in seconds: the three every report shows.
+    #[must_use]
+    pub fn p50_p95_p99_seconds(&self) -> [f64; 3] {
+        self.quantiles([0.50, 0.95, 0.99]).map(|q| q / 1e9)
+    }
+
     /// Several nearest-rank quantiles in nanoseconds from one scan, `qs` in ascending order
     /// (each as [`Histogram::quantile`] reports it); zeros when empty.
     #[must_use]

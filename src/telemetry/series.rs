@@ -236,6 +236,17 @@ pub struct BucketCounts {
     pub steps: Vec<StepCounts>,
 }
 
+/// The mean of `count` spans that sum to `sum_nanos` nanoseconds, in seconds; zero when
+/// there are none.
+#[must_use]
+pub fn mean_seconds(sum_nanos: u128, count: u64) -> f64 {
+    if count == 0 {
+        0.0
+    } else {
+        sum_nanos as f64 / count as f64 / 1e9
+    }
+}
+
 /// A step's calls that finished: over a bucket (all requests, warm-up included) or over the
 /// run (counted requests).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -278,11 +289,7 @@ impl StepCounts {
     /// Mean running time of the finished calls in seconds, zero when none finished.
     #[must_use]
     pub fn mean_seconds(&self) -> f64 {
-        if self.calls == 0 {
-            0.0
-        } else {
-            self.busy_nanos as f64 / self.calls as f64 / 1e9
-        }
+        mean_seconds(self.busy_nanos, self.calls)
     }
 }
 

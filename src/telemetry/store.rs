@@ -52,10 +52,10 @@ impl Telemetry {
         let window_buckets = (window.as_nanos().div_ceil(bucket_width.as_nanos()) as usize).max(1);
         Telemetry {
             window_buckets,
-            cost_per_1k_tokens,
-            eval_delay,
             bucket_width,
             window,
+            cost_per_1k_tokens,
+            eval_delay,
             notes,
             ..Telemetry::default()
         }
@@ -109,10 +109,7 @@ impl Telemetry {
         fault_ended: &[Option<SimTime>],
     ) {
         let width = end.since(start).as_secs_f64();
-        let [p50, p95, p99] = counts
-            .latency
-            .quantiles([0.50, 0.95, 0.99])
-            .map(|q| q / 1e9);
+        let [p50, p95, p99] = counts.latency.p50_p95_p99_seconds();
         let mut bucket = Bucket {
             start: start.as_secs_f64(),
             width,
@@ -191,9 +188,7 @@ impl Telemetry {
         for (_, b) in &self.recent {
             self.window_latency.merge(&b.latency);
         }
-        self.window_latency
-            .quantiles([0.50, 0.95, 0.99])
-            .map(|q| q / 1e9)
+        self.window_latency.p50_p95_p99_seconds()
     }
 
     /// The window's values from the most recent buckets (those in `recent`), with its

@@ -47,16 +47,14 @@ impl LogState {
             } else {
                 1.0
             };
-            *threshold = if p >= 1.0 {
-                u64::MAX
-            } else {
-                (p * 18_446_744_073_709_551_615.0) as u64
-            };
+            *threshold = fraction_threshold(p);
         }
         self.offered = [0; 3];
     }
 }
 
+/// The threshold a well-mixed 64-bit hash falls below with probability `p` (clamped to
+/// 0..=1; `u64::MAX` at 1).
 pub(super) fn fraction_threshold(p: f64) -> u64 {
     (p.clamp(0.0, 1.0) * 18_446_744_073_709_551_615.0) as u64
 }

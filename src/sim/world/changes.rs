@@ -96,7 +96,7 @@ impl Sim {
         };
         state.started = Some(time);
         self.world.resource_mut::<Truth>().fault_started[index] = Some(time);
-        self.apply_changes(&rule.changes, Source::Fault(index), rule.ramp, time);
+        self.apply_changes(&rule.changes, &Source::Fault(index), rule.ramp, time);
         self.news.push(News::FaultStarted {
             at: time,
             fault: rule.name,
@@ -192,17 +192,23 @@ impl Sim {
             at: time,
             action: name,
         });
-        self.apply_changes(&changes, Source::Action(index), Duration::ZERO, time);
+        self.apply_changes(&changes, &Source::Action(index), Duration::ZERO, time);
     }
 
     /// Applies a fault's or an action's changes together: faults and actions are one
     /// mechanism. A repeated action replaces its earlier order (throttle 150, then 120).
-    fn apply_changes(&mut self, changes: &[Change], source: Source, ramp: Duration, time: SimTime) {
+    fn apply_changes(
+        &mut self,
+        changes: &[Change],
+        source: &Source,
+        ramp: Duration,
+        time: SimTime,
+    ) {
         if changes.iter().any(|c| matches!(c, Change::Set(_))) {
             self.world
                 .resource_mut::<Core>()
                 .effects
-                .retain(|e| e.source != source);
+                .retain(|e| e.source != *source);
         }
         for &change in changes {
             self.apply_change(change, source.clone(), ramp, time);
