@@ -228,3 +228,17 @@ fn the_import_reader_sees_every_form_of_use() {
         ["sim", "drill", "score", "telemetry", "session", "front"]
     );
 }
+#[test]
+fn no_file_in_src_is_too_long_to_hold_in_mind() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(f).ok()?.lines().count();
+            (n > 1000).then(|| format!("{} ({n} lines)", f.strip_prefix(&src).unwrap().display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "split these along their seams: {long:?}");
+}
