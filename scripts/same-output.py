@@ -106,7 +106,12 @@ class Http:
         # Chunk sizes depend on how the bytes were flushed; keep only the SSE lines.
         lines = [l for l in body.decode(errors="replace").split("\r\n")
                  if not re.fullmatch(r"[0-9a-fA-F]+", l)]
-        return "".join(lines)
+        text = "".join(lines)
+        # What came in the same read after the end event depends on how the bytes were sent.
+        at = text.find(stop)
+        if at >= 0:
+            text = text[: text.index("\n\n", at) + 2]
+        return text
 
 
 def link(http, token):
