@@ -218,6 +218,19 @@ impl Checker<'_> {
                 );
             }
         }
+        // The event budget: decisions are agenda entries, at most one a second per pool
+        // (growth adds no event per request, so the request budget stands as it is).
+        if let Some(every) = a.every
+            && !every.is_zero()
+            && every < Duration::from_secs(1)
+        {
+            self.report(
+                path.field("every"),
+                format!("autoscale `every` of {every} is under a second"),
+                "must be at least 1s",
+                "an autoscaler decides every few seconds at most, e.g. \"15s\"",
+            );
+        }
     }
 
     pub(super) fn service(&mut self) {

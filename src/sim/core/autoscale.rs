@@ -233,7 +233,10 @@ impl Core {
         }
         a.ordered = desired;
         if desired < from {
-            a.pending.retain(|&(_, size)| size < desired);
+            // Growth still pending brings the pool up to the new size at most.
+            for (_, size) in &mut a.pending {
+                *size = (*size).min(desired);
+            }
             let serving = ready.min(desired);
             self.baseline.pool_size[p] = serving;
         } else if c.ready_after.is_zero() {
