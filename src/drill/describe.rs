@@ -56,6 +56,20 @@ pub fn effect(e: &Effect, params: &[(String, f64)]) -> String {
         Effect::AdmissionLimit { rps } => format!("admits at most {} requests/s", v(rps)),
         Effect::MaxInFlight { limit } => format!("admits at most {} requests in flight", v(limit)),
         Effect::PoolSize { pool, size } => format!("sets pool {pool} to {} connections", v(size)),
+        Effect::Autoscale {
+            pool,
+            target,
+            min,
+            max,
+            every,
+            ready_after,
+            ..
+        } => format!(
+            "autoscales pool {pool} to keep it {} % busy ({min}–{max} connections, every {}, ready after {})",
+            number(target * 100.0),
+            every.unwrap_or_else(crate::drill::spec::default_autoscale_every),
+            ready_after.unwrap_or_default()
+        ),
         Effect::StepTimeMultiplier {
             step,
             factor,

@@ -47,6 +47,9 @@ impl LogTarget {
             Effect::WrongAnswerRate { .. } => Err(
                 "makes answers wrong: the service cannot tell a wrong answer, so it logs nothing about it",
             ),
+            Effect::Autoscale { .. } => Err(
+                "turns an autoscaler on: it logs its scale events itself, not the requests' calls",
+            ),
             Effect::EndFault(_) | Effect::EndAction(_) => {
                 Err("ends another fault or action: it touches no call itself")
             }

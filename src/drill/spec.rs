@@ -180,6 +180,48 @@ pub struct Pool {
     /// query slows in proportion (so a bigger pool can make things worse). None: no contention.
     #[serde(default)]
     pub cores: Option<i64>,
+    /// Sizes the pool to its load, as Kubernetes' HorizontalPodAutoscaler sizes a deployment
+    /// (see docs/drill-format.md, "Autoscaling"). None: the pool keeps its size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<Autoscale>,
+}
+
+/// A pool's autoscaler: every `every`, the pool's size is set to keep it `target` busy.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Autoscale {
+    /// The utilization to keep (busy connections over ready connections), in (0, 1].
+    pub target: f64,
+    /// The fewest and most connections the autoscaler sets.
+    pub min: i64,
+    pub max: i64,
+    /// How often it decides (from the drill's start).
+    #[serde(default = "default_autoscale_every", deserialize_with = "optional")]
+    pub every: Duration,
+    /// How long ordered connections take to serve.
+    #[serde(default, deserialize_with = "optional")]
+    pub ready_after: Duration,
+    /// No change while utilization over target is within 1 ± this.
+    #[serde(default = "default_autoscale_tolerance", deserialize_with = "optional")]
+    pub tolerance: f64,
+    /// The stabilization window: a shrink goes only to the highest size wanted over it.
+    #[serde(
+        default = "default_autoscale_down_window",
+        deserialize_with = "optional"
+    )]
+    pub down_window: Duration,
+}
+
+pub(crate) fn default_autoscale_every() -> Duration {
+    Duration::from_secs(15)
+}
+
+pub(crate) fn default_autoscale_tolerance() -> f64 {
+    0.1
+}
+
+pub(crate) fn default_autoscale_down_window() -> Duration {
+    Duration::from_secs(300)
 }
 
 fn default_acquire_timeout() -> Duration {
@@ -446,6 +488,22 @@ pub enum Effect {
     EndAction(String),
     /// Restarts a pool: leaked connections come back, after `dip` with no connections at all.
     RestartPool { pool: String, dip: Duration },
+    /// Turns a pool's autoscaler on, or changes it (the fields of `Pool::autoscale`; those
+    /// left out take their defaults). It stays on while the fault or action lasts.
+    Autoscale {
+        pool: String,
+        target: f64,
+        min: i64,
+        max: i64,
+        #[serde(default)]
+        every: Option<Duration>,
+        #[serde(default)]
+        ready_after: Option<Duration>,
+        #[serde(default)]
+        tolerance: Option<f64>,
+        #[serde(default)]
+        down_window: Option<Duration>,
+    },
 }
 
 /// A number in an effect: a literal, or `Param("name")` filled in from the team's command.
@@ -591,6 +649,9 @@ pub enum Metric {
     PoolUtilization(String),
     /// Requests waiting for a connection, time-averaged.
     PoolWaiting(String),
+    /// The pool's size (connections ready to serve) at the bucket's end: it changes with
+    /// effects and the pool's autoscaler.
+    PoolSize(String),
     /// Acquire timeouts per second.
     PoolTimeoutRate(String),
     /// Mean running time of the step's calls that finished in the window, in seconds
@@ -614,9 +675,10 @@ impl Metric {
     #[must_use]
     pub fn pool(&self) -> Option<&str> {
         match self {
-            Metric::PoolUtilization(p) | Metric::PoolWaiting(p) | Metric::PoolTimeoutRate(p) => {
-                Some(p)
-            }
+            Metric::PoolUtilization(p)
+            | Metric::PoolWaiting(p)
+            | Metric::PoolSize(p)
+            | Metric::PoolTimeoutRate(p) => Some(p),
             _ => None,
         }
     }

@@ -139,6 +139,7 @@ pub fn metric_expr(metric: &Metric, service: &str, window: Duration) -> String {
             "rate(firedrill_pool_connections_pending_seconds_total{}[{w}])",
             p(pool)
         ),
+        Metric::PoolSize(pool) => format!("firedrill_pool_connections_max{}", p(pool)),
         Metric::RetryRate => rate("firedrill_requests_retried"),
         Metric::TokenRate => rate("firedrill_model_tokens"),
         Metric::CostRate => format!("{} * 3600", rate("firedrill_model_cost_dollars")),

@@ -62,6 +62,7 @@ pub fn metric_text(metric: &Metric) -> String {
     match metric {
         Metric::PoolUtilization(p) => format!("PoolUtilization({p})"),
         Metric::PoolWaiting(p) => format!("PoolWaiting({p})"),
+        Metric::PoolSize(p) => format!("PoolSize({p})"),
         Metric::PoolTimeoutRate(p) => format!("PoolTimeoutRate({p})"),
         Metric::StepTime(s) => format!("StepTime({s})"),
         Metric::StepErrorRatio(s) => format!("StepErrorRatio({s})"),

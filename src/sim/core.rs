@@ -11,7 +11,8 @@
 //! - `pools`: connection pools with FIFO wait queues and one timer each;
 //! - `steps`: the steps' calls (samplers, errors, partial effects, timeouts);
 //! - `log`: which request-log lines are kept;
-//! - `gauge`: time-weighted levels integrated by marks.
+//! - `gauge`: time-weighted levels integrated by marks;
+//! - `autoscale`: pool autoscalers (their decisions are agenda entries of their own).
 //!
 //! Long-lived parts and periodic work (alerts, faults, bucket closing) live in the
 //! [`bevy_ecs::world::World`] around it (see [`super::world`]); the bucket's counters are
@@ -21,6 +22,7 @@
 //! timer's old entry is recognised by its sequence number when it fires, and skipped.
 
 mod admission;
+mod autoscale;
 mod events;
 mod gauge;
 mod log;
@@ -40,6 +42,7 @@ use crate::telemetry::histogram::Histogram;
 use crate::telemetry::series::PoolBucket;
 pub use crate::telemetry::series::{BucketCounts, StepCounts};
 pub use admission::RetryPolicy;
+pub use autoscale::{AutoscaleConfig, Autoscaler};
 use events::Entry;
 pub use events::Kind;
 pub use gauge::Gauge;
@@ -111,6 +114,10 @@ pub struct Core {
     pub baseline: Params,
     /// Effects in force, in the order they began.
     pub effects: Vec<ActiveEffect>,
+    /// Each pool's own autoscaler (from the drill), empty when no pool has one.
+    autoscale_own: Vec<Option<AutoscaleConfig>>,
+    /// Each pool's autoscaler at work; empty when the drill can autoscale no pool.
+    pub autoscalers: Vec<Option<Autoscaler>>,
 }
 
 /// Everything [`Core::new`] needs, already resolved from the drill.
@@ -126,6 +133,9 @@ pub struct CoreSpec {
     pub log_sample: f64,
     pub log_limit: u32,
     pub eval_sample: f64,
+    /// Each pool's own autoscaler; whether any effect of the drill autoscales a pool.
+    pub autoscale_own: Vec<Option<AutoscaleConfig>>,
+    pub autoscale_effects: bool,
 }
 
 impl Core {
@@ -191,7 +201,15 @@ impl Core {
             log: LogState::new(spec.log_sample, spec.log_limit),
             baseline,
             effects: Vec::new(),
+            autoscalers: if spec.autoscale_effects || spec.autoscale_own.iter().any(Option::is_some)
+            {
+                vec![None; spec.autoscale_own.len()]
+            } else {
+                Vec::new()
+            },
+            autoscale_own: spec.autoscale_own,
         };
+        core.sync_autoscalers();
         core.replan_arrivals();
         if core.warmup > SimTime::ZERO {
             core.schedule(core.warmup, Kind::WarmupEnds);
@@ -237,6 +255,7 @@ impl Core {
                 Kind::StepDone { slot } => self.on_step_done(slot),
                 Kind::AcquireTimeout { pool } => self.on_pool_timer(pool as usize, next.seq()),
                 Kind::WarmupEnds => self.end_warmup(),
+                Kind::Autoscale { pool } => self.on_autoscale(pool as usize),
                 Kind::Retry(i) => {
                     let (id, attempt) = self.retries_pending[i as usize];
                     self.retries_free.push(i);
@@ -350,6 +369,7 @@ impl Core {
 
     /// Recomputes parameters from the baseline and the effects in force, and applies them.
     pub fn refresh_effects(&mut self) {
+        self.sync_autoscalers();
         let params = self.baseline.with_effects(&self.effects, self.now);
         self.apply_params(&params);
     }

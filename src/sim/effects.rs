@@ -9,6 +9,7 @@
 //! without bound.
 
 use super::SimTime;
+use super::core::AutoscaleConfig;
 use crate::drill::Duration;
 use crate::drill::validate::limits::{MAX_IN_FLIGHT, MAX_MULTIPLIER as MAX_FACTOR, MAX_POOL_SIZE};
 
@@ -60,6 +61,11 @@ pub enum Knob {
     StepShare {
         step: usize,
         share: f64,
+    },
+    /// Turns pool `pool`'s autoscaler on (no parameter: the engine keeps its state).
+    Autoscale {
+        pool: usize,
+        config: AutoscaleConfig,
     },
 }
 
@@ -210,6 +216,7 @@ impl Params {
                 Knob::StepShare { step, share } => {
                     p.step_share[step] = toward(p.step_share[step], share.clamp(0.0, 1.0));
                 }
+                Knob::Autoscale { .. } => {}
             }
         }
         p

@@ -113,6 +113,29 @@ impl Sim {
             log_sample: drill.telemetry.log_sample,
             log_limit: drill.telemetry.log_limit,
             eval_sample: drill.telemetry.eval_sample,
+            autoscale_own: drill
+                .pools
+                .iter()
+                .map(|p| {
+                    p.autoscale.as_ref().map(|a| {
+                        changes::autoscale_config(
+                            a.target,
+                            a.min,
+                            a.max,
+                            Some(a.every),
+                            Some(a.ready_after),
+                            Some(a.tolerance),
+                            Some(a.down_window),
+                        )
+                    })
+                })
+                .collect(),
+            autoscale_effects: drill
+                .faults
+                .iter()
+                .flat_map(|f| f.all_effects())
+                .chain(drill.actions.iter().flat_map(|a| a.all_effects()))
+                .any(|e| matches!(e, crate::drill::spec::Effect::Autoscale { .. })),
         });
 
         let mut world = World::new();
@@ -337,7 +360,8 @@ impl Sim {
                 | Kind::StepDone { .. }
                 | Kind::AcquireTimeout { .. }
                 | Kind::Retry(_)
-                | Kind::WarmupEnds => {
+                | Kind::WarmupEnds
+                | Kind::Autoscale { .. } => {
                     unreachable!("run_hot handles request events")
                 }
             }

@@ -51,6 +51,8 @@ pub enum LogKind {
     CallTimeout,
     /// A call ran into its step's timeout and the request went on without the step.
     CallTimeoutDegraded,
+    /// A pool's autoscaler changed its size (the line's note says how and why).
+    Scaled,
 }
 
 impl LogTarget {
@@ -98,6 +100,11 @@ impl LogLine {
     /// `step billing-lookup failed: vendor lookup_invoice returned 502`.
     #[must_use]
     pub fn message(&self) -> String {
+        if self.kind == LogKind::Scaled
+            && let Some(text) = self.notes.first()
+        {
+            return text.clone();
+        }
         let mut message = self.plain_message();
         for note in &self.notes {
             message.push_str(": ");
@@ -130,6 +137,7 @@ impl LogLine {
                 self.wait_seconds
             ),
             LogKind::Rejected => "request rejected at admission".to_owned(),
+            LogKind::Scaled => format!("scaled {pool}"),
         }
     }
 }
@@ -188,6 +196,9 @@ impl LogNotes {
         fault_ended: &[Option<SimTime>],
     ) {
         for line in lines {
+            if line.kind == LogKind::Scaled {
+                continue;
+            }
             if matches!(
                 line.kind,
                 LogKind::StepError | LogKind::CallTimeout | LogKind::CallTimeoutDegraded

@@ -63,6 +63,10 @@ pub struct PoolWindow {
     pub utilization: f64,
     pub waiting: f64,
     pub timeout_rate: f64,
+    /// The pool's size at the window's end (left out of the window as written out, which
+    /// gives each bucket's size already).
+    #[serde(skip)]
+    pub size: f64,
 }
 
 /// A metric with its pool resolved to an index: what an alert rule watches.
@@ -81,6 +85,7 @@ pub enum Signal {
     InFlight,
     PoolUtilization(usize),
     PoolWaiting(usize),
+    PoolSize(usize),
     PoolTimeoutRate(usize),
     StepTime(usize),
     StepErrorRatio(usize),
@@ -111,6 +116,7 @@ impl Signal {
             Metric::InFlight => Signal::InFlight,
             Metric::PoolUtilization(p) => Signal::PoolUtilization(pool(p)?),
             Metric::PoolWaiting(p) => Signal::PoolWaiting(pool(p)?),
+            Metric::PoolSize(p) => Signal::PoolSize(pool(p)?),
             Metric::PoolTimeoutRate(p) => Signal::PoolTimeoutRate(pool(p)?),
             Metric::StepTime(s) => Signal::StepTime(step(s)?),
             Metric::StepErrorRatio(s) => Signal::StepErrorRatio(step(s)?),
@@ -137,7 +143,10 @@ impl Window {
     #[must_use]
     pub fn get(&self, signal: Signal) -> Option<f64> {
         match signal {
-            Signal::PoolUtilization(i) | Signal::PoolWaiting(i) | Signal::PoolTimeoutRate(i)
+            Signal::PoolUtilization(i)
+            | Signal::PoolWaiting(i)
+            | Signal::PoolSize(i)
+            | Signal::PoolTimeoutRate(i)
                 if i >= self.pools.len() =>
             {
                 None
@@ -164,6 +173,7 @@ impl Window {
             Signal::InFlight => self.in_flight,
             Signal::PoolUtilization(i) => self.pools[i].utilization,
             Signal::PoolWaiting(i) => self.pools[i].waiting,
+            Signal::PoolSize(i) => self.pools[i].size,
             Signal::PoolTimeoutRate(i) => self.pools[i].timeout_rate,
             Signal::StepTime(i) => self.steps[i].time,
             Signal::StepErrorRatio(i) => self.steps[i].error_ratio,

@@ -228,17 +228,15 @@ impl Telemetry {
             in_flight: weighted(&|b| b.in_flight),
             pools: (0..pools)
                 .map(|p| {
-                    let size = self
-                        .recent
-                        .back()
-                        .map_or(0, |(_, b)| b.pools[p].size)
-                        .max(1);
+                    let now = self.recent.back().map_or(0, |(_, b)| b.pools[p].size);
+                    let size = now.max(1);
                     PoolWindow {
                         utilization: weighted(&|b| b.pools[p].in_use) / size as f64,
                         waiting: weighted(&|b| b.pools[p].waiting),
                         timeout_rate: per_second(
                             self.recent.iter().map(|(_, b)| b.pools[p].timeouts).sum(),
                         ),
+                        size: now as f64,
                     }
                 })
                 .collect(),

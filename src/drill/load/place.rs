@@ -34,6 +34,9 @@ const DURATION_FIELDS: &[&str] = &[
     "max",
     "time",
     "due",
+    "every",
+    "ready_after",
+    "down_window",
 ];
 
 impl Loader<'_> {

@@ -181,6 +181,29 @@ impl<'a> Checker<'a> {
             | Effect::RestartPool { pool, .. } => {
                 self.pool_ref(pool, path.field("pool"));
             }
+            Effect::Autoscale {
+                pool,
+                target,
+                min,
+                max,
+                every,
+                ready_after: _,
+                tolerance,
+                down_window,
+            } => {
+                self.pool_ref(pool, path.field("pool"));
+                self.autoscale(
+                    path,
+                    &super::system::AutoscaleFields {
+                        target: *target,
+                        min: *min,
+                        max: *max,
+                        every: *every,
+                        tolerance: *tolerance,
+                        down_window: *down_window,
+                    },
+                );
+            }
             Effect::StepTimeMultiplier { step, share, .. }
             | Effect::StepErrorRate { step, share, .. }
             | Effect::WrongAnswerRate { step, share, .. }
@@ -383,6 +406,7 @@ fn effect_number<'e>(
         | Effect::StepTimeout { .. }
         | Effect::EndFault(_)
         | Effect::EndAction(_)
-        | Effect::RestartPool { .. } => return None,
+        | Effect::RestartPool { .. }
+        | Effect::Autoscale { .. } => return None,
     })
 }

@@ -4,9 +4,21 @@
 //! It does not check the cost ceilings of these numbers (that is [`super::limits`]), nor the
 //! effects faults and actions apply to the system ([`super::effects`]).
 
+use super::limits::MAX_POOL_SIZE;
 use super::{Checker, FieldPath};
 use crate::drill::duration::Duration;
 use crate::drill::spec::{OnTimeout, Step, TimeDist};
+
+/// The fields of an autoscaler that `check` looks at (those an effect may leave out are
+/// options).
+pub(super) struct AutoscaleFields {
+    pub target: f64,
+    pub min: i64,
+    pub max: i64,
+    pub every: Option<Duration>,
+    pub tolerance: Option<f64>,
+    pub down_window: Option<Duration>,
+}
 
 impl Checker<'_> {
     pub(super) fn telemetry(&mut self) {
@@ -122,6 +134,102 @@ impl Checker<'_> {
                     "give the database's CPU cores, e.g. `cores: 8`, or leave `cores` out for no contention",
                 );
             }
+            if let Some(a) = &pool.autoscale {
+                let path = path.field("autoscale");
+                self.autoscale(
+                    &path,
+                    &AutoscaleFields {
+                        target: a.target,
+                        min: a.min,
+                        max: a.max,
+                        every: Some(a.every),
+                        tolerance: Some(a.tolerance),
+                        down_window: Some(a.down_window),
+                    },
+                );
+                if a.min <= a.max && pool.size > 0 && !(a.min..=a.max).contains(&pool.size) {
+                    self.report(
+                        path.field("min"),
+                        format!(
+                            "pool `{}` has size {} outside its autoscaler's bounds {}–{}",
+                            pool.name, pool.size, a.min, a.max
+                        ),
+                        "size outside min..max",
+                        "the autoscaler starts from the pool's size: make `min ≤ size ≤ max`",
+                    );
+                }
+            }
+        }
+    }
+
+    /// An autoscaler's fields (a pool's own, or an `Autoscale` effect's).
+    pub(super) fn autoscale(&mut self, path: &FieldPath, a: &AutoscaleFields) {
+        if !(a.target.is_finite() && a.target > 0.0 && a.target <= 1.0) {
+            self.report(
+                path.field("target"),
+                format!("autoscale target {} is not a utilization", a.target),
+                "must be more than 0 and at most 1",
+                "give the share of connections to keep busy, e.g. `target: 0.7`",
+            );
+        }
+        if a.min < 1 {
+            self.report(
+                path.field("min"),
+                format!(
+                    "autoscale min {} leaves the pool without a connection",
+                    a.min
+                ),
+                "must be at least 1",
+                "give the fewest connections, e.g. `min: 20`",
+            );
+        }
+        if a.max < a.min {
+            self.report(
+                path.field("max"),
+                format!("autoscale max {} is below min {}", a.max, a.min),
+                "must be at least min",
+                "give the most connections the autoscaler may set, e.g. `max: 60`",
+            );
+        }
+        self.at_most(
+            a.max as f64,
+            MAX_POOL_SIZE,
+            &path.field("max"),
+            "an autoscaler's max",
+            "connections",
+        );
+        if let Some(t) = a.tolerance
+            && !(t.is_finite() && (0.0..1.0).contains(&t))
+        {
+            self.report(
+                path.field("tolerance"),
+                format!("autoscale tolerance {t} is out of range"),
+                "must be at least 0 and below 1",
+                "give the band of no change around the target, e.g. `tolerance: 0.1`",
+            );
+        }
+        for (name, d) in [("every", a.every), ("down_window", a.down_window)] {
+            if d.is_some_and(Duration::is_zero) {
+                self.report(
+                    path.field(name),
+                    format!("autoscale `{name}` is zero"),
+                    "must be more than 0",
+                    "give a duration, e.g. \"15s\" (or leave it out for its default)",
+                );
+            }
+        }
+        // The event budget: decisions are agenda entries, at most one a second per pool
+        // (growth adds no event per request, so the request budget stands as it is).
+        if let Some(every) = a.every
+            && !every.is_zero()
+            && every < Duration::from_secs(1)
+        {
+            self.report(
+                path.field("every"),
+                format!("autoscale `every` of {every} is under a second"),
+                "must be at least 1s",
+                "an autoscaler decides every few seconds at most, e.g. \"15s\"",
+            );
         }
     }
 

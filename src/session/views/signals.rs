@@ -33,9 +33,10 @@ const GLOBAL_METRICS: [(&str, Signal); 15] = [
 type PoolSignal = fn(usize) -> Signal;
 
 /// Metrics about one pool, written `name:pool`.
-const POOL_METRICS: [(&str, PoolSignal); 3] = [
+const POOL_METRICS: [(&str, PoolSignal); 4] = [
     ("pool_utilization", Signal::PoolUtilization),
     ("pool_waiting", Signal::PoolWaiting),
+    ("pool_size", Signal::PoolSize),
     ("pool_timeout_rate", Signal::PoolTimeoutRate),
 ];
 
@@ -101,7 +102,7 @@ impl Unit {
             Signal::LatencyP50 | Signal::LatencyP95 | Signal::LatencyP99 | Signal::StepTime(_) => {
                 Unit::Seconds
             }
-            Signal::InFlight | Signal::PoolWaiting(_) => Unit::Count,
+            Signal::InFlight | Signal::PoolWaiting(_) | Signal::PoolSize(_) => Unit::Count,
         }
     }
 
@@ -187,6 +188,7 @@ pub(super) fn signal_name(signal: Signal, pools: &[String], steps: &[String]) ->
     match signal {
         Signal::PoolUtilization(i) => format!("pool_utilization:{}", name(pools, i)),
         Signal::PoolWaiting(i) => format!("pool_waiting:{}", name(pools, i)),
+        Signal::PoolSize(i) => format!("pool_size:{}", name(pools, i)),
         Signal::PoolTimeoutRate(i) => format!("pool_timeout_rate:{}", name(pools, i)),
         Signal::StepTime(i) => format!("step_time:{}", name(steps, i)),
         Signal::StepErrorRatio(i) => format!("step_error_ratio:{}", name(steps, i)),

@@ -37,6 +37,11 @@ pub enum Kind {
     /// A client retries: entry `0` of the pending retries (kept aside so that every agenda
     /// entry stays small).
     Retry(u32),
+    /// Pool `pool`'s autoscaler: growth due becomes ready, a decision due is taken (only
+    /// pools with an autoscaler have these).
+    Autoscale {
+        pool: u16,
+    },
 }
 
 impl Kind {
@@ -70,6 +75,7 @@ impl Kind {
             Kind::EffectExpires => (7, 0),
             Kind::Retry(i) => (8, i),
             Kind::WarmupEnds => (9, 0),
+            Kind::Autoscale { pool } => (10, u32::from(pool)),
         };
         assert!(
             payload < 1 << (32 - Self::TAG_BITS),
@@ -92,6 +98,9 @@ impl Kind {
             6 => Kind::ActionLands(payload),
             7 => Kind::EffectExpires,
             8 => Kind::Retry(payload),
+            10 => Kind::Autoscale {
+                pool: payload as u16,
+            },
             _ => Kind::WarmupEnds,
         }
     }

@@ -32,7 +32,7 @@ impl Gauge {
     }
 
     /// The integral of the level from zero to `t` (no change after `t` yet).
-    fn area(&self, t: SimTime) -> i128 {
+    pub(super) fn area(&self, t: SimTime) -> i128 {
         self.acc + i128::from(self.value.cast_signed()) * i128::from(t.nanos().cast_signed())
     }
 

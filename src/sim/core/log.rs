@@ -20,7 +20,7 @@ pub(super) struct LogState {
     offered: [u32; 3],
     limit: u32,
     used: [u32; 3],
-    lines: Vec<LogLine>,
+    pub(super) lines: Vec<LogLine>,
 }
 
 impl LogState {

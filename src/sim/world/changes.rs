@@ -11,7 +11,12 @@ use super::news::News;
 use super::truth::Truth;
 use crate::drill::Duration;
 use crate::drill::spec::{Effect, Value};
+use crate::drill::spec::{
+    default_autoscale_down_window, default_autoscale_every, default_autoscale_tolerance,
+};
+use crate::drill::validate::limits::MAX_POOL_SIZE;
 use crate::sim::SimTime;
+use crate::sim::core::AutoscaleConfig;
 use crate::sim::core::{Core, Kind};
 use crate::sim::effects::{ActiveEffect, Change, Knob, Source};
 
@@ -220,6 +225,14 @@ impl Sim {
         match change {
             Change::Set(knob) => {
                 let mut core = self.world.resource_mut::<Core>();
+                // A team's `PoolSize` on an autoscaled pool sets its size at once, and the
+                // autoscaler goes on from there (`kubectl scale` under an HPA).
+                if let (Knob::PoolSize { pool, size }, Source::Action(_)) = (knob, &source)
+                    && core.scale_by_hand(pool, size.clamp(0.0, MAX_POOL_SIZE) as u32)
+                {
+                    core.refresh_effects();
+                    return;
+                }
                 core.effects.push(ActiveEffect {
                     knob,
                     start: time,
@@ -323,6 +336,27 @@ pub fn resolve_change(
                 .ok_or_else(|| format!("no action named `{name}`"))?;
             return Ok(Change::EndAction(action));
         }
+        Effect::Autoscale {
+            pool: p,
+            target,
+            min,
+            max,
+            every,
+            ready_after,
+            tolerance,
+            down_window,
+        } => Knob::Autoscale {
+            pool: pool(p)?,
+            config: autoscale_config(
+                *target,
+                *min,
+                *max,
+                *every,
+                *ready_after,
+                *tolerance,
+                *down_window,
+            ),
+        },
         Effect::StepShare { step: s, share } => Knob::StepShare {
             step: step(s)?,
             share: fraction("share", value(share)?)?,
@@ -413,4 +447,42 @@ pub fn resolve_change(
             fraction: fraction("fraction", value(f)?)?,
         },
     }))
+}
+
+/// An autoscaler's settings from a drill's fields (defaults for those left out), held within
+/// `check`'s limits whatever they are.
+#[must_use]
+pub fn autoscale_config(
+    target: f64,
+    min: i64,
+    max: i64,
+    every: Option<Duration>,
+    ready_after: Option<Duration>,
+    tolerance: Option<f64>,
+    down_window: Option<Duration>,
+) -> AutoscaleConfig {
+    let count = |x: i64| x.clamp(1, MAX_POOL_SIZE as i64) as u32;
+    let min = count(min);
+    let target = if target.is_finite() && target > 0.0 {
+        target.min(1.0)
+    } else {
+        1.0
+    };
+    let every = every.unwrap_or_else(default_autoscale_every);
+    AutoscaleConfig {
+        target,
+        min,
+        max: count(max).max(min),
+        every: if every.is_zero() {
+            default_autoscale_every()
+        } else {
+            every
+        },
+        ready_after: ready_after.unwrap_or_default(),
+        tolerance: tolerance
+            .filter(|t| t.is_finite())
+            .unwrap_or_else(default_autoscale_tolerance)
+            .clamp(0.0, 1.0),
+        down_window: down_window.unwrap_or_else(default_autoscale_down_window),
+    }
 }
