@@ -420,6 +420,35 @@ pub fn capacity_text(r: &crate::whatif::capacity::Report) -> String {
     s
 }
 
+/// The debrief's "what if" section in sentences: for each of the drill's what-if changes, what
+/// it would have done with no one responding and with the team's own inputs, on the session's
+/// seed. Empty when the drill has none.
+#[must_use]
+pub fn debrief_sentences(d: &crate::score::debrief::Debrief) -> Vec<String> {
+    let one = |m: &crate::whatif::Measures| Outcome::of(&[m]);
+    d.whatif
+        .iter()
+        .map(|row| {
+            let mut text = format!("{} ({}", row.title, row.kind);
+            if let Some(owner) = &row.owner {
+                let _ = write!(text, ", {owner}");
+            }
+            let _ = write!(
+                text,
+                "): with no one responding, {}; with your responses, {}",
+                against(&one(&row.no_team), &one(&row.base_no_team)),
+                against(&one(&row.team), &one(&row.base_team))
+            );
+            if !row.skipped.is_empty() {
+                let inputs: Vec<&str> = row.skipped.iter().map(|k| k.input.as_str()).collect();
+                let _ = write!(text, " (the changed system refused: {})", inputs.join(", "));
+            }
+            text.push('.');
+            text
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,33 +505,4 @@ mod tests {
             would_have(&quiet, &quiet, 0).starts_with("no page in 1 of 1 runs, as in the base")
         );
     }
-}
-
-/// The debrief's "what if" section in sentences: for each of the drill's what-if changes, what
-/// it would have done with no one responding and with the team's own inputs, on the session's
-/// seed. Empty when the drill has none.
-#[must_use]
-pub fn debrief_sentences(d: &crate::score::debrief::Debrief) -> Vec<String> {
-    let one = |m: &crate::whatif::Measures| Outcome::of(&[m]);
-    d.whatif
-        .iter()
-        .map(|row| {
-            let mut text = format!("{} ({}", row.title, row.kind);
-            if let Some(owner) = &row.owner {
-                let _ = write!(text, ", {owner}");
-            }
-            let _ = write!(
-                text,
-                "): with no one responding, {}; with your responses, {}",
-                against(&one(&row.no_team), &one(&row.base_no_team)),
-                against(&one(&row.team), &one(&row.base_team))
-            );
-            if !row.skipped.is_empty() {
-                let inputs: Vec<&str> = row.skipped.iter().map(|k| k.input.as_str()).collect();
-                let _ = write!(text, " (the changed system refused: {})", inputs.join(", "));
-            }
-            text.push('.');
-            text
-        })
-        .collect()
 }
