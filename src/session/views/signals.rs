@@ -330,7 +330,10 @@ mod tests {
         let steps = vec!["retrieve".to_owned(), "generate".to_owned()];
         let names = metric_names(&pools, &steps);
         // Every service-wide metric but the one that is ground truth.
-        assert_eq!(names.len(), GLOBAL_METRICS.len() - 1 + POOL_METRICS.len() * 2 + 2 * 2);
+        assert_eq!(
+            names.len(),
+            GLOBAL_METRICS.len() - 1 + POOL_METRICS.len() * 2 + 2 * 2
+        );
         for name in &names {
             let signal = parse_metric(name, &pools, &steps).unwrap().signal();
             assert_eq!(&signal_name(signal, &pools, &steps), name);
