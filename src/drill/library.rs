@@ -44,6 +44,11 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "provider-outage-failover",
         include_str!("../../drills/provider-outage-failover.ron"),
     ),
+    ("flash-sale", include_str!("../../drills/flash-sale.ron")),
+    (
+        "autoscaler-flap",
+        include_str!("../../drills/autoscaler-flap.ron"),
+    ),
 ];
 
 /// The built-in drill called `name`.

@@ -10,6 +10,7 @@ use super::impact;
 use crate::drill::Drill;
 use crate::session::Session;
 use crate::session::transcript::Line;
+use crate::sim::attribution::{self, Attribution, FiredRun};
 use crate::sim::{RunOptions, Sim, SimTime, Summary};
 
 /// What one run did to its users and cost (the figures a what-if compares).
@@ -87,6 +88,13 @@ const CLOCK_COMMANDS: &[&str] = &["wait", "pause", "resume", "speed", "end"];
 /// Runs `drill` on `seed` with no team to its end.
 #[must_use]
 pub fn run_no_team(drill: &Drill, seed: u64) -> Measures {
+    run_no_team_attributed(drill, seed).0
+}
+
+/// [`run_no_team`], and the fault attribution of `drill` on `seed`, which starts from this
+/// very run (a team's session on the same system and seed needs it: [`run_team_with`]).
+#[must_use]
+pub fn run_no_team_attributed(drill: &Drill, seed: u64) -> (Measures, Attribution) {
     let mut sim = Sim::new(
         drill,
         &RunOptions {
@@ -96,14 +104,31 @@ pub fn run_no_team(drill: &Drill, seed: u64) -> Measures {
     );
     let end = sim.end();
     sim.run_until(end);
-    Measures::of(drill, &sim, end)
+    let attribution = if drill.faults.is_empty() || drill.alerts.is_empty() {
+        attribution::attribute(drill, seed)
+    } else {
+        attribution::attribute_given(drill, seed, &FiredRun::of(&sim), 1)
+    };
+    (Measures::of(drill, &sim, end), attribution)
 }
 
 /// Runs `drill` on `seed` with the team's `inputs` at their recorded times (clock commands
 /// aside), to the drill's end; inputs the drill refuses are returned, not fatal.
 #[must_use]
 pub fn run_team(drill: &Drill, seed: u64, inputs: &[Line]) -> (Measures, Vec<Skipped>) {
-    let mut session = Session::new(drill.clone(), Some(seed));
+    run_team_with(drill, seed, inputs, attribution::attribute(drill, seed))
+}
+
+/// [`run_team`] with the drill's attribution on `seed` already made
+/// ([`run_no_team_attributed`]), which saves the run it starts from.
+#[must_use]
+pub fn run_team_with(
+    drill: &Drill,
+    seed: u64,
+    inputs: &[Line],
+    attribution: Attribution,
+) -> (Measures, Vec<Skipped>) {
+    let mut session = Session::with_attribution(drill.clone(), Some(seed), attribution);
     let mut skipped = Vec::new();
     for line in inputs {
         if line.inject_from.is_some() {

@@ -29,7 +29,9 @@ use crate::session::transcript::Line;
 /// The format number of `whatif --json`, checked by `--merge`.
 pub const FORMAT: u32 = 1;
 
-pub use crate::score::changed::{Measures, Skipped, run_no_team, run_team};
+pub use crate::score::changed::{
+    Measures, Skipped, run_no_team, run_no_team_attributed, run_team, run_team_with,
+};
 
 /// A system to try: the base or a changed drill.
 #[derive(Debug, Clone)]
@@ -153,13 +155,14 @@ pub struct SeedRecord {
 
 /// Runs one variant on one seed.
 fn run_seed(variant: &Variant, seed: u64, inputs: Option<&[Line]>) -> SeedRecord {
-    let no_team = run_no_team(&variant.drill, seed);
-    let (team, skipped) = match inputs {
+    let (no_team, team, skipped) = match inputs {
         Some(inputs) => {
-            let (m, s) = run_team(&variant.drill, seed, inputs);
-            (Some(m), s)
+            // The team's session attributes alerts from the very run with no team.
+            let (no_team, attribution) = run_no_team_attributed(&variant.drill, seed);
+            let (m, s) = run_team_with(&variant.drill, seed, inputs, attribution);
+            (no_team, Some(m), s)
         }
-        None => (None, Vec::new()),
+        None => (run_no_team(&variant.drill, seed), None, Vec::new()),
     };
     SeedRecord {
         seed,

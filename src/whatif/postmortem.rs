@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use super::{Measures, Outcome, SkippedInput, Subject, VariantResult, Variants, WhatIf};
 use crate::calibrate::{CalibrateError, Plan};
+use crate::drill::Drill;
 use crate::drill::change::Change;
 use crate::drill::spec::Severity;
 use crate::report::whatif::{count, would_have};
@@ -218,7 +219,25 @@ pub fn build(
 ) -> Result<Postmortem, PostmortemError> {
     let session = transcript.replay(path)?;
     let d = debrief::debrief(&session);
-    let variants = Variants::new(session.drill(), changes).map_err(|problems| {
+    let w = session_whatif(transcript, session.drill(), changes, plan, jobs, done)?;
+    Ok(assemble(&session, &d, transcript, &w, date))
+}
+
+/// The what-if of a played session: `changes` on its drill (`drill`, the transcript's own),
+/// with no team and with the team's inputs, on `plan`'s seeds on `jobs` threads, calling `done`
+/// after each of [`runs_needed`] runs.
+///
+/// # Errors
+/// A change that does not apply to the drill, or runs that cannot start.
+pub fn session_whatif(
+    transcript: &Transcript,
+    drill: &Drill,
+    changes: &[Change],
+    plan: &Plan,
+    jobs: usize,
+    done: &(dyn Fn() + Sync),
+) -> Result<WhatIf, PostmortemError> {
+    let variants = Variants::new(drill, changes).map_err(|problems| {
         PostmortemError::Changes(
             problems
                 .into_iter()
@@ -235,8 +254,7 @@ pub fn build(
         sha256: transcript.header.drill_sha256.clone(),
         source: "transcript".to_owned(),
     };
-    let w = WhatIf::new(subject, *plan, &variants, records);
-    Ok(assemble(&session, &d, transcript, &w, date))
+    Ok(WhatIf::new(subject, *plan, &variants, records))
 }
 
 /// The postmortem from the session, its debrief and the what-if of its action items.

@@ -14,7 +14,7 @@ const fragment = (name) => new URLSearchParams(location.hash.slice(1)).get(name)
 
 async function api(method, path, token, csrf, body) {
   const headers = { "X-Firedrill-Token": token };
-  if (method === "POST") {
+  if (method !== "GET") {
     headers["Content-Type"] = "application/json";
     headers["X-Firedrill-Csrf"] = csrf;
   }
@@ -324,6 +324,51 @@ function facilitator(me, post, showError) {
     } catch (e) { showError(e); }
   });
   $("reveal").addEventListener("change", () => post("checklists", { revealed: $("reveal").checked }).catch(showError));
+  prevention(me, post);
+}
+
+// The facilitator's "after the incident" panel: change files, their what-if on this session,
+// and the postmortem with them as action items.
+function prevention(me, post) {
+  const token = fragment("t");
+  const base = location.pathname.replace(/^\/room\//, "/api/rooms/");
+  const out = $("whatif-result");
+  const show = (e) => { out.textContent = e.message; };
+  const list = (entries) => {
+    $("changes").replaceChildren(...entries.map((c) =>
+      el("li", null, `${c.title}${c.kind ? " · " + c.kind : ""}${c.owner ? " · " + c.owner : ""} (${c.file})`)));
+  };
+  const links = () => {
+    const runs = encodeURIComponent($("whatif-runs").value || "1");
+    const q = `t=${encodeURIComponent(token)}&runs=${runs}`;
+    $("postmortem-md").href = `${base}/postmortem?${q}&format=md`;
+    $("postmortem-html").href = `${base}/postmortem?${q}&format=html`;
+  };
+  $("prevent").hidden = false;
+  links();
+  $("whatif-runs").addEventListener("change", links);
+  api("GET", `${base}/changes`, token).then(list).catch(show);
+  $("change-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    out.textContent = "";
+    for (const file of $("change-file").files) {
+      try {
+        list(await post("changes", { name: file.name, text: await file.text() }));
+      } catch (e) { show(e); return; }
+    }
+    $("change-file").value = "";
+  });
+  $("changes-clear").addEventListener("click", async () => {
+    try { list(await api("DELETE", `${base}/changes`, token, me.csrf)); out.textContent = ""; } catch (e) { show(e); }
+  });
+  $("whatif-run").addEventListener("click", async () => {
+    out.textContent = "running...";
+    const runs = encodeURIComponent($("whatif-runs").value || "1");
+    const r = await fetch(`${base}/whatif?format=text&runs=${runs}`, { headers: { "X-Firedrill-Token": token } });
+    if (r.ok) { out.textContent = await r.text(); return; }
+    const data = await r.json().catch(() => ({}));
+    out.textContent = (data.error || r.statusText) + (data.hint ? "\n" + data.hint : "");
+  });
 }
 
 const page = document.body.dataset.page;

@@ -197,6 +197,25 @@ fn no_response_does_not_recover() {
                 .filter(|(_, f)| f.cause)
                 .map(|(i, _)| truth.fault_ended[i])
                 .try_fold(SimTime::ZERO, |last, end| end.map(|e| last.max(e)));
+            // A system that scales itself (an autoscaled pool) may heal on its own while the
+            // cause lasts, when the capacity it ordered comes up: there the team must matter by
+            // time, recovering well before the system would alone.
+            if drill.pools.iter().any(|p| p.autoscale.is_some())
+                && let Some(alone) = truth.recovered
+            {
+                let with_team = reference_session(&drill, seed)
+                    .sim()
+                    .truth()
+                    .recovered
+                    .unwrap_or_else(|| {
+                        panic!("{name} seed {seed}: the reference does not recover")
+                    });
+                assert!(
+                    alone.as_secs_f64() >= with_team.as_secs_f64() + 300.0,
+                    "{name} seed {seed}: with no response it recovers at {alone:?}, not 5 minutes after the reference ({with_team:?})"
+                );
+                continue;
+            }
             match causes_over {
                 None => {
                     assert!(

@@ -22,6 +22,7 @@ mod prometheus;
 mod queueing;
 mod serve;
 mod serve_browser;
+mod serve_prevent;
 mod session;
 mod theory;
 mod tools;

@@ -144,6 +144,53 @@ impl Loader<'_> {
         Some(change)
     }
 
+    /// Reports each pool the change adds that no step of the changed drill holds (most often
+    /// a misspelt name, which would otherwise change nothing); true if there was one.
+    fn unused_new_pools(
+        &mut self,
+        root: &Node,
+        change: &Change,
+        base: &Drill,
+        changed: &Drill,
+    ) -> bool {
+        let known: Vec<&str> = base.pools.iter().map(|p| p.name.as_str()).collect();
+        let mut found = false;
+        for (i, pool) in change.pools.iter().enumerate() {
+            let name = pool.name.as_str();
+            let held = changed
+                .service
+                .steps
+                .iter()
+                .any(|s| s.pool_names().contains(&name));
+            if known.contains(&name) || held {
+                continue;
+            }
+            found = true;
+            let hint = match suggest::closest(name, known.iter().copied()) {
+                Some(near) => format!(
+                    "did you mean `{near}`? A change replaces a pool of the same name; a new \
+                     pool needs a changed step that holds it"
+                ),
+                None => "a change replaces a pool of the same name; a new pool needs a \
+                         changed step that holds it"
+                    .to_owned(),
+            };
+            let problem = SemanticProblem {
+                path: FieldPath::root("pools").index(i).field("name"),
+                message: format!(
+                    "the drill has no pool `{name}`, and no step would hold it (its pools: {})",
+                    known.join(", ")
+                ),
+                label: "unknown pool".to_owned(),
+                hint: Some(hint),
+                related: None,
+                reference: None,
+            };
+            self.semantic(root, &problem);
+        }
+        found
+    }
+
     /// The problems of `base` changed by `change`, placed in the change file.
     fn check_against(&mut self, root: &Node, change: &Change, base: &Drill) {
         let mut unknown_step = false;
@@ -175,6 +222,9 @@ impl Loader<'_> {
         let Ok(changed) = change::apply(base, &[change]) else {
             return;
         };
+        if self.unused_new_pools(root, change, base, &changed) {
+            return;
+        }
         for problem in validate::validate(&changed) {
             match in_change(&problem.path, change, &changed) {
                 Some(path) => {

@@ -12,7 +12,8 @@
 //! This file owns the server's configuration and state, its start (the data directory, the
 //! facilitator's token, the rooms recovered from disk) and registering a room. The URL table
 //! is in `routes`, refusals in `error`, who is asking in `auth`, the limits in `limits`, and
-//! the handlers in `lobby` (rooms), `play` (commands and controls), `streams` and `downloads`.
+//! the handlers in `lobby` (rooms), `play` (commands and controls), `streams`, `downloads` and
+//! `prevent` (change files, what-if and the postmortem of the room's session).
 //!
 //! [`Session`]: crate::session::Session
 
@@ -24,6 +25,7 @@ pub mod events;
 mod limits;
 mod lobby;
 mod play;
+mod prevent;
 pub mod room;
 mod routes;
 mod streams;

@@ -16,6 +16,7 @@ use super::downloads::{debrief, metrics, summary, transcript};
 use super::error::ApiError;
 use super::lobby::{create_room, library_list, me, rooms_list};
 use super::play::{checklists, command, control, inject, join, room_state};
+use super::prevent::{clear_changes, download_postmortem, list_changes, upload_change, whatif};
 use super::streams::events_stream;
 use super::{AppState, MAX_BODY, assets};
 
@@ -39,6 +40,12 @@ pub(super) fn router(state: Arc<AppState>) -> Router {
         .route("/api/rooms/{id}/debrief", get(debrief))
         .route("/api/rooms/{id}/summary", get(summary))
         .route("/api/rooms/{id}/metrics", get(metrics))
+        .route(
+            "/api/rooms/{id}/changes",
+            get(list_changes).post(upload_change).delete(clear_changes),
+        )
+        .route("/api/rooms/{id}/whatif", get(whatif))
+        .route("/api/rooms/{id}/postmortem", get(download_postmortem))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
