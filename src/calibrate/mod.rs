@@ -208,8 +208,10 @@ impl From<&impact::Outcome> for Harm {
 pub struct NoTeamRun {
     /// Each alert's first firing (drill order), at any time.
     pub alert_fired: Vec<Option<f64>>,
-    /// Each alert's first firing at or after the first fault's start (the start of the drill
-    /// when it has no faults), in seconds after that start.
+    /// Each alert's first firing at or after the start it counts from, in seconds after it:
+    /// the first start of the faults it is attributed to; for an alert attributed to none,
+    /// the first cause's start (the first fault's when no cause started; the drill's start
+    /// when it has no faults).
     pub alert_delay: Vec<Option<f64>>,
     /// When each fault started (drill order).
     pub fault_started: Vec<Option<f64>>,
@@ -309,10 +311,20 @@ fn record_no_team(drill: &Drill, sim: &Sim, attribution: &Attribution) -> NoTeam
         sim.end(),
     ));
     let first_fault = truth.fault_started.iter().flatten().min().copied();
+    // Alert timings count from the cause, as the debrief's do: a distraction that starts
+    // earlier does not make the cause's alerts look slow, nor a cause's alert the
+    // distraction's.
+    let first_cause = truth
+        .fault_started
+        .iter()
+        .zip(&drill.faults)
+        .filter(|(_, f)| f.cause)
+        .filter_map(|(t, _)| *t)
+        .min();
     let origin = if drill.faults.is_empty() {
         Some(SimTime::ZERO)
     } else {
-        first_fault
+        first_cause.or(first_fault)
     };
     let mut alert_fired = vec![None; drill.alerts.len()];
     let mut alert_delay = vec![None; drill.alerts.len()];
@@ -322,7 +334,16 @@ fn record_no_team(drill: &Drill, sim: &Sim, attribution: &Attribution) -> NoTeam
             continue;
         }
         alert_fired[i] = state.fired_at.first().map(|t| t.as_secs_f64());
-        alert_delay[i] = origin.and_then(|o| {
+        // An alert attributed to faults counts from the first of them to start (a
+        // distraction's alert from the distraction); any other from the cause.
+        let own = attribution
+            .by_fault
+            .iter()
+            .zip(&truth.fault_started)
+            .filter(|(alerts, _)| alerts.contains(&i))
+            .filter_map(|(_, t)| *t)
+            .min();
+        alert_delay[i] = own.or(origin).and_then(|o| {
             state
                 .fired_at
                 .iter()

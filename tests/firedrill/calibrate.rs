@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const MONDAY: &str = "drills/monday-rush.ron";
 const MINI: &str = "tests/data/mini-rush.ron";
@@ -502,4 +502,43 @@ fn play_wrong_plays_a_named_wrong_response_and_names_the_others() {
     );
     let out = firedrill(&["play", MONDAY, "--wrong", "shrink-the-pool", "--reference"]);
     assert_eq!(code(&out), 2, "--wrong and --reference conflict");
+}
+
+#[test]
+fn alert_timings_count_from_the_fault_each_alert_belongs_to() {
+    // red-herring: a distraction (slow-model) at 3m, the cause (surge) at 8m.
+    let (_, report) = calibrate_json(&["tests/data/red-herring.ron", "--runs", "2"]);
+    for run in report["seed_runs"].as_array().expect("seed runs") {
+        let no_team = &run["no_team"];
+        let started: Vec<f64> = no_team["fault_started"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_f64().expect("both faults start"))
+            .collect();
+        let attributed = no_team["attributed"].as_array().unwrap();
+        for (i, fired) in no_team["alert_fired"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            let Some(fired) = fired.as_f64() else {
+                continue;
+            };
+            let owner = attributed
+                .iter()
+                .position(|alerts| alerts.as_array().unwrap().contains(&json!(i)))
+                .unwrap_or_else(|| panic!("alert {i} is attributed in red-herring"));
+            assert_eq!(
+                no_team["alert_delay"][i].as_f64(),
+                Some(fired - started[owner]),
+                "alert {i} counts from fault {owner}: {no_team}"
+            );
+        }
+        assert!(
+            started[0] < started[1],
+            "the distraction starts before the cause"
+        );
+    }
 }

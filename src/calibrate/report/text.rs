@@ -100,7 +100,7 @@ pub(super) fn render_text(c: &Calibration) -> String {
         + 2;
     let _ = writeln!(
         out,
-        "{:width$}{:8}{:>7}   time to fire after the fault starts (p10 / p50 / p90)",
+        "{:width$}{:8}{:>7}   time to fire after its fault starts (p10 / p50 / p90)",
         "Alerts, no team", "", "fired"
     );
     for a in &c.alerts {
