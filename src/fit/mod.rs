@@ -310,13 +310,23 @@ pub fn fit_observed(observed: &Observed, source: &str, settings: &Settings) -> F
             })
             .min_by(|a, b| a.1.total_cmp(&b.1));
         match best {
-            Some((i, diff)) if diff < 0.25 && busy > 0.0 => {
+            // Within 25 %: the step holds the pool. Up to twice off (leaked connections,
+            // a pool shared by steps), the closest step holds it, said as a guess.
+            Some((i, diff)) if diff < 1.0 && busy > 0.0 => {
                 steps[i].pools.push(p.name.clone());
-                steps[i].pool_note = Some(format!(
-                    "holds {} (its busy time is within {:.0} % of the pool's)",
-                    p.name,
-                    diff * 100.0
-                ));
+                steps[i].pool_note = Some(if diff < 0.25 {
+                    format!(
+                        "holds {} (its busy time is within {:.0} % of the pool's)",
+                        p.name,
+                        diff * 100.0
+                    )
+                } else {
+                    format!(
+                        "holds {} as a guess: its busy time is {:.0} % off the pool's (leaked connections? a pool shared by steps?)",
+                        p.name,
+                        diff * 100.0
+                    )
+                });
             }
             _ => {}
         }
