@@ -19,6 +19,7 @@ use crate::session::Session;
 use crate::session::transcript::Transcript;
 
 mod author;
+mod fit;
 mod history;
 mod live;
 mod output;
@@ -79,6 +80,7 @@ pub fn run(cli: Cli) -> Result<Exit, AppError> {
         Command::List(args) => author::list(&args),
         Command::New(args) => author::new_drill(&args),
         Command::Export(args) => output::export(&args),
+        Command::Fit(args) => fit::fit(&args),
         Command::History(args) => history::run(&args),
         Command::Serve(args) => live::serve(&args),
         Command::Whatif(args) => prevent::whatif_cmd(&args),

@@ -64,6 +64,9 @@ pub enum Command {
     /// as Prometheus rules (or a promtool test of them), or the request log as JSON Lines.
     Export(ExportArgs),
     // --- end export ---
+    /// Fit the system part of a drill (traffic, steps, pools) from a team's telemetry: a
+    /// running Prometheus, an OpenMetrics file, or saved query_range answers.
+    Fit(FitArgs),
     // --- calibrate, list, new (the drill library) ---
     /// Run a drill over many seeds, with no team and with its reference response, and check
     /// that its alerts fire, its faults page and its reference response recovers.
@@ -235,6 +238,49 @@ pub struct ExportArgs {
     pub force: bool,
 }
 // --- end export ---
+
+// --- fit ---
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["prometheus", "openmetrics", "query_json"])))]
+pub struct FitArgs {
+    /// A running Prometheus's address (http://HOST:PORT), read with /api/v1/query_range.
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// An OpenMetrics file with timestamps (as `firedrill export --format openmetrics` writes).
+    #[arg(long, value_name = "FILE")]
+    pub openmetrics: Option<PathBuf>,
+    /// A directory of saved query_range answers, one file per series (NAME.json).
+    #[arg(long, value_name = "DIR")]
+    pub query_json: Option<PathBuf>,
+    /// The start of the range to fit, RFC 3339 (default: the source's first sample; for
+    /// --prometheus, a day before --end).
+    #[arg(long, value_name = "RFC3339")]
+    pub start: Option<String>,
+    /// The end of the range to fit, RFC 3339 (default: the source's last sample; for
+    /// --prometheus, now).
+    #[arg(long, value_name = "RFC3339")]
+    pub end: Option<String>,
+    /// The service to fit when the source holds several.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// A pool's acquire timeout, which telemetry cannot show: POOL=DURATION (repeatable;
+    /// default 2s).
+    #[arg(long, value_name = "POOL=DURATION")]
+    pub acquire_timeout: Vec<String>,
+    /// With --prometheus: also save each answer in DIR, for --query-json later.
+    #[arg(long, value_name = "DIR", requires = "prometheus")]
+    pub save_queries: Option<PathBuf>,
+    /// Print the fitted values and the goodness report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Where to write the drill (written whole or not at all; default: standard output).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Replace the -o file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+// --- end fit ---
 
 #[derive(Debug, clap::Args)]
 #[allow(clippy::struct_excessive_bools)] // independent command-line switches

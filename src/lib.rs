@@ -9,6 +9,7 @@ pub mod cli;
 pub mod drill;
 pub mod export;
 pub mod files;
+pub mod fit;
 pub mod front;
 pub mod history;
 pub mod paths;

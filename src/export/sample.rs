@@ -11,6 +11,7 @@
 
 use crate::drill::spec::{Condition, Drill, Metric};
 use crate::sim::Sim;
+use crate::telemetry::histogram::Histogram;
 use crate::telemetry::prometheus::{LATENCY_BUCKETS, Point, Series, Snapshot, family};
 
 /// Turns a simulation into snapshots, remembering the buckets it has already integrated.
@@ -49,6 +50,21 @@ pub fn latency_bounds(drill: &Drill) -> Vec<f64> {
     bounds.sort_by(f64::total_cmp);
     bounds.dedup();
     bounds
+}
+
+/// A histogram's cumulative counts at `bounds` (seconds) and `+Inf`, with its sum in seconds.
+fn histogram_point(h: &Histogram, bounds: &[f64]) -> Point {
+    let count = h.count();
+    let mut buckets: Vec<(f64, u64)> = bounds
+        .iter()
+        .map(|&le| (le, h.count_at_most(le * 1e9)))
+        .collect();
+    buckets.push((f64::INFINITY, count));
+    Point::Histogram {
+        sum: h.mean() * count as f64 / 1e9,
+        count,
+        buckets,
+    }
 }
 
 impl Sampler {
@@ -143,21 +159,10 @@ impl Sampler {
             service(),
             counter(self.eval_wrong),
         );
-        let count = latency.count();
-        let mut histogram: Vec<(f64, u64)> = self
-            .bounds
-            .iter()
-            .map(|&le| (le, latency.count_at_most(le * 1e9)))
-            .collect();
-        histogram.push((f64::INFINITY, count));
         push(
             "firedrill_request_duration_seconds",
             service(),
-            Point::Histogram {
-                sum: latency.mean() * count as f64 / 1e9,
-                count,
-                buckets: histogram,
-            },
+            histogram_point(&latency, &self.bounds),
         );
         push(
             "firedrill_requests_in_flight",
@@ -184,6 +189,11 @@ impl Sampler {
                 "firedrill_step_seconds",
                 labels(),
                 Point::Counter(t.busy_nanos as f64 / 1e9),
+            );
+            push(
+                "firedrill_step_duration_seconds",
+                labels(),
+                histogram_point(&step.times, &self.bounds),
             );
         }
         let pools = sim.pool_names();

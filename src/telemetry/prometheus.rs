@@ -197,6 +197,13 @@ pub const METRICS: &[MetricDef] = &[
         help: "Time the step's finished calls ran, connection waits not included (divided by calls: the mean step time)",
     },
     MetricDef {
+        name: "firedrill_step_duration_seconds",
+        kind: Kind::Histogram,
+        seconds: true,
+        labels: STEP,
+        help: "How long the step's finished calls ran, connection waits not included (the request histogram's buckets)",
+    },
+    MetricDef {
         name: "firedrill_pool_connections_max",
         kind: Kind::Gauge,
         seconds: false,

@@ -9,6 +9,7 @@ mod check;
 mod debrief;
 mod drills;
 mod effects;
+mod fit;
 mod fuzz_session;
 mod history;
 mod hostile;

@@ -18,6 +18,7 @@ use crate::sim::SimTime;
 use crate::sim::effects::{Params, Partial, PartialKnob};
 use crate::sim::rng::Seed;
 use crate::sim::sampler::Sampler;
+use crate::telemetry::histogram::Histogram;
 use crate::telemetry::log::{Level, LogKind};
 use crate::telemetry::series::StepCounts;
 
@@ -62,6 +63,8 @@ pub struct StepState {
     pub on_fallback: bool,
     /// Counted requests' calls over the run.
     pub totals: StepCounts,
+    /// How long counted requests' finished calls ran (connection waits not included).
+    pub times: Histogram,
 }
 
 /// What the partial effects that hit one call add up to.
@@ -118,6 +121,7 @@ impl StepState {
                 }),
             on_fallback: false,
             totals: StepCounts::default(),
+            times: Histogram::default(),
         }
     }
 
@@ -346,6 +350,7 @@ impl Core {
         self.bucket.steps[step].record(error, took);
         if counted {
             s.totals.record(error, took);
+            s.times.record(took.as_nanos());
         }
         if error {
             self.fail(slot, step, LogKind::StepError, None, None);
@@ -390,9 +395,10 @@ impl Core {
         bucket.record(false, took);
         bucket.call_timeouts += 1;
         if counted {
-            let totals = &mut self.steps[step].totals;
-            totals.record(false, took);
-            totals.call_timeouts += 1;
+            let s = &mut self.steps[step];
+            s.totals.record(false, took);
+            s.totals.call_timeouts += 1;
+            s.times.record(took.as_nanos());
         }
         match self.steps[step].on_timeout {
             OnTimeout::Fail => {
