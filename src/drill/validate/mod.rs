@@ -80,6 +80,20 @@ pub(crate) fn validate_with(
     problems
 }
 
+/// Checks the lines of a responses file (`play --responses`) against `drill`, as the drill's
+/// own reference is checked: anchors that can happen before the end, known roles (or `team`
+/// in a drill without roles), known commands and actions with their params in bounds. Each
+/// problem's path starts with the line's index in the file's list: `[2].input`.
+#[must_use]
+pub fn scripted_lines(drill: &Drill, says: &[crate::drill::spec::Say]) -> Vec<SemanticProblem> {
+    let none = HashMap::new();
+    let mut checker = Checker::new(drill, &none);
+    for (i, say) in says.iter().enumerate() {
+        checker.say(say, &FieldPath::from(vec![Segment::Index(i)]));
+    }
+    checker.problems
+}
+
 /// The drill's own what-if changes: each must apply to the drill, and the changed drill must
 /// pass `check` (its problems are reported on the change, whole).
 fn whatif_problems(drill: &Drill) -> Vec<SemanticProblem> {
