@@ -217,3 +217,152 @@ fn the_documented_responses_format_reads() {
         assert!(section.contains(promise), "{promise}");
     }
 }
+
+// ---- looking commands in a checklist ----
+
+const MINI: &str = include_str!("../data/mini-rush.ron");
+
+/// mini-rush with an ops task done by looking: `task` is the `Task(...)` inserted.
+fn mini_with(task: &str) -> String {
+    let at = r#"Task(id: "ack", "#;
+    assert!(MINI.contains(at));
+    MINI.replacen(at, &format!("{task}\n            {at}"), 1)
+}
+
+const VERIFY: &str = r#"Task(id: "verify", text: "Verify recovery on the dashboard",
+                 done_by: Command("dash"), due: After(Recovered, "5m"), points: 5),"#;
+
+/// The `verify` task's result after `drill` is played by its reference plus `extra`.
+fn verify_after(drill: &firedrill::drill::Drill, extra: &[&str]) -> serde_json::Value {
+    use firedrill::drill::spec::Say;
+    let mut says = drill.reference.clone();
+    for line in extra {
+        let say: Say = firedrill::drill::ron_options()
+            .from_str(line)
+            .expect("a Say");
+        says.push(say);
+    }
+    let mut session = firedrill::session::Session::new(drill.clone(), None);
+    let unplayed = firedrill::session::play::play(&mut session, &says, &mut |_, _| {});
+    assert!(unplayed.is_empty(), "{unplayed:?}");
+    let results = firedrill::session::checklist::evaluate_all(
+        session.drill(),
+        session.sim().truth(),
+        session.team(),
+        session.now(),
+        true,
+    );
+    let verify = results.iter().find(|r| r.id == "verify").expect("the task");
+    let recovered = session
+        .sim()
+        .truth()
+        .recovered
+        .expect("the reference recovers");
+    let mut value = serde_json::to_value(verify).unwrap();
+    value["recovered"] = recovered.as_secs_f64().into();
+    value
+}
+
+#[test]
+fn a_look_after_its_deadlines_event_completes_a_task() {
+    let drill = load_str("mini.ron", &mini_with(VERIFY)).expect("a look task is valid");
+    // Looks before recovery do not verify it, however many.
+    let early = verify_after(
+        &drill,
+        &[
+            r#"Say(at: After(FirstPage, "1m"), role: "ops", input: "dash")"#,
+            r#"Say(at: After(FirstPage, "2m"), role: "ops", input: "dash")"#,
+        ],
+    );
+    assert_eq!(early["status"], "missed", "{early}");
+    // A look after recovery does, on time.
+    let late = verify_after(
+        &drill,
+        &[
+            r#"Say(at: After(FirstPage, "1m"), role: "ops", input: "dash")"#,
+            r#"Say(at: After(Recovered, "2m"), role: "ops", input: "dashboard")"#,
+        ],
+    );
+    assert_eq!(late["status"], "on_time", "{late}");
+    assert_eq!(late["earned"], 5, "{late}");
+    assert_eq!(late["by"], "ops", "{late}");
+    let at = late["at"].as_f64().unwrap();
+    assert!(
+        at >= late["recovered"].as_f64().unwrap() + 120.0,
+        "the look that counted is the one after recovery: {late}"
+    );
+    // Too late: half the points.
+    let slow = verify_after(
+        &drill,
+        &[r#"Say(at: After(Recovered, "9m"), role: "ops", input: "dash")"#],
+    );
+    assert_eq!(slow["status"], "late", "{slow}");
+    assert_eq!(slow["earned"], 2, "{slow}");
+    // Other looks count too: logs and metric.
+    for (look, input) in [
+        ("logs", "logs level=error"),
+        ("metric", "metric latency_p95"),
+    ] {
+        let task = VERIFY.replace("Command(\"dash\")", &format!("Command(\"{look}\")"));
+        let drill = load_str("mini.ron", &mini_with(&task)).expect("valid");
+        let line = format!(r#"Say(at: After(Recovered, "1m"), role: "ops", input: "{input}")"#);
+        let done = verify_after(&drill, &[&line]);
+        assert_eq!(done["status"], "on_time", "{look}: {done}");
+    }
+}
+
+#[test]
+fn check_validates_look_tasks() {
+    let at = VERIFY.replace(r#"After(Recovered, "5m")"#, r#"At("30m")"#);
+    let e = load_str("mini.ron", &mini_with(&at)).unwrap_err();
+    let text = e.plain().to_string();
+    assert!(
+        text.contains(
+            "task `verify` is done by looking (`dash`), but its deadline has no event to look after"
+        ) && text.contains("After(Recovered"),
+        "{text}"
+    );
+    let alias = VERIFY.replace("Command(\"dash\")", "Command(\"dashboard\")");
+    let text = load_str("mini.ron", &mini_with(&alias))
+        .unwrap_err()
+        .plain()
+        .to_string();
+    assert!(
+        text.contains("write `dash`") || text.contains("alias of `dash`"),
+        "{text}"
+    );
+    let typo = VERIFY.replace("Command(\"dash\")", "Command(\"dahs\")");
+    let text = load_str("mini.ron", &mini_with(&typo))
+        .unwrap_err()
+        .plain()
+        .to_string();
+    assert!(text.contains("unknown command `dahs`"), "{text}");
+    let counted = VERIFY.replace("Command(\"dash\")", "Count(Command(\"logs\"), 2)");
+    assert!(load_str("mini.ron", &mini_with(&counted)).is_ok());
+}
+
+/// The checker's looking commands are the session's: `is_look` agrees with `LOOK_COMMANDS`
+/// for every built-in command.
+#[test]
+fn the_checker_knows_the_looking_commands() {
+    use firedrill::drill::validate::LOOK_COMMANDS;
+    use firedrill::session::command::{BUILTINS, parse};
+    let drill = load_str(MONDAY, include_str!("../../drills/monday-rush.ron")).unwrap();
+    for (name, _, _) in BUILTINS {
+        let line = match *name {
+            "wait" => "wait 1m".to_owned(),
+            "speed" => "speed 2".to_owned(),
+            "metric" => "metric latency_p95".to_owned(),
+            "declare" => "declare sev2".to_owned(),
+            "assign" => "assign ops Ana".to_owned(),
+            "update" | "note" | "diagnose" => format!("{name} x"),
+            other => other.to_owned(),
+        };
+        let parsed = parse(&line, &drill).unwrap().unwrap();
+        assert_eq!(
+            parsed.command.is_look(),
+            LOOK_COMMANDS.contains(name),
+            "{name}"
+        );
+    }
+}

@@ -38,6 +38,19 @@ pub const BUILT_IN_COMMANDS: &[&str] = &[
     "ack", "declare", "assign", "update", "note", "diagnose", "resolve",
 ];
 
+/// The looking commands: they change nothing, but a checklist task may ask for one after its
+/// deadline's event ("verify recovery on the dashboard": `Command("dash")` due
+/// `After(Recovered, "10m")`). Kept in step with the session by a test.
+pub const LOOK_COMMANDS: &[&str] = &[
+    "dash",
+    "alerts",
+    "logs",
+    "metric",
+    "checklist",
+    "roles",
+    "help",
+];
+
 /// The session's other commands (looking, the clock, `end`): a scripted line may use them,
 /// and an action cannot take their names. Kept in step with the session by a test.
 pub const SESSION_COMMANDS: &[&str] = &[
