@@ -318,8 +318,9 @@ pub struct RecordArgs {
     /// Record the finished session in the history store under this team's name.
     #[arg(long, value_name = "NAME")]
     pub team: Option<String>,
-    /// Who held each role, e.g. ops=Ana,ic=Bo (people the session `assign`ed are kept too).
-    #[arg(long, value_name = "ROLE=NAME,...", requires = "team")]
+    /// Who held each role, e.g. ops=Ana,ic=Bo: named in the debrief and the transcript, and
+    /// recorded with --team (people the session `assign`ed are kept too).
+    #[arg(long, value_name = "ROLE=NAME,...")]
     pub people: Option<String>,
     /// When the session was played: 2026-03-02 or 2026-03-02T09:30:00Z (default: now).
     #[arg(long, value_name = "DATE", requires = "team")]

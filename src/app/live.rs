@@ -107,13 +107,15 @@ pub(super) fn live(args: &RunArgs) -> Result<Exit, AppError> {
         if let Some(r) = &recording {
             r.check_roles(&drill)?;
         }
+        let people = history::people(&args.record, &drill)?;
         let clock = args.clock.unwrap_or(if interactive {
             ClockMode::Realtime
         } else {
             ClockMode::Turns
         });
         let seed = args.seed.unwrap_or(drill.seed);
-        let header = Header::new(&text, &drill, seed, clock, args.speed);
+        let mut header = Header::new(&text, &drill, seed, clock, args.speed);
+        header.people.clone_from(&people);
         let writer = match &args.transcript {
             Some(path) => Some(
                 transcript::Writer::create(path, &header)
@@ -122,13 +124,9 @@ pub(super) fn live(args: &RunArgs) -> Result<Exit, AppError> {
             None => None,
         };
         fresh_header = Some(header);
-        (
-            Session::new(drill, Some(seed)),
-            writer,
-            clock,
-            args.speed,
-            args.transcript.clone(),
-        )
+        let mut session = Session::new(drill, Some(seed));
+        session.set_people(people);
+        (session, writer, clock, args.speed, args.transcript.clone())
     };
     if session.ended().is_some() {
         return Err(AppError::Findings(
@@ -215,6 +213,11 @@ const MAX_SPEED: f64 = 1000.0;
 /// that binds.
 fn check_live_files(args: &RunArgs) -> Result<(), AppError> {
     if let Some(resume) = &args.resume {
+        if args.record.people.is_some() {
+            return Err(AppError::Io(
+                "--people cannot change a resumed session: the transcript carries who held each role (drop --people; `assign ROLE NAME` at the prompt changes one)".into(),
+            ));
+        }
         if args.seed.is_some() {
             return Err(AppError::Io(
                 "--seed cannot change a resumed session: the transcript carries its seed (drop --seed)".into(),
@@ -365,6 +368,7 @@ pub(super) fn play(args: &PlayArgs) -> Result<Exit, AppError> {
     if let Some(r) = &recording {
         r.check_roles(&drill)?;
     }
+    let people = history::people(&args.record, &drill)?;
     // The file line of each scripted line, for a responses file.
     let (says, file_lines): (Vec<Say>, Vec<usize>) = match &args.responses {
         Some(path) => read_responses(path, &drill, args.skip_bad_lines)?
@@ -390,7 +394,8 @@ pub(super) fn play(args: &PlayArgs) -> Result<Exit, AppError> {
     };
     let mut refused = 0usize;
     let seed = args.seed.unwrap_or(drill.seed);
-    let header = Header::new(&text, &drill, seed, ClockMode::Turns, 1.0);
+    let mut header = Header::new(&text, &drill, seed, ClockMode::Turns, 1.0);
+    header.people.clone_from(&people);
     let mut writer = match &args.transcript {
         Some(path) => Some(
             transcript::Writer::create(path, &header)
@@ -400,6 +405,7 @@ pub(super) fn play(args: &PlayArgs) -> Result<Exit, AppError> {
     };
     let mut lines: Vec<Line> = Vec::new();
     let mut session = Session::new(drill, Some(seed));
+    session.set_people(people);
     let mut failure = None;
     let quiet = args.quiet;
     let unplayed = session::play::play(&mut session, &says, &mut |session, step| {

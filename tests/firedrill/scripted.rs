@@ -366,3 +366,56 @@ fn the_checker_knows_the_looking_commands() {
         );
     }
 }
+
+// ---- --people without --team ----
+
+#[test]
+fn people_reach_the_debrief_without_a_team() {
+    let dir = crate::scratch_dir("scripted", "people");
+    let transcript = dir.join("t.jsonl");
+    let page = dir.join("debrief.html");
+    let o = firedrill(&[
+        "play",
+        MONDAY,
+        "--reference",
+        "--quiet",
+        "--people",
+        "ops=Ana,ic=Bo",
+        "--transcript",
+        s(&transcript),
+        "--debrief",
+        s(&page),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(!err(&o).contains("recorded"), "no store without --team");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("Ana") && html.contains("Bo"),
+        "the HTML names them"
+    );
+    // From the transcript, in every format: the people are inputs, kept in its header.
+    let json = firedrill(&["debrief", s(&transcript), "--format", "json"]);
+    assert_eq!(json.status.code(), Some(0), "{}", err(&json));
+    let debrief: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let person = |role: &str| {
+        debrief["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == role)
+            .map(|r| r["person"].clone())
+            .unwrap()
+    };
+    assert_eq!(person("ops"), "Ana");
+    assert_eq!(person("ic"), "Bo");
+    // The reference assigns comms to someone itself; an unnamed role stays unassigned.
+    assert!(person("scribe").is_null(), "{debrief}");
+    let md = firedrill(&["debrief", s(&transcript), "--format", "md"]);
+    let md = out(&md);
+    assert!(md.contains("Ana") && md.contains("Bo"), "{md}");
+    // A role the drill does not have is refused before anything plays.
+    let bad = firedrill(&["play", MONDAY, "--reference", "--people", "pilot=Ana"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", err(&bad));
+    assert!(err(&bad).contains("no role `pilot`"), "{}", err(&bad));
+    assert_eq!(out(&bad), "");
+}
