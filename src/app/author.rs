@@ -18,17 +18,17 @@ use crate::drill::{self, library};
 use crate::files;
 use crate::sim::{RunOptions, Sim, Summary};
 
-pub(super) fn check(files: &[PathBuf], responses: Option<&Path>) -> Result<Exit, AppError> {
-    if responses.is_some() && files.len() != 1 {
+pub(super) fn check(paths: &[PathBuf], responses: Option<&Path>) -> Result<Exit, AppError> {
+    if responses.is_some() && paths.len() != 1 {
         return Err(AppError::Io(format!(
             "--responses checks a responses file against one drill, but {} were given; check them one at a time",
-            files.len()
+            paths.len()
         )));
     }
     let style = ReportStyle::detect(&std::io::stdout());
     let mut out = std::io::stdout().lock();
     let write_error = |e: std::io::Error| AppError::Io(format!("cannot write output: {e}"));
-    let outcome = drill::check::check(files, style, &mut out).map_err(write_error)?;
+    let outcome = drill::check::check(paths, style, &mut out).map_err(write_error)?;
     let exit = match outcome.status() {
         CheckStatus::Valid => Exit::Ok,
         CheckStatus::Findings => Exit::Findings,
@@ -44,11 +44,14 @@ pub(super) fn check(files: &[PathBuf], responses: Option<&Path>) -> Result<Exit,
         }
         return Ok(exit);
     };
-    let drill = drill::load_file(&files[0]).map_err(|e| AppError::Io(e.to_string()))?;
+    let drill = drill::load_file(&paths[0]).map_err(|e| AppError::Io(e.to_string()))?;
     let input_check = |input: &str| {
         crate::session::command::check(input, &drill).map_err(|e| (e.message, e.hint))
     };
-    match drill::load::load_responses_file(responses, &drill, &input_check) {
+    let text = files::read_text_limited(responses, files::MAX_RESPONSES_BYTES, "responses file")
+        .map_err(AppError::Io)?;
+    let name = responses.display().to_string();
+    match drill::load::load_responses_str(&name, &text, &drill, &input_check) {
         Ok(read) => match &read.problems {
             None => {
                 writeln!(

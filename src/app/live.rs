@@ -522,7 +522,10 @@ fn read_responses(
     let style = drill::check::ReportStyle::detect(&std::io::stderr());
     let check =
         |input: &str| session::command::check(input, drill).map_err(|e| (e.message, e.hint));
-    let responses = match drill::load::load_responses_file(path, drill, &check) {
+    let text = files::read_text_limited(path, files::MAX_RESPONSES_BYTES, "responses file")
+        .map_err(AppError::Io)?;
+    let name = path.display().to_string();
+    let responses = match drill::load::load_responses_str(&name, &text, drill, &check) {
         Ok(responses) => responses,
         Err(e) => {
             let _ = drill::check::report(&e, style, &mut std::io::stderr());
