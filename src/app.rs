@@ -65,7 +65,7 @@ impl AppError {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<Exit, AppError> {
     match cli.command {
-        Command::Check { files } => author::check(&files),
+        Command::Check { files, responses } => author::check(&files, responses.as_deref()),
         Command::Simulate(args) => author::simulate(&args),
         Command::Run(args) => live::live(&args),
         Command::Replay { transcript, json } => live::replay(&transcript, json),

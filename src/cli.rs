@@ -30,6 +30,9 @@ pub enum Command {
         /// Drill files (RON).
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Also check this responses file (`play --responses`) against the one drill given.
+        #[arg(long, value_name = "FILE")]
+        responses: Option<PathBuf>,
     },
     /// Run a drill with no team and summarise what happened.
     Simulate(SimulateArgs),
@@ -294,12 +297,17 @@ pub struct PlayArgs {
         required_unless_present_any = ["responses", "wrong"]
     )]
     pub reference: bool,
-    /// Play these responses: a RON list of Say(at: ..., role: ..., input: ...) lines.
+    /// Play these responses: a RON list of Say(at: ..., role: ..., input: ...) lines (see
+    /// docs/drill-format.md, "Responses files"); a bad line stops the play before it starts.
     #[arg(long, conflicts_with = "wrong")]
     pub responses: Option<PathBuf>,
     /// Play the drill's wrong response of this name (`wrong_responses` in the drill).
     #[arg(long, value_name = "NAME")]
     pub wrong: Option<String>,
+    /// Play a responses file's good lines and list its bad ones on standard error, instead of
+    /// refusing to play it (and exit 0 though lines were refused as they played).
+    #[arg(long, requires = "responses")]
+    pub skip_bad_lines: bool,
     /// Seed for every random stream (default: the drill's).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -356,8 +364,9 @@ pub struct RecordArgs {
     /// Record the finished session in the history store under this team's name.
     #[arg(long, value_name = "NAME")]
     pub team: Option<String>,
-    /// Who held each role, e.g. ops=Ana,ic=Bo (people the session `assign`ed are kept too).
-    #[arg(long, value_name = "ROLE=NAME,...", requires = "team")]
+    /// Who held each role, e.g. ops=Ana,ic=Bo: named in the debrief and the transcript, and
+    /// recorded with --team (people the session `assign`ed are kept too).
+    #[arg(long, value_name = "ROLE=NAME,...")]
     pub people: Option<String>,
     /// When the session was played: 2026-03-02 or 2026-03-02T09:30:00Z (default: now).
     #[arg(long, value_name = "DATE", requires = "team")]

@@ -18,16 +18,74 @@ use crate::drill::{self, library};
 use crate::files;
 use crate::sim::{RunOptions, Sim, Summary};
 
-pub(super) fn check(files: &[PathBuf]) -> Result<Exit, AppError> {
+pub(super) fn check(paths: &[PathBuf], responses: Option<&Path>) -> Result<Exit, AppError> {
+    if responses.is_some() && paths.len() != 1 {
+        return Err(AppError::Io(format!(
+            "--responses checks a responses file against one drill, but {} were given; check them one at a time",
+            paths.len()
+        )));
+    }
     let style = ReportStyle::detect(&std::io::stdout());
     let mut out = std::io::stdout().lock();
-    let outcome = drill::check::check(files, style, &mut out)
-        .map_err(|e| AppError::Io(format!("cannot write output: {e}")))?;
-    Ok(match outcome.status() {
+    let write_error = |e: std::io::Error| AppError::Io(format!("cannot write output: {e}"));
+    let outcome = drill::check::check(paths, style, &mut out).map_err(write_error)?;
+    let exit = match outcome.status() {
         CheckStatus::Valid => Exit::Ok,
         CheckStatus::Findings => Exit::Findings,
         CheckStatus::Unreadable => Exit::Usage,
-    })
+    };
+    let (Some(responses), Exit::Ok) = (responses, exit) else {
+        if responses.is_some() && exit == Exit::Findings {
+            writeln!(
+                out,
+                "the responses file is not checked: fix the drill first"
+            )
+            .map_err(write_error)?;
+        }
+        return Ok(exit);
+    };
+    let drill = drill::load_file(&paths[0]).map_err(|e| AppError::Io(e.to_string()))?;
+    let input_check = |input: &str| {
+        crate::session::command::check(input, &drill).map_err(|e| (e.message, e.hint))
+    };
+    let text = files::read_text_limited(responses, files::MAX_RESPONSES_BYTES, "responses file")
+        .map_err(AppError::Io)?;
+    let name = responses.display().to_string();
+    match drill::load::load_responses_str(&name, &text, &drill, &input_check) {
+        Ok(read) => match &read.problems {
+            None => {
+                writeln!(
+                    out,
+                    "ok  {} ({} lines for drill {})",
+                    responses.display(),
+                    read.lines.len(),
+                    drill.name
+                )
+                .map_err(write_error)?;
+                Ok(Exit::Ok)
+            }
+            Some(problems) => {
+                drill::check::report(problems, style, &mut out).map_err(write_error)?;
+                writeln!(
+                    out,
+                    "{}: {} bad line(s) of {}",
+                    responses.display(),
+                    read.bad,
+                    read.bad + read.lines.len()
+                )
+                .map_err(write_error)?;
+                Ok(Exit::Findings)
+            }
+        },
+        Err(e) => {
+            drill::check::report(&e, style, &mut out).map_err(write_error)?;
+            Ok(if e.is_io() {
+                Exit::Usage
+            } else {
+                Exit::Findings
+            })
+        }
+    }
 }
 
 pub(super) fn simulate(args: &SimulateArgs) -> Result<Exit, AppError> {

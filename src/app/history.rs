@@ -61,6 +61,30 @@ impl Recording {
     }
 }
 
+/// The `--people` of `run` or `play`, checked against `drill`'s roles before the session
+/// starts: who held each role, for the session, its transcript and its debrief.
+pub fn people(
+    args: &RecordArgs,
+    drill: &crate::drill::Drill,
+) -> Result<Vec<(String, String)>, AppError> {
+    let Some(text) = &args.people else {
+        return Ok(Vec::new());
+    };
+    let people = history::parse_people(text).map_err(AppError::Io)?;
+    for (role, _) in &people {
+        if !drill.roles.iter().any(|r| &r.id == role) {
+            let known: Vec<&str> = drill.roles.iter().map(|r| r.id.as_str()).collect();
+            return Err(AppError::Io(format!(
+                "--people: drill `{}` has no role `{}` (its roles: {})",
+                drill.name,
+                shown_line(role),
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(people)
+}
+
 /// Records a finished session's transcript text and says so on standard error.
 pub fn record(recording: &mut Recording, transcript_text: &str) -> Result<(), AppError> {
     let r = history::record(

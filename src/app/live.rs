@@ -107,13 +107,15 @@ pub(super) fn live(args: &RunArgs) -> Result<Exit, AppError> {
         if let Some(r) = &recording {
             r.check_roles(&drill)?;
         }
+        let people = history::people(&args.record, &drill)?;
         let clock = args.clock.unwrap_or(if interactive {
             ClockMode::Realtime
         } else {
             ClockMode::Turns
         });
         let seed = args.seed.unwrap_or(drill.seed);
-        let header = Header::new(&text, &drill, seed, clock, args.speed);
+        let mut header = Header::new(&text, &drill, seed, clock, args.speed);
+        header.people.clone_from(&people);
         let writer = match &args.transcript {
             Some(path) => Some(
                 transcript::Writer::create(path, &header)
@@ -122,13 +124,9 @@ pub(super) fn live(args: &RunArgs) -> Result<Exit, AppError> {
             None => None,
         };
         fresh_header = Some(header);
-        (
-            Session::new(drill, Some(seed)),
-            writer,
-            clock,
-            args.speed,
-            args.transcript.clone(),
-        )
+        let mut session = Session::new(drill, Some(seed));
+        session.set_people(people);
+        (session, writer, clock, args.speed, args.transcript.clone())
     };
     if session.ended().is_some() {
         return Err(AppError::Findings(
@@ -215,6 +213,11 @@ const MAX_SPEED: f64 = 1000.0;
 /// that binds.
 fn check_live_files(args: &RunArgs) -> Result<(), AppError> {
     if let Some(resume) = &args.resume {
+        if args.record.people.is_some() {
+            return Err(AppError::Io(
+                "--people cannot change a resumed session: the transcript carries who held each role (drop --people; `assign ROLE NAME` at the prompt changes one)".into(),
+            ));
+        }
         if args.seed.is_some() {
             return Err(AppError::Io(
                 "--seed cannot change a resumed session: the transcript carries its seed (drop --seed)".into(),
@@ -365,24 +368,34 @@ pub(super) fn play(args: &PlayArgs) -> Result<Exit, AppError> {
     if let Some(r) = &recording {
         r.check_roles(&drill)?;
     }
-    let says: Vec<Say> = match &args.responses {
-        Some(path) => {
-            let body = files::read_text_limited(path, files::MAX_RESPONSES_BYTES, "responses file")
-                .map_err(AppError::Io)?;
-            drill::ron_options()
-                .from_str(&body)
-                .map_err(|e| AppError::Findings(format!("{}:{e}\n  help: a responses file is a list: [Say(at: After(FirstPage, \"1m\"), role: \"ops\", input: \"ack\"), ...]", path.display())))?
-        }
+    let people = history::people(&args.record, &drill)?;
+    // The file line of each scripted line, for a responses file.
+    let (says, file_lines): (Vec<Say>, Vec<usize>) = match &args.responses {
+        Some(path) => read_responses(path, &drill, args.skip_bad_lines)?
+            .into_iter()
+            .map(|l| (l.say, l.line))
+            .unzip(),
         None => match &args.wrong {
-            Some(name) => wrong_response(&drill, name)?,
-            None => drill.reference.clone(),
+            Some(name) => (wrong_response(&drill, name)?, Vec::new()),
+            None => (drill.reference.clone(), Vec::new()),
         },
     };
-    if let Some(path) = &args.responses {
-        check_say_roles(&drill, &says, path)?;
-    }
+    // Where a scripted line is, for messages: `FILE:LINE` or the drill's own script.
+    let place = |i: usize| match (&args.responses, file_lines.get(i)) {
+        (Some(path), Some(line)) => format!("{}:{line}", path.display()),
+        _ => match &args.wrong {
+            Some(name) => format!(
+                "{}: wrong response `{name}`, line {}",
+                args.file.display(),
+                i + 1
+            ),
+            None => format!("{}: reference, line {}", args.file.display(), i + 1),
+        },
+    };
+    let mut refused = 0usize;
     let seed = args.seed.unwrap_or(drill.seed);
-    let header = Header::new(&text, &drill, seed, ClockMode::Turns, 1.0);
+    let mut header = Header::new(&text, &drill, seed, ClockMode::Turns, 1.0);
+    header.people.clone_from(&people);
     let mut writer = match &args.transcript {
         Some(path) => Some(
             transcript::Writer::create(path, &header)
@@ -392,6 +405,7 @@ pub(super) fn play(args: &PlayArgs) -> Result<Exit, AppError> {
     };
     let mut lines: Vec<Line> = Vec::new();
     let mut session = Session::new(drill, Some(seed));
+    session.set_people(people);
     let mut failure = None;
     let quiet = args.quiet;
     let unplayed = session::play::play(&mut session, &says, &mut |session, step| {
@@ -412,13 +426,27 @@ pub(super) fn play(args: &PlayArgs) -> Result<Exit, AppError> {
                     a.output
                 ),
             ),
-            Step::Refused { role, input, error } => (
-                None,
-                format!(
-                    "[{}] {role}> {input}\nerror: {error}",
-                    session.clock_text(session.now())
-                ),
-            ),
+            Step::Refused {
+                index,
+                role,
+                input,
+                error,
+            } => {
+                // A refused line is an error, whatever `--quiet` says.
+                refused += 1;
+                let clock = session.clock_text(session.now());
+                eprint!(
+                    "{}",
+                    crate::sanitize::shown(&refused_line(
+                        &place(index),
+                        &clock,
+                        &role,
+                        &input,
+                        &error
+                    ))
+                );
+                (None, format!("[{clock}] {role}> {input}\nerror: {error}"))
+            }
         };
         if let (Some(w), Some(line)) = (writer.as_mut(), line.as_ref())
             && let Err(e) = w.write(line)
@@ -447,7 +475,8 @@ pub(super) fn play(args: &PlayArgs) -> Result<Exit, AppError> {
     }
     for i in unplayed {
         eprintln!(
-            "note: `{}` ({}) never played: {} never happened",
+            "{}: note: `{}` ({}) never played: {} never happened",
+            place(i),
             says[i].input,
             says[i].role,
             session::anchor::describe(&says[i].at)
@@ -458,24 +487,72 @@ pub(super) fn play(args: &PlayArgs) -> Result<Exit, AppError> {
     if let Some(recording) = recording.as_mut() {
         history::record(recording, &crate::history::transcript_text(&header, &lines))?;
     }
+    if refused > 0 && !args.skip_bad_lines {
+        return Err(AppError::Findings(format!(
+            "{refused} scripted line(s) were refused as they played, reported above; fix them, or pass --skip-bad-lines to play the rest and exit 0"
+        )));
+    }
     Ok(exit)
 }
 
-/// Refuses a responses file with a line for a role the drill does not have.
-fn check_say_roles(drill: &Drill, says: &[Say], path: &Path) -> Result<(), AppError> {
-    let probe = Session::new(drill.clone(), None);
-    match says
-        .iter()
-        .enumerate()
-        .find(|(_, say)| !probe.knows_role(&say.role))
-    {
-        Some((i, say)) => Err(AppError::Findings(format!(
-            "{}: response {} (`{}`): {}",
+/// `FILE:LINE: error: ...` for a scripted line the session refused as it played.
+fn refused_line(
+    place: &str,
+    clock: &str,
+    role: &str,
+    input: &str,
+    error: &crate::session::command::CommandError,
+) -> String {
+    let hint = error.hint.as_deref().unwrap_or(
+        "the session refused the line as it stood then; change the line or its time (`at`)",
+    );
+    format!(
+        "{place}: error: `{input}` ({role}, at {clock}) was refused: {}\n  help: {hint}\n",
+        error.message
+    )
+}
+
+/// Reads a responses file against `drill`, every bad line reported on standard error at its
+/// line; refuses to play a file with bad lines unless `skip` (then they are left out).
+fn read_responses(
+    path: &Path,
+    drill: &Drill,
+    skip: bool,
+) -> Result<Vec<drill::load::ScriptedLine>, AppError> {
+    let style = drill::check::ReportStyle::detect(&std::io::stderr());
+    let check =
+        |input: &str| session::command::check(input, drill).map_err(|e| (e.message, e.hint));
+    let text = files::read_text_limited(path, files::MAX_RESPONSES_BYTES, "responses file")
+        .map_err(AppError::Io)?;
+    let name = path.display().to_string();
+    let responses = match drill::load::load_responses_str(&name, &text, drill, &check) {
+        Ok(responses) => responses,
+        Err(e) => {
+            let _ = drill::check::report(&e, style, &mut std::io::stderr());
+            return Err(if e.is_io() {
+                AppError::Io(format!("cannot read the responses file {}", path.display()))
+            } else {
+                AppError::Findings(format!(
+                    "{} is not a responses file that can be played; fix the problems above",
+                    path.display()
+                ))
+            });
+        }
+    };
+    if let Some(problems) = &responses.problems {
+        let _ = drill::check::report(problems, style, &mut std::io::stderr());
+        let n = responses.bad;
+        if !skip {
+            return Err(AppError::Findings(format!(
+                "{}: {n} bad line(s), reported above; nothing was played. Fix them, or pass --skip-bad-lines to play the others",
+                path.display()
+            )));
+        }
+        eprintln!(
+            "{}: skipping {n} bad line(s), reported above; playing the other {}",
             path.display(),
-            i + 1,
-            crate::sanitize::shown_line(&say.input),
-            probe.unknown_role(&say.role)
-        ))),
-        None => Ok(()),
+            responses.lines.len()
+        );
     }
+    Ok(responses.lines)
 }

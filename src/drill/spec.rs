@@ -934,7 +934,8 @@ fn default_points() -> i64 {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub enum Done {
-    /// A command of this name (`ack`, `declare`, or a drill action).
+    /// A command of this name (`ack`, `declare`, or a drill action), or a looking command
+    /// (`dash`, `logs`, `metric`, ...) made after the task's deadline's event.
     Command(String),
     /// Any of the drill's actions.
     AnyAction,

@@ -299,6 +299,11 @@ pub fn debrief(session: &Session) -> Debrief {
         } else {
             0.0
         };
+        if o.met && scoring.outcome.worse_than_none {
+            o.verdict.push_str(
+                "; zeroed by the outcome floor: the response did more harm than no response at all",
+            );
+        }
     }
 
     let assigned = team.assignments();
@@ -603,6 +608,24 @@ fn scoring(tasks: &[TaskRow], objectives: &[Objective], outcome: OutcomePart) ->
     } else {
         checklist_points + objectives_points + outcome_points
     };
+    if worse {
+        let arithmetic = floor_sentence(tasks, objectives, &outcome);
+        return Scoring {
+            checklist_earned: earned,
+            checklist_possible: possible,
+            checklist_weight: impact::round3(checklist_weight),
+            checklist_points: impact::round3(checklist_points),
+            objective_weight: impact::round3(objective_weight),
+            objectives_met: met,
+            objectives_points: 0.0,
+            outcome_weight: impact::round3(outcome_weight),
+            outcome_points: impact::round3(outcome_points),
+            outcome,
+            exact: 0.0,
+            arithmetic,
+            formula: FORMULA.to_owned(),
+        };
+    }
     let mut parts = Vec::new();
     if possible > 0 {
         parts.push(format!(
@@ -614,18 +637,11 @@ fn scoring(tasks: &[TaskRow], objectives: &[Objective], outcome: OutcomePart) ->
         parts.push(format!(
             "{} {verdict} +{:.1}",
             o.name,
-            if o.met && !worse {
-                objective_weight
-            } else {
-                0.0
-            }
+            if o.met { objective_weight } else { 0.0 }
         ));
     }
-    if outcome.weighs() || worse {
+    if outcome.weighs() {
         parts.push(outcome.arithmetic(outcome_weight, outcome_points));
-    }
-    if worse {
-        parts.push("the response did more harm than no response, so it scores 0".to_owned());
     }
     let arithmetic = format!("{}; total {exact:.1} → {}", parts.join("; "), exact.round());
     Scoring {
@@ -643,6 +659,37 @@ fn scoring(tasks: &[TaskRow], objectives: &[Objective], outcome: OutcomePart) ->
         arithmetic,
         formula: FORMULA.to_owned(),
     }
+}
+
+/// The arithmetic of a response that did more harm than no response: said plainly, with no
+/// sums that the floor throws away ("detect met +0.0").
+fn floor_sentence(tasks: &[TaskRow], objectives: &[Objective], outcome: &OutcomePart) -> String {
+    let earned: i64 = tasks.iter().map(|t| t.earned).sum();
+    let possible: i64 = tasks.iter().map(|t| t.points).sum();
+    let mut zeroed = Vec::new();
+    if possible > 0 {
+        zeroed.push(format!(
+            "the checklists ({earned} of {possible} points done)"
+        ));
+    }
+    if !objectives.is_empty() {
+        let each: Vec<String> = objectives
+            .iter()
+            .map(|o| format!("{} {}", o.name, if o.met { "met" } else { "missed" }))
+            .collect();
+        zeroed.push(format!("the objectives ({})", each.join(", ")));
+    }
+    let zeroed = if zeroed.is_empty() {
+        String::new()
+    } else {
+        format!(", so {} earn nothing", zeroed.join(" and "))
+    };
+    format!(
+        "the outcome floor zeroed the score: the response did more harm than no response at all ({} harms — failed, rejected or degraded requests and wrong answers — against {}, {} more){zeroed}; total 0",
+        counterfactual::group(i64::try_from(outcome.harm).unwrap_or(i64::MAX)),
+        counterfactual::group(i64::try_from(outcome.no_response_harm).unwrap_or(i64::MAX)),
+        counterfactual::group(-outcome.avoided)
+    )
 }
 
 fn fault_spans(session: &Session, horizon: SimTime) -> Vec<Span> {

@@ -41,11 +41,13 @@ pub enum Yardstick {
 /// The outcome part, before it is weighted.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutcomePart {
-    /// Harm with no response ([`harm`]).
-    pub no_response_harmed: u64,
-    /// Harm in the team's run.
-    pub harmed: u64,
-    /// `no_response_harmed - harmed`: negative when the response harmed more users than none.
+    /// Harm with no response ([`harm`]: harmed requests plus wrong answers). Not called
+    /// `harmed`: in the debrief, `harmed` is only ever failed + rejected + degraded requests
+    /// ([`Outcome::harmed`]).
+    pub no_response_harm: u64,
+    /// Harm in the team's run ([`harm`]).
+    pub harm: u64,
+    /// `no_response_harm - harm`: negative when the response harmed more users than none.
     pub avoided: i64,
     pub yardstick: Yardstick,
     /// The harm the yardstick avoided (0 with [`Yardstick::Nothing`]).
@@ -78,8 +80,8 @@ impl OutcomePart {
         };
         let share = round3(ratio(avoided, yardstick_avoided));
         let mut part = OutcomePart {
-            no_response_harmed: none,
-            harmed: ours,
+            no_response_harm: none,
+            harm: ours,
             avoided,
             yardstick,
             yardstick_avoided,
@@ -92,7 +94,7 @@ impl OutcomePart {
     }
 
     fn sentence(&self) -> String {
-        let (team, none) = (group_u(self.harmed), group_u(self.no_response_harmed));
+        let (team, none) = (group_u(self.harm), group_u(self.no_response_harm));
         if self.worse_than_none {
             return format!(
                 "your response did {} more harm than no response at all ({team} failed, rejected or degraded requests and wrong answers, against {none}), so it scores 0",

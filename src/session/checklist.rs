@@ -1,6 +1,7 @@
 //! Each role's checklist, evaluated against a run: which tasks are done (on time or late, by
 //! whom), which are missed, which are still open. Deadlines are anchors resolved against
-//! what actually happened in this run.
+//! what actually happened in this run. A task done by looking (`Command("dash")`) counts only
+//! the looks made once its deadline's event has happened.
 //!
 //! Points: a task done by its deadline earns its points; done late, half (rounded down);
 //! missed, none. A `Diagnosis` task then keeps the drill's `kept_per_wrong_guess` share
@@ -9,6 +10,7 @@
 use serde::Serialize;
 
 use crate::drill::spec::{Anchor, Done, Drill, Event, Task};
+use crate::drill::validate::LOOK_COMMANDS;
 use crate::session::anchor;
 use crate::session::command::Command;
 use crate::session::team::{Detail, Entry, Team};
@@ -54,15 +56,40 @@ pub struct TaskResult {
     pub wrong_guesses: u32,
 }
 
-/// The entry that completes `done`, if any has yet (the n-th one for `Count`).
+/// The entry that completes `done`, if any has yet (the n-th one for `Count`), counting only
+/// entries at or after `since`.
 #[must_use]
-pub fn completion<'a>(done: &Done, team: &'a Team) -> Option<&'a Entry> {
+pub fn completion<'a>(done: &Done, team: &'a Team, since: SimTime) -> Option<&'a Entry> {
+    let mut entries = team.log.iter().filter(|e| e.at >= since);
     match done {
         Done::Count(inner, n) => {
             let n = (*n).max(1) as usize;
-            team.log.iter().filter(|e| matches(inner, e)).nth(n - 1)
+            entries.filter(|e| matches(inner, e)).nth(n - 1)
         }
-        other => team.log.iter().find(|e| matches(other, e)),
+        other => entries.find(|e| matches(other, e)),
+    }
+}
+
+/// Whether `done` is completed by looking (`Command("dash")`, or a count of looks).
+fn by_looking(done: &Done) -> bool {
+    match done {
+        Done::Command(name) => LOOK_COMMANDS.contains(&name.as_str()),
+        Done::Count(inner, _) => by_looking(inner),
+        Done::AnyAction | Done::Diagnosis => false,
+    }
+}
+
+/// What of the team's log can complete `task`: everything, or for a task done by looking, the
+/// looks made once its deadline's event has happened (`None` while it has not): the team
+/// glances at the dashboard all the time, and "verify recovery on the dashboard" means a look
+/// after recovery.
+fn counted_since(task: &Task, drill: &Drill, truth: &Truth, team: &Team) -> Option<SimTime> {
+    if !by_looking(&task.done_by) {
+        return Some(SimTime::ZERO);
+    }
+    match &task.due {
+        Anchor::After(event, _) => anchor::event_time(event, drill, truth, team),
+        Anchor::At(_) => Some(SimTime::ZERO),
     }
 }
 
@@ -88,7 +115,9 @@ pub fn evaluate(
 ) -> TaskResult {
     let due = anchor::resolve(&task.due, drill, truth, team);
     let after_recovery = matches!(task.due, Anchor::After(Event::Recovered, _));
-    let status = match (completion(&task.done_by, team), due) {
+    let done = counted_since(task, drill, truth, team)
+        .and_then(|since| completion(&task.done_by, team, since));
+    let status = match (done, due) {
         (Some(e), _) if after_recovery && truth.recovered.is_none_or(|r| e.at < r) => {
             Status::Premature {
                 at: e.at,
@@ -113,7 +142,7 @@ pub fn evaluate(
         Status::Late { .. } => task.points / 2,
         Status::Premature { .. } | Status::Missed | Status::Overdue | Status::Open => 0,
     };
-    let wrong_guesses = match (&task.done_by, completion(&task.done_by, team)) {
+    let wrong_guesses = match (&task.done_by, done) {
         (Done::Diagnosis, Some(done)) => wrong_guesses_before(team, done),
         _ => 0,
     };

@@ -281,6 +281,28 @@ pub fn parse(line: &str, drill: &Drill) -> Result<Option<Parsed>, CommandError> 
     Ok(Some(Parsed { role, command }))
 }
 
+/// Checks one line against `drill` as far as it can be before it runs: [`parse`], and the
+/// metric a `metric` line names. What depends on the moment (`declare` twice, an action
+/// already running) is the session's to refuse as it plays.
+///
+/// # Errors
+/// As [`parse`], or the metric is unknown or ground truth.
+pub fn check(line: &str, drill: &Drill) -> Result<(), CommandError> {
+    if let Some(Parsed {
+        command: Command::Metric { name, .. },
+        ..
+    }) = parse(line, drill)?
+    {
+        let pools: Vec<String> = drill.pools.iter().map(|p| p.name.clone()).collect();
+        let steps: Vec<String> = drill.service.steps.iter().map(|s| s.name.clone()).collect();
+        super::views::parse_metric(&name, &pools, &steps).map_err(|message| CommandError {
+            message,
+            hint: Some("`help metric` at the prompt lists the names".to_owned()),
+        })?;
+    }
+    Ok(())
+}
+
 /// A first word with a colon names the role: `ops: ack`, `ops:ack`.
 fn split_role<'a>(line: &'a str, drill: &Drill) -> Result<(Option<String>, &'a str), CommandError> {
     let first = line.split_whitespace().next().unwrap_or_default();

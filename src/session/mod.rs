@@ -142,6 +142,12 @@ impl Session {
         &self.drill
     }
 
+    /// Who held each role from the start (`--people`, a transcript header's `people`): the
+    /// roles view and the debrief name them until an `assign` changes them.
+    pub fn set_people(&mut self, people: Vec<(String, String)>) {
+        self.team.people = people;
+    }
+
     /// Which alerts each fault caused on this session's seed.
     #[must_use]
     pub fn attribution(&self) -> &Attribution {

@@ -14,6 +14,8 @@ pub enum Step {
     Accepted(Accepted),
     /// A scripted line the session refused (it changed nothing).
     Refused {
+        /// The line's index in the script.
+        index: usize,
         role: String,
         input: String,
         error: CommandError,
@@ -56,6 +58,7 @@ pub fn play(
                 Err(error) => sink(
                     session,
                     Step::Refused {
+                        index: i,
                         role: say.role.clone(),
                         input: say.input.clone(),
                         error,

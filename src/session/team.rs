@@ -42,6 +42,8 @@ pub struct Entry {
 #[derive(Debug, Clone, Default)]
 pub struct Team {
     pub log: Vec<Entry>,
+    /// Who held each role from the start (`--people`), before any `assign`.
+    pub people: Vec<(String, String)>,
 }
 
 impl Team {
@@ -95,10 +97,11 @@ impl Team {
         })
     }
 
-    /// Who holds each role (`assign comms sam`), latest assignment winning, in first-assigned order.
+    /// Who holds each role: the people given at the start, then `assign comms sam`, latest
+    /// assignment winning, in first-assigned order.
     #[must_use]
     pub fn assignments(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = Vec::new();
+        let mut out: Vec<(String, String)> = self.people.clone();
         for e in &self.log {
             if let Command::Assign { role, person } = &e.command {
                 match out.iter_mut().find(|(r, _)| r == role) {

@@ -58,6 +58,10 @@ pub struct Header {
     pub speed: f64,
     /// The drill file's full text.
     pub drill: String,
+    /// Who held each role from the start (`--people ops=Ana,ic=Bo`), as `[role, person]`
+    /// pairs; `assign` commands in the lines change them as the session goes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<(String, String)>,
 }
 
 impl Header {
@@ -71,6 +75,7 @@ impl Header {
             clock,
             speed,
             drill: drill_text.to_owned(),
+            people: Vec::new(),
         }
     }
 }
@@ -307,6 +312,18 @@ impl Transcript {
     ) -> Result<Session, TranscriptError> {
         let drill = self.drill(path)?;
         let mut session = Session::new(drill, Some(self.header.seed));
+        for (role, _) in &self.header.people {
+            if !session.knows_role(role) {
+                return Err(TranscriptError::Replay {
+                    path: path.to_owned(),
+                    line: 1,
+                    input: String::new(),
+                    at: session.clock_text(session.now()),
+                    message: format!("the header's people: {}", session.unknown_role(role)),
+                });
+            }
+        }
+        session.set_people(self.header.people.clone());
         for (i, line) in self.lines.iter().enumerate() {
             let refuse = |session: &Session, message: String| TranscriptError::Replay {
                 path: path.to_owned(),

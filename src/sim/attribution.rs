@@ -1,7 +1,10 @@
 //! Attribution: which alerts each fault caused, from counterfactual runs with no team.
 //!
-//! An alert is *attributed* to a fault when, on the same seed and with no team, it fires in
-//! the run with every fault and does not fire in the run with that fault left out. A drill's
+//! An alert is *attributed* to a fault when, on the same seed and with no team, it begins
+//! firing in the run with every fault at or after that fault's start, at a moment when it is
+//! not firing in the run with that fault left out. A firing before a fault started cannot be
+//! that fault's: a distraction's alert that fires before the cause begins is not the cause's,
+//! and an alert that one fault sets off early and another again later is each fault's. A drill's
 //! faults are causes (the default) or distractions (`cause: false`); the page alerts
 //! attributed to some cause are the *cause alerts*, whose first page starts the incident's
 //! timings and whose quiet `Recovered` waits for. When no page alert is attributed to any
@@ -16,7 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{RunOptions, Sim};
+use super::{RunOptions, Sim, SimTime};
 use crate::drill::Drill;
 use crate::drill::spec::Severity;
 
@@ -53,11 +56,14 @@ impl Attribution {
     }
 }
 
-/// One run with no team: which alerts fired and which faults started.
+/// One run with no team: when each alert fired and each fault started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FiredRun {
-    pub alert_fired: Vec<bool>,
-    pub fault_started: Vec<bool>,
+    /// Per alert (drill order): each firing, from when it began to when it resolved (`None`:
+    /// still firing at the end).
+    pub firings: Vec<Vec<(SimTime, Option<SimTime>)>>,
+    /// Per fault (drill order): when it started, if it did.
+    pub fault_started: Vec<Option<SimTime>>,
 }
 
 impl FiredRun {
@@ -65,14 +71,47 @@ impl FiredRun {
     #[must_use]
     pub fn of(sim: &Sim) -> FiredRun {
         let truth = sim.truth();
-        FiredRun {
-            alert_fired: truth
-                .alert_first_fired
-                .iter()
-                .map(Option::is_some)
-                .collect(),
-            fault_started: truth.fault_started.iter().map(Option::is_some).collect(),
+        let mut firings = vec![Vec::new(); truth.alert_first_fired.len()];
+        for (rule, state) in sim.alert_states() {
+            if let Some(slot) = firings.get_mut(rule.index) {
+                *slot = state
+                    .fired_at
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| (*t, state.resolved_at.get(i).copied()))
+                    .collect();
+            }
         }
+        FiredRun {
+            firings,
+            fault_started: truth.fault_started.clone(),
+        }
+    }
+
+    /// Whether alert `alert` fired at all.
+    #[must_use]
+    pub fn fired(&self, alert: usize) -> bool {
+        self.firings.get(alert).is_some_and(|f| !f.is_empty())
+    }
+
+    /// Whether alert `alert` was firing at `t`.
+    #[must_use]
+    pub fn firing_at(&self, alert: usize, t: SimTime) -> bool {
+        self.firings.get(alert).is_some_and(|f| {
+            f.iter()
+                .any(|(from, to)| *from <= t && to.is_none_or(|to| t < to))
+        })
+    }
+
+    /// Whether alert `alert` fired because of a fault that started at `start`: one of its
+    /// firings in this run (with the fault) began at or after `start`, when the run `without`
+    /// the fault was not firing it.
+    #[must_use]
+    pub fn caused(&self, alert: usize, start: SimTime, without: &FiredRun) -> bool {
+        self.firings.get(alert).is_some_and(|f| {
+            f.iter()
+                .any(|(from, _)| *from >= start && !without.firing_at(alert, *from))
+        })
     }
 }
 
@@ -106,22 +145,26 @@ pub fn attribute(drill: &Drill, seed: u64) -> Attribution {
 pub fn attribute_given(drill: &Drill, seed: u64, full: &FiredRun, runs: u32) -> Attribution {
     let mut runs = runs;
     let mut by_fault = vec![Vec::new(); drill.faults.len()];
-    if full.alert_fired.iter().any(|f| *f) {
+    let fired: Vec<bool> = (0..drill.alerts.len()).map(|a| full.fired(a)).collect();
+    if fired.iter().any(|f| *f) {
         for (f, alerts) in by_fault.iter_mut().enumerate() {
-            if !full.fault_started.get(f).copied().unwrap_or(false) {
+            let Some(start) = full.fault_started.get(f).copied().flatten() else {
+                continue;
+            };
+            // No alert fired at or after the fault's start: nothing can be its doing.
+            if !(0..drill.alerts.len())
+                .any(|a| full.firings[a].iter().any(|(from, _)| *from >= start))
+            {
                 continue;
             }
             let without = run(drill, seed, Some(f));
             runs += 1;
             *alerts = (0..drill.alerts.len())
-                .filter(|a| {
-                    full.alert_fired.get(*a).copied().unwrap_or(false)
-                        && !without.alert_fired.get(*a).copied().unwrap_or(false)
-                })
+                .filter(|a| full.caused(*a, start, &without))
                 .collect();
         }
     }
-    finish(drill, by_fault, full.alert_fired.clone(), runs)
+    finish(drill, by_fault, fired, runs)
 }
 
 fn finish(drill: &Drill, by_fault: Vec<Vec<usize>>, fired: Vec<bool>, runs: u32) -> Attribution {
@@ -145,5 +188,44 @@ fn finish(drill: &Drill, by_fault: Vec<Vec<usize>>, fired: Vec<bool>, runs: u32)
         cause_alerts,
         fallback,
         runs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minutes: u64) -> SimTime {
+        SimTime::from_secs_f64(minutes as f64 * 60.0)
+    }
+
+    /// A run where one alert fired over `firings` (minutes; `None`: to the end).
+    fn run_with(firings: &[(u64, Option<u64>)]) -> FiredRun {
+        FiredRun {
+            firings: vec![
+                firings
+                    .iter()
+                    .map(|(from, to)| (at(*from), to.map(at)))
+                    .collect(),
+            ],
+            fault_started: vec![Some(at(8))],
+        }
+    }
+
+    #[test]
+    fn a_firing_before_the_fault_started_is_not_the_faults() {
+        // The alert fired at 4m, before the fault began at 8m; the run without the fault
+        // happens not to fire it at all. Firing "with the fault and not without it" would
+        // credit the fault; by time it cannot be.
+        let full = run_with(&[(4, Some(6))]);
+        let without = run_with(&[]);
+        assert!(!full.caused(0, at(8), &without));
+        // Fired again at 11m, with the fault, when the run without it is quiet: the fault's.
+        let again = run_with(&[(4, Some(6)), (11, None)]);
+        assert!(again.caused(0, at(8), &without));
+        // ... unless the run without the fault was firing it then too.
+        let anyway = run_with(&[(10, None)]);
+        assert!(!again.caused(0, at(8), &anyway));
+        assert!(again.firing_at(0, at(5)) && !again.firing_at(0, at(7)));
     }
 }

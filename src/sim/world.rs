@@ -161,12 +161,14 @@ impl Sim {
                     && options.cause_alerts.as_ref().is_none_or(|c| c.contains(&i))
             })
             .collect();
-        world.insert_resource(Truth::new(
+        let mut truth = Truth::new(
             cause_alert,
             drill.shed_tolerance,
             drill.faults.len(),
             drill.alerts.len(),
-        ));
+        );
+        truth.cause_fault = drill.faults.iter().map(|f| f.cause).collect();
+        world.insert_resource(truth);
         world.insert_resource(Actions::new(
             drill
                 .actions

@@ -249,3 +249,44 @@ fn check_warns_of_unmarked_faults_and_unattainable_detect_targets() {
     assert_eq!(w[0].path, "objectives.detect_within");
     assert!(w[0].message.contains("sooner than 2m"), "{}", w[0].message);
 }
+
+/// Issue 22: attribution by firing time. In this variant the slow model lasts 4 minutes and
+/// the page alert watches overall latency: the distraction sets it off at 5m, before the surge
+/// (the cause) begins at 8m; it resolves, and the surge sets it off again. Each fault is
+/// credited with its own firing, and the incident's first cause page is the one after the
+/// surge began, not the distraction's.
+#[test]
+fn a_distractions_alert_that_fires_before_the_cause_is_not_the_causes_page() {
+    let text = HERRING
+        .replace(
+            r#"Fault(name: "slow-model", at: "3m", lasts: "30m","#,
+            r#"Fault(name: "slow-model", at: "3m", lasts: "4m","#,
+        )
+        .replace(
+            r#"when: Above(metric: StepTime("generate"), threshold: 2.5)"#,
+            "when: Above(metric: LatencyP95, threshold: 5.0)",
+        );
+    assert_ne!(text, HERRING);
+    let drill = load("shared-alert.ron", &text);
+    let session = Session::new(drill.clone(), None);
+    let a = session.attribution();
+    let latency = alert_index(&drill, "ModelSlow");
+    let timeouts = alert_index(&drill, "AcquireTimeouts");
+    assert!(a.alerts_of(0).contains(&latency), "{a:?}");
+    assert!(
+        a.alerts_of(1).contains(&latency) && a.alerts_of(1).contains(&timeouts),
+        "{a:?}"
+    );
+    let played = played(&drill, None);
+    let truth = played.sim().truth();
+    let surge = truth.fault_started[1].expect("the surge starts");
+    assert_eq!(surge, minutes(8.0));
+    let first_fired = truth.alert_first_fired[latency].expect("it fires");
+    assert!(
+        first_fired < surge,
+        "the distraction fires it first: {first_fired:?}"
+    );
+    let cause_page = truth.first_cause_page.expect("the cause pages");
+    assert!(cause_page >= surge, "{cause_page:?} is after {surge:?}");
+    assert!(truth.first_page.expect("a page") < surge);
+}

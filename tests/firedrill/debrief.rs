@@ -160,11 +160,12 @@ fn assert_score_adds_up(d: &Debrief) {
         s.arithmetic
     );
     assert_eq!(s.outcome.worse_than_none, avoided < 0.0);
-    assert!(
-        s.arithmetic.ends_with(&format!("→ {}", d.score)),
-        "{}",
-        s.arithmetic
-    );
+    let last = if s.outcome.worse_than_none {
+        "total 0".to_owned()
+    } else {
+        format!("→ {}", d.score)
+    };
+    assert!(s.arithmetic.ends_with(&last), "{}", s.arithmetic);
     let earned: i64 = d.checklists.iter().map(|t| t.earned).sum();
     assert_eq!(earned, s.checklist_earned);
 }
@@ -640,6 +641,43 @@ fn a_throttle_to_a_trickle_never_lifted_scores_below_only_acknowledging() {
     );
     let md = report::markdown(&d);
     assert!(md.contains("more harm than no response at all"), "{md}");
+    // Said plainly: the floor zeroed the objectives, no "+0.0" sums for what it threw away.
+    let arithmetic = &d.scoring.arithmetic;
+    assert!(
+        arithmetic.starts_with("the outcome floor zeroed the score")
+            && arithmetic.contains("earn nothing")
+            && arithmetic.ends_with("total 0"),
+        "{arithmetic}"
+    );
+    assert!(!arithmetic.contains("+0.0"), "{arithmetic}");
+    for o in d.objectives.iter().filter(|o| o.met) {
+        assert!(o.verdict.contains("zeroed by the outcome floor"), "{o:#?}");
+        assert!(
+            arithmetic.contains(&format!("{} met", o.name)),
+            "{arithmetic}"
+        );
+    }
+    // One `harmed` in the JSON: failed + rejected + degraded requests; the scored sum with
+    // wrong answers is `harm`.
+    let json: serde_json::Value = serde_json::from_str(&report::json(&d)).expect("JSON");
+    let n = |v: &serde_json::Value| v.as_u64().expect("a count");
+    let outcome = &json["scoring"]["outcome"];
+    assert!(outcome.get("harmed").is_none() && outcome.get("no_response_harmed").is_none());
+    assert_eq!(
+        n(&outcome["harm"]),
+        n(&json["impact"]["harmed"]) + n(&json["impact"]["wrong_answers"])
+    );
+    let none = &json["counterfactual"]["no_response"];
+    assert_eq!(
+        n(&outcome["no_response_harm"]),
+        n(&none["harmed"]) + n(&none["wrong_answers"])
+    );
+    assert_eq!(
+        n(&json["impact"]["harmed"]),
+        n(&json["impact"]["failed"])
+            + n(&json["impact"]["rejected"])
+            + n(&json["impact"]["degraded"])
+    );
 }
 
 #[test]

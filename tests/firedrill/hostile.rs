@@ -455,7 +455,7 @@ fn unknown_role_in_play_responses_is_refused() {
     let o = firedrill(&["play", MONDAY, "--responses", s(&r)], b"");
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     assert!(
-        err(&o).contains("response 2") && err(&o).contains("unknown role `hacker`"),
+        err(&o).contains("r.ron:3:") && err(&o).contains("unknown role `hacker`"),
         "{}",
         err(&o)
     );

@@ -21,6 +21,7 @@ mod postmortem;
 mod prevention;
 mod prometheus;
 mod queueing;
+mod scripted;
 mod serve;
 mod serve_browser;
 mod serve_prevent;

@@ -32,8 +32,10 @@ mod change;
 mod place;
 mod problem;
 mod reader;
+mod responses;
 
 pub use change::{load_change_file, load_change_str};
+pub use responses::{InputCheck, Responses, ScriptedLine, load_responses_file, load_responses_str};
 
 use problem::Related;
 pub use problem::{LoadError, PlainLoadError, PlainProblem, Problem};

@@ -213,6 +213,20 @@ impl Loader<'_> {
                 matches!(inner.kind, Kind::Ident(_))
                     .then(|| format!("text goes in double quotes: `\"{found}\"`")),
             ),
+            // A time anchor written as a bare duration: `at: "10m"` for `at: At("10m")`.
+            E::ExpectedIdentifier
+                if in_field.is_some_and(|f| matches!(f.name.text.as_str(), "at" | "due"))
+                    && matches!(inner.kind, Kind::Str(_)) =>
+            {
+                (
+                    value_span,
+                    format!("expected a time anchor, found `{found}`"),
+                    "not an anchor".to_owned(),
+                    Some(format!(
+                        "write `At({found})` for a time from the drill's start, or `After(EVENT, {found})`, e.g. `After(FirstPage, {found})`"
+                    )),
+                )
+            }
             E::ExpectedInteger | E::InvalidIntegerDigit { .. } => whole_number(),
             E::ExpectedComma | E::ExpectedStructLikeEnd | E::ExpectedArrayEnd
                 if strictly_inside_number =>

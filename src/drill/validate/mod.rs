@@ -38,6 +38,19 @@ pub const BUILT_IN_COMMANDS: &[&str] = &[
     "ack", "declare", "assign", "update", "note", "diagnose", "resolve",
 ];
 
+/// The looking commands: they change nothing, but a checklist task may ask for one after its
+/// deadline's event ("verify recovery on the dashboard": `Command("dash")` due
+/// `After(Recovered, "10m")`). Kept in step with the session by a test.
+pub const LOOK_COMMANDS: &[&str] = &[
+    "dash",
+    "alerts",
+    "logs",
+    "metric",
+    "checklist",
+    "roles",
+    "help",
+];
+
 /// The session's other commands (looking, the clock, `end`): a scripted line may use them,
 /// and an action cannot take their names. Kept in step with the session by a test.
 pub const SESSION_COMMANDS: &[&str] = &[
@@ -78,6 +91,20 @@ pub(crate) fn validate_with(
         problems.extend(whatif_problems(drill));
     }
     problems
+}
+
+/// Checks the lines of a responses file (`play --responses`) against `drill`, as the drill's
+/// own reference is checked: anchors that can happen before the end, known roles (or `team`
+/// in a drill without roles), known commands and actions with their params in bounds. Each
+/// problem's path starts with the line's index in the file's list: `[2].input`.
+#[must_use]
+pub fn scripted_lines(drill: &Drill, says: &[crate::drill::spec::Say]) -> Vec<SemanticProblem> {
+    let none = HashMap::new();
+    let mut checker = Checker::new(drill, &none);
+    for (i, say) in says.iter().enumerate() {
+        checker.say(say, &FieldPath::from(vec![Segment::Index(i)]));
+    }
+    checker.problems
 }
 
 /// The drill's own what-if changes: each must apply to the drill, and the changed drill must

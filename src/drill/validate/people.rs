@@ -5,9 +5,10 @@
 //! It does not run the session or score anything: it only says whether these can happen.
 
 use super::{
-    BUILT_IN_COMMANDS, Checker, FieldPath, Namespace, Reference, SESSION_COMMANDS, SemanticProblem,
+    BUILT_IN_COMMANDS, Checker, FieldPath, LOOK_COMMANDS, Namespace, Reference, SESSION_COMMANDS,
+    SemanticProblem,
 };
-use crate::drill::spec::{Action, Anchor, Done, Event, Say};
+use crate::drill::spec::{Action, Anchor, Done, Event, Say, Task};
 use crate::drill::suggest;
 
 /// What an anchor times, to say whether it can come too late.
@@ -41,6 +42,7 @@ impl Checker<'_> {
             for (j, task) in role.checklist.iter().enumerate() {
                 let task_path = checklist.index(j);
                 self.done(&task.done_by, &task_path.field("done_by"));
+                self.look_task(task, &task_path);
                 self.anchor(&task.due, &task_path.field("due"), AnchorUse::Deadline);
                 if task.points < 0 {
                     self.report(
@@ -54,8 +56,41 @@ impl Checker<'_> {
         }
     }
 
+    /// A task done by looking counts a look only after its deadline's event, so it needs
+    /// one: `due: After(Recovered, "10m")`, not `At("40m")` (any glance would do).
+    fn look_task(&mut self, task: &Task, path: &FieldPath) {
+        let mut done = &task.done_by;
+        while let Done::Count(inner, _) = done {
+            done = inner;
+        }
+        let Done::Command(name) = done else { return };
+        if !LOOK_COMMANDS.contains(&name.as_str()) || !matches!(task.due, Anchor::At(_)) {
+            return;
+        }
+        self.report(
+            path.field("due"),
+            format!(
+                "task `{}` is done by looking (`{name}`), but its deadline has no event to look after",
+                task.id
+            ),
+            "needs After(EVENT, ...)",
+            format!(
+                "a look counts only once the deadline's event has happened: e.g. `due: After(Recovered, \"10m\")` to verify recovery with `{name}`"
+            ),
+        );
+    }
+
     pub(super) fn done(&mut self, done: &Done, path: &FieldPath) {
         match done {
+            Done::Command(name) if name == "dashboard" => {
+                self.report(
+                    path.item(0),
+                    "`dashboard` is the prompt's alias of `dash`",
+                    "write `dash`",
+                    "a checklist names the command as `dash`: `Command(\"dash\")`",
+                );
+            }
+            Done::Command(name) if LOOK_COMMANDS.contains(&name.as_str()) => {}
             Done::Command(name) => {
                 self.command_ref(name, path.item(0));
             }
@@ -158,7 +193,10 @@ impl Checker<'_> {
 
     pub(super) fn say(&mut self, say: &Say, path: &FieldPath) {
         self.anchor(&say.at, &path.field("at"), AnchorUse::Reference);
-        self.reference(&say.role, path.field("role"), Namespace::Role);
+        // `team` acts in a drill that defines no roles, as the session allows.
+        if !(say.role == "team" && self.drill.roles.is_empty()) {
+            self.reference(&say.role, path.field("role"), Namespace::Role);
+        }
         let input_path = path.field("input");
         let mut words = say.input.split_whitespace();
         let Some(head) = words.next() else {

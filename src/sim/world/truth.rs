@@ -38,6 +38,9 @@ pub struct Truth {
     pub cause_alert: Vec<bool>,
     /// The drill's `shed_tolerance`.
     pub shed_tolerance: f64,
+    /// Per fault (drill order): whether it is a cause. A cause alert's firing counts as the
+    /// first cause page only if it began once a cause had started.
+    pub cause_fault: Vec<bool>,
     pub fault_started: Vec<Option<SimTime>>,
     pub fault_ended: Vec<Option<SimTime>>,
     pub alert_first_fired: Vec<Option<SimTime>>,
@@ -70,6 +73,17 @@ pub(super) fn track_truth(
 ) {
     let now = core.now;
     let mut page_active = false;
+    // A page that began before any cause started cannot be the cause's (a distraction's
+    // alert may stand for a cause too, when the cause sets it off again later). A drill
+    // without cause faults counts any page.
+    let causes = truth.cause_fault.iter().any(|c| *c);
+    let cause_start = truth
+        .fault_started
+        .iter()
+        .zip(&truth.cause_fault)
+        .filter(|(_, cause)| **cause)
+        .filter_map(|(start, _)| *start)
+        .min();
     for (rule, state) in &alerts {
         if state.phase == AlertPhase::Firing && truth.alert_first_fired[rule.index].is_none() {
             truth.alert_first_fired[rule.index] = state.fired_at.first().copied();
@@ -84,7 +98,10 @@ pub(super) fn track_truth(
             if truth.cause_alert.get(rule.index).copied().unwrap_or(true) {
                 page_active |= state.phase != AlertPhase::Inactive;
                 if state.phase == AlertPhase::Firing && truth.first_cause_page.is_none() {
-                    truth.first_cause_page = state.fired_at.first().copied();
+                    let began = state.fired_at.last().copied();
+                    if !causes || began.zip(cause_start).is_some_and(|(b, s)| b >= s) {
+                        truth.first_cause_page = began;
+                    }
                 }
             }
         }
