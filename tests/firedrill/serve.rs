@@ -270,7 +270,7 @@ fn firedrill(args: &[&str]) -> String {
 }
 
 /// monday-rush's reference response as `play` plays it: each line at its moment.
-fn reference_lines(dir: &Path) -> (Vec<Line>, PathBuf, String) {
+pub fn reference_lines(dir: &Path) -> (Vec<Line>, PathBuf, String) {
     let path = dir.join("reference.jsonl");
     let summary = firedrill(&[
         "play",
@@ -320,7 +320,7 @@ impl Room {
 
 /// Plays `lines` (without play's closing `end`) through the players' links, moving the
 /// room's time to each; pushes an inject to `ic` after the third line.
-fn play_lines(server: &Server, room: &Room, lines: &[Line], players: &[(String, Link)]) {
+pub fn play_lines(server: &Server, room: &Room, lines: &[Line], players: &[(String, Link)]) {
     for (i, line) in lines.iter().enumerate() {
         let moved = room.facilitator.post(
             server.addr,
@@ -349,7 +349,7 @@ fn play_lines(server: &Server, room: &Room, lines: &[Line], players: &[(String, 
     }
 }
 
-fn join_all(server: &Server, room: &Room, lines: &[Line]) -> Vec<(String, Link)> {
+pub fn join_all(server: &Server, room: &Room, lines: &[Line]) -> Vec<(String, Link)> {
     let mut roles: Vec<String> = lines.iter().map(|l| l.role.clone()).collect();
     roles.sort();
     roles.dedup();
@@ -369,7 +369,7 @@ fn join_all(server: &Server, room: &Room, lines: &[Line]) -> Vec<(String, Link)>
         .collect()
 }
 
-fn end_room(server: &Server, room: &Room, end: &Line) {
+pub fn end_room(server: &Server, room: &Room, end: &Line) {
     let moved = room.facilitator.post(
         server.addr,
         &room.path("control"),

@@ -96,6 +96,9 @@ impl Room {
     /// Turns notices into events: what the team is told for everyone, the truth (faults,
     /// recovery) for the facilitator; then new buckets, alerts and checklists.
     pub(super) fn publish(&mut self, notices: &[Notice]) {
+        if let Some(feed) = &self.notify {
+            feed.notices(&self.session, notices);
+        }
         for notice in notices {
             let at = notice.at();
             let clock = self.session.clock_text(at);

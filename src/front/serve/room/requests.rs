@@ -92,6 +92,10 @@ impl Room {
             Command::Action { name, params } => Some((name.clone(), params.clone())),
             _ => None,
         };
+        let update = match &parsed.command {
+            Command::Update(text) => Some(text.clone()),
+            _ => None,
+        };
         let accepted = self
             .session
             .execute_as(role, input)
@@ -100,6 +104,9 @@ impl Room {
         self.record_accepted(&accepted, person)?;
         if let Some((name, params)) = action {
             self.push_action_fact(accepted.at, &name, &params);
+        }
+        if let (Some(text), Some(feed)) = (update, &self.notify) {
+            feed.update(&self.session, accepted.at, role, Some(person), &text);
         }
         self.publish(&accepted.notices);
         self.check_end()?;
