@@ -104,6 +104,12 @@ impl Room {
         self.record_accepted(&accepted, person)?;
         if let Some((name, params)) = action {
             self.push_action_fact(accepted.at, &name, &params);
+            self.push_mark(
+                crate::front::serve::events::Audience::All,
+                accepted.at,
+                "ordered",
+                &format!("{} ordered", accepted.input),
+            );
         }
         if let (Some(text), Some(feed)) = (update, &self.notify) {
             feed.update(&self.session, accepted.at, role, Some(person), &text);
