@@ -682,17 +682,27 @@ fn is_clock(command: &Command) -> bool {
     )
 }
 
-/// Injects with the time they were delivered (resolved against the finished run).
-fn injects(session: &Session, horizon: SimTime) -> Vec<(SimTime, &str, &str)> {
+/// Injects with the time they were delivered (resolved against the finished run): the
+/// drill's, then those a facilitator pushed during play (`CEO (to ic)` when addressed to one
+/// role).
+fn injects(session: &Session, horizon: SimTime) -> Vec<(SimTime, String, &str)> {
     let drill = session.drill();
-    drill
+    let mut out: Vec<(SimTime, String, &str)> = drill
         .injects
         .iter()
         .filter_map(|i| {
             let at = anchor::resolve(&i.at, drill, session.sim().truth(), session.team())?;
-            (at <= horizon).then_some((at, i.from.as_str(), i.message.as_str()))
+            (at <= horizon).then_some((at, i.from.clone(), i.message.as_str()))
         })
-        .collect()
+        .collect();
+    for i in session.adhoc_injects().iter().filter(|i| i.at <= horizon) {
+        let from = match &i.to {
+            Some(role) => format!("{} (to {role})", i.from),
+            None => i.from.clone(),
+        };
+        out.push((i.at, from, i.message.as_str()));
+    }
+    out
 }
 
 fn markers(session: &Session, horizon: SimTime) -> Vec<Marker> {
@@ -820,7 +830,7 @@ fn timeline(session: &Session, horizon: SimTime) -> Vec<TimelineEntry> {
         );
     }
     for (at, from, message) in injects(session, horizon) {
-        push(at, 2, "inject", from, message.to_owned());
+        push(at, 2, "inject", &from, message.to_owned());
     }
     for e in &session.team().log {
         if is_clock(&e.command) {

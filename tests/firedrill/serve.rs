@@ -420,6 +420,30 @@ fn check_downloads(server: &Server, room: &Room, dir: &Path, player: &Link) -> S
     served.text()
 }
 
+/// Removes from `v` every object (in an array) that mentions `from`; returns how many.
+fn without_inject(v: &mut Value, from: &str) -> usize {
+    let mentions = |o: &Value| {
+        o.as_object().is_some_and(|o| {
+            o.values()
+                .any(|x| x.as_str().is_some_and(|s| s.contains(from)))
+        })
+    };
+    match v {
+        Value::Array(items) => {
+            let before = items.len();
+            items.retain(|o| !mentions(o));
+            let removed = before - items.len();
+            removed
+                + items
+                    .iter_mut()
+                    .map(|o| without_inject(o, from))
+                    .sum::<usize>()
+        }
+        Value::Object(map) => map.values_mut().map(|o| without_inject(o, from)).sum(),
+        _ => 0,
+    }
+}
+
 #[test]
 fn a_war_room_plays_the_reference_and_debriefs_as_its_transcript_does() {
     let dir = data_dir("reference");
@@ -472,9 +496,22 @@ fn a_war_room_plays_the_reference_and_debriefs_as_its_transcript_does() {
         play_summary,
         "the war room played the reference: same summary as `play --reference`"
     );
+    // The facilitator's inject is in the debrief's timeline and on its charts; apart from it,
+    // the debrief is the reference's: an inject is news, not an input of the simulation.
+    let mut served: Value = serde_json::from_str(&served).unwrap();
+    assert!(
+        without_inject(&mut served, "CEO (to ic)") >= 2,
+        "the inject is in the debrief's timeline and marked on its charts"
+    );
+    let reference_debrief: Value = serde_json::from_str(&firedrill(&[
+        "debrief",
+        reference.to_str().unwrap(),
+        "--format",
+        "json",
+    ]))
+    .unwrap();
     assert_eq!(
-        served,
-        firedrill(&["debrief", reference.to_str().unwrap(), "--format", "json"]),
+        served, reference_debrief,
         "an inject is news, not an input of the simulation"
     );
     let kept = Transcript::read(&room_transcript).unwrap();
@@ -634,10 +671,19 @@ fn a_killed_server_comes_back_with_every_accepted_input() {
     play_lines(&server, &room, after, &players);
     end_room(&server, &room, end);
     let served = check_downloads(&server, &room, &dir, &players[0].1);
-    assert_eq!(
-        served,
-        firedrill(&["debrief", reference.to_str().unwrap(), "--format", "json"])
+    let mut served: Value = serde_json::from_str(&served).unwrap();
+    assert!(
+        without_inject(&mut served, "CEO (to ic)") >= 2,
+        "the inject pushed before the kill is in the debrief"
     );
+    let reference: Value = serde_json::from_str(&firedrill(&[
+        "debrief",
+        reference.to_str().unwrap(),
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(served, reference);
 }
 
 #[test]

@@ -97,6 +97,7 @@ impl Room {
             room.publish(&notices);
             if let Some(from) = &line.inject_from {
                 let to = (line.role != transcript::EVERYONE).then_some(line.role.as_str());
+                room.session.note_inject(to, from, &line.input);
                 room.push_inject(to, from, &line.input);
                 continue;
             }

@@ -158,6 +158,7 @@ impl Room {
             person: Some(FACILITATOR.to_owned()),
             inject_from: Some(from.to_owned()),
         })?;
+        self.session.note_inject(to, from, message);
         self.push_inject(to, from, message);
         Ok(self.state())
     }
