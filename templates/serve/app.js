@@ -309,10 +309,45 @@ async function room() {
     setTimeout(() => { drawPending = false; redraw(); }, Math.max(0, 500 - (Date.now() - lastDraw)));
   };
   const timeline = $("timeline");
-  const addTimeline = (cls, head, body) => {
+  // The request log's filter: level, step and text, over every `logs` answer on the page.
+  const steps = new Set();
+  const logShown = (line) => {
+    const level = $("log-level").value, step = $("log-step").value, text = $("log-text").value.trim().toLowerCase();
+    return (!level || line.dataset.level === level) && (!step || line.dataset.step === step) &&
+      (!text || line.textContent.toLowerCase().includes(text));
+  };
+  const filterLogs = () => {
+    for (const line of timeline.querySelectorAll(".log-line")) line.hidden = !logShown(line);
+  };
+  for (const id of ["log-level", "log-step", "log-text"]) $(id).addEventListener("input", filterLogs);
+  $("log-filter").addEventListener("submit", (ev) => ev.preventDefault());
+  const logBody = (body) => {
+    const pre = el("pre", "body");
+    for (const text of body.split("\n")) {
+      const m = /^\S+ (INFO|WARN|ERROR)\b/.exec(text);
+      const line = el("div", m ? "log-line" : null, text);
+      if (m) {
+        line.dataset.level = m[1];
+        const step = / step=(\S+)/.exec(text);
+        if (step) {
+          line.dataset.step = step[1];
+          if (!steps.has(step[1])) {
+            steps.add(step[1]);
+            const o = el("option", null, step[1]);
+            o.value = step[1];
+            $("log-step").append(o);
+          }
+        }
+        line.hidden = !logShown(line);
+      }
+      pre.append(line);
+    }
+    return pre;
+  };
+  const addTimeline = (cls, head, body, isLog) => {
     const li = el("li", cls);
     li.append(el("div", "head", head));
-    if (body) li.append(el("pre", "body", body));
+    if (body) li.append(isLog ? logBody(body) : el("pre", "body", body));
     timeline.append(li);
     while (timeline.children.length > 500) timeline.firstChild.remove();
     li.scrollIntoView({ block: "nearest" });
@@ -365,7 +400,7 @@ async function room() {
   on("mark", (m) => { marks.push(m); scheduleDraw(); });
   on("fact", (f) => $("facts").append(el("li", null, `[${f.clock}] ${f.text}`)));
   on("news", (n) => addTimeline("news " + n.kind, n.text));
-  on("command", (c) => addTimeline("command", `[${c.clock}] ${c.person ? c.person + " " : ""}(${c.role})> ${c.input}`, c.output));
+  on("command", (c) => addTimeline("command", `[${c.clock}] ${c.person ? c.person + " " : ""}(${c.role})> ${c.input}`, c.output, /^logs\b/.test(c.input)));
   on("alerts", (a) => {
     alerts = a.alerts;
     scheduleDraw();

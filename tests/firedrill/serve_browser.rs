@@ -117,6 +117,49 @@ async fn charts_are_readable(ops: &Page, ic: &Page, projector: &Page) {
     );
 }
 
+/// The request log's filter on the page: by text, level and step, over a `logs` answer.
+async fn log_filter(ops: &Page) {
+    let line = ops.find_element("#line").await.expect("a command box");
+    line.focus().await.unwrap();
+    line.type_str("logs")
+        .await
+        .unwrap()
+        .press_key("Enter")
+        .await
+        .unwrap();
+    let visible =
+        "[...document.querySelectorAll('#timeline .log-line')].filter(l => !l.hidden).length";
+    assert!(
+        until(ops, &format!("{visible} > 5"), 300).await,
+        "the request log is on the page, line by line"
+    );
+    let set = |id: &str, value: &str| {
+        format!(
+            "(() => {{ const e = document.getElementById('{id}'); e.value = '{value}'; e.dispatchEvent(new Event('input')); return true; }})()"
+        )
+    };
+    for (id, value, check) in [
+        ("log-text", "no such request", format!("{visible} === 0")),
+        ("log-text", "", format!("{visible} > 5")),
+        (
+            "log-level",
+            "WARN",
+            format!("{visible} > 0 && [...document.querySelectorAll('#timeline .log-line')].every(l => l.hidden === (l.dataset.level !== 'WARN'))"),
+        ),
+        (
+            "log-step",
+            "retrieve",
+            "document.getElementById('log-step').options.length > 1 && [...document.querySelectorAll('#timeline .log-line')].every(l => l.hidden || l.dataset.step === 'retrieve')".to_owned(),
+        ),
+    ] {
+        assert!(until(ops, &set(id, value), 10).await);
+        assert!(until(ops, &check, 50).await, "the filter {id}={value:?} holds: {check}");
+    }
+    for id in ["log-level", "log-step"] {
+        assert!(until(ops, &set(id, ""), 10).await);
+    }
+}
+
 /// A phone, a laptop and a projector: no horizontal scroll, the command box on screen, and
 /// the projector's page filling its screen; screenshots in target/tmp.
 async fn viewports(player: &Page, projector: &Page, shots: &std::path::Path) {
@@ -293,6 +336,7 @@ fn two_players_see_each_others_commands_and_live_charts_in_a_real_browser() {
             "the projector shows the charts and takes no commands"
         );
         charts_are_readable(&ops, &ic, &projector).await;
+        log_filter(&ops).await;
         viewports(&ops, &projector, &shots).await;
         // When the facilitator ends the drill, the players are taken to the debrief.
         let ended = room.facilitator.post(
