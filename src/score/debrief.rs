@@ -271,6 +271,18 @@ pub struct Charts {
     pub no_response: Series,
     pub faults: Vec<Span>,
     pub markers: Vec<Marker>,
+    /// Each alert's threshold on what the team could see, for the chart of its metric (the
+    /// page draws it; the JSON debrief leaves it out).
+    #[serde(skip)]
+    pub thresholds: Vec<Threshold>,
+}
+
+/// An alert's line on a chart: it fires above (or below) `value` of `metric`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    pub alert: String,
+    pub metric: crate::drill::spec::Metric,
+    pub value: f64,
 }
 
 /// Builds the debrief of `session` (a replayed transcript at its end). Runs the two
@@ -349,6 +361,19 @@ pub fn debrief(session: &Session) -> Debrief {
         no_response: counterfactual::no_response_series(drill, &runs, horizon),
         faults: fault_spans(session, horizon),
         markers: markers(session, horizon),
+        thresholds: drill
+            .alerts
+            .iter()
+            .filter(|a| !a.when.metric().is_ground_truth())
+            .map(|a| Threshold {
+                alert: a.name.clone(),
+                metric: a.when.metric().clone(),
+                value: match a.when {
+                    crate::drill::spec::Condition::Above { threshold, .. }
+                    | crate::drill::spec::Condition::Below { threshold, .. } => threshold,
+                },
+            })
+            .collect(),
     };
 
     Debrief {

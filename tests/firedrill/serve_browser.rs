@@ -354,6 +354,21 @@ fn two_players_see_each_others_commands_and_live_charts_in_a_real_browser() {
             .await,
             "ic is taken to the debrief"
         );
+        // The debrief's charts: clock labels on the time axis, value ticks, and the threshold
+        // of each alert whose metric has a chart there.
+        assert!(
+            until(
+                &ic,
+                "(() => { const svgs = [...document.querySelectorAll('svg.chart')]; \
+                 const th = [...document.querySelectorAll('svg.chart g.threshold')].map(g => g.textContent).join(' '); \
+                 return svgs.length >= 4 && svgs.every(s => s.querySelectorAll('text.ax').length >= 4) \
+                 && [...document.querySelectorAll('svg.chart text')].some(t => /^\\d\\d:\\d\\d$/.test(t.textContent)) \
+                 && th.includes('AriaLatencyHigh') && th.includes('DbAcquireTimeouts'); })()",
+                100
+            )
+            .await,
+            "the debrief's charts have their axes and the alerts' thresholds"
+        );
         browser.close().await.expect("chromium closes");
         let _ = browser.wait().await;
         events.abort();
