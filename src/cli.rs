@@ -117,6 +117,30 @@ pub struct ServeArgs {
     /// Record no room's session, even one that names its team.
     #[arg(long)]
     pub no_record: bool,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+}
+
+/// Where drill alerts and status updates go besides the screen.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NotifyArgs {
+    /// Post each drill alert (labelled firedrill="drill") to this Alertmanager as it fires and
+    /// resolves, e.g. http://127.0.0.1:9093.
+    #[arg(long, value_name = "URL", value_parser = crate::front::notify::parse_alertmanager)]
+    pub alertmanager: Option<crate::front::notify::Endpoint>,
+    /// Post each status update and each page to this Slack-compatible incoming webhook.
+    #[arg(long, value_name = "URL", value_parser = crate::front::notify::parse_webhook)]
+    pub webhook: Option<crate::front::notify::Endpoint>,
+}
+
+impl NotifyArgs {
+    #[must_use]
+    pub fn targets(&self) -> crate::front::notify::Targets {
+        crate::front::notify::Targets {
+            alertmanager: self.alertmanager.clone(),
+            webhook: self.webhook.clone(),
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -211,6 +235,8 @@ pub struct RunArgs {
     /// (ADDR: HOST:PORT, or a port for 127.0.0.1; port 0 picks a free one).
     #[arg(long, value_name = "ADDR", value_parser = crate::front::metrics_server::parse_listen)]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
     #[command(flatten)]
     pub record: RecordArgs,
 }

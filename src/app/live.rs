@@ -59,6 +59,7 @@ pub(super) fn serve(args: &crate::cli::ServeArgs) -> Result<Exit, AppError> {
         data,
         drills,
         history,
+        notify: args.notify.targets(),
         limits: crate::front::serve::Limits {
             max_rooms: args.max_rooms,
             ..crate::front::serve::Limits::default()
@@ -146,6 +147,23 @@ pub(super) fn live(args: &RunArgs) -> Result<Exit, AppError> {
         out.push_str(&crate::sanitize::shown(&briefing(&session, clock)));
     }
     write_stdout(&out)?;
+    let targets = args.notify.targets();
+    let (notify, delivery) = if targets.is_empty() {
+        (None, None)
+    } else {
+        let (notifier, running) =
+            crate::front::notify::Notifier::start(&targets).map_err(AppError::Io)?;
+        let id = path.as_ref().and_then(|p| p.file_stem()).map_or_else(
+            || format!("run-{}", std::process::id()),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        let link = args
+            .metrics_listen
+            .map(|addr| format!("http://{addr}/metrics"));
+        let feed =
+            crate::front::notify::Feed::new(&notifier, session.drill(), "session", &id, link);
+        (Some(feed), Some(running))
+    };
     let config = LiveConfig {
         clock,
         speed,
@@ -153,8 +171,14 @@ pub(super) fn live(args: &RunArgs) -> Result<Exit, AppError> {
         transcript_path: path,
         interactive,
         metrics_listen: args.metrics_listen,
+        notify,
     };
-    let problems = terminal::run(&mut session, config).map_err(|e| AppError::Io(e.to_string()))?;
+    let problems = terminal::run(&mut session, config).map_err(|e| AppError::Io(e.to_string()));
+    // The session is over (or stopped): its last alerts and updates go out before the exit.
+    if let Some(delivery) = delivery {
+        delivery.finish();
+    }
+    let problems = problems?;
     write_debrief(&session, args.debrief.as_deref())?;
     let exit = finish(&session, args.json)?;
     if let Some(recording) = recording.as_mut() {

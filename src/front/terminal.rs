@@ -111,6 +111,8 @@ pub struct LiveConfig {
     pub interactive: bool,
     /// Serve `/metrics` here while the drill runs.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Post alerts and status updates to the team's Alertmanager and chat.
+    pub notify: Option<crate::front::notify::Feed>,
 }
 
 /// The longest line the team may type or pipe in (a command is a few dozen bytes).
@@ -297,6 +299,9 @@ pub fn run(session: &mut Session, mut config: LiveConfig) -> Result<InputProblem
         };
         if let Some(target) = clock.target() {
             let notices = session.advance_to(target);
+            if let Some(feed) = &config.notify {
+                feed.notices(session, &notices);
+            }
             say(&render_notices(session, &notices), &mut printer);
         }
         if let Some(m) = metrics.as_mut() {
@@ -345,6 +350,14 @@ pub fn run(session: &mut Session, mut config: LiveConfig) -> Result<InputProblem
         match accept(session, &line, clock.as_mut()) {
             Ok(Some(accepted)) => {
                 record(&mut config, &accepted)?;
+                if let Some(feed) = &config.notify {
+                    feed.notices(session, &accepted.notices);
+                    if let Ok(Some(parsed)) = command::parse(&accepted.input, session.drill())
+                        && let Command::Update(text) = parsed.command
+                    {
+                        feed.update(session, accepted.at, &accepted.role, None, &text);
+                    }
+                }
                 if matches!(command::parse(&accepted.input, session.drill()), Ok(Some(p)) if matches!(p.command, Command::Wait(_) | Command::WaitUntilPage))
                 {
                     clock.resync(session.now());

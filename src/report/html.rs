@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::svg::{self, Frame, Line};
+use crate::drill::spec::Metric;
 use crate::score::counterfactual::group;
 use crate::score::debrief::Debrief;
 
@@ -60,12 +61,20 @@ pub fn charts(d: &Debrief) -> Vec<ChartSvg> {
     };
     let percent = |v: &[f64]| v.iter().map(|x| x * 100.0).collect::<Vec<_>>();
     let mut out = Vec::new();
-    let mut draw = |title: &str, unit: &str, lines: Vec<Line<'_>>| {
-        out.push(ChartSvg {
-            title: title.to_owned(),
-            svg: svg::chart(title, unit, &lines, &frame),
-        });
+    // Each alert's threshold on the chart of its metric, in the chart's unit.
+    let on = |pick: &dyn Fn(&Metric) -> Option<f64>| -> Vec<(String, f64)> {
+        c.thresholds
+            .iter()
+            .filter_map(|t| pick(&t.metric).map(|scale| (t.alert.clone(), t.value * scale)))
+            .collect()
     };
+    let mut draw =
+        |title: &str, unit: &str, lines: Vec<Line<'_>>, thresholds: Vec<(String, f64)>| {
+            out.push(ChartSvg {
+                title: title.to_owned(),
+                svg: svg::chart(title, unit, &lines, &thresholds, &frame),
+            });
+        };
     draw(
         "Requests per second",
         "",
@@ -74,6 +83,7 @@ pub fn charts(d: &Debrief) -> Vec<ChartSvg> {
             line("admitted", &team.t, &team.admitted_rps, "s2", false),
             line("admitted", &none.t, &none.admitted_rps, "s2", true),
         ],
+        on(&|m| matches!(m, Metric::ArrivalRate | Metric::Throughput).then_some(1.0)),
     );
     draw(
         "Latency (seconds)",
@@ -84,6 +94,13 @@ pub fn charts(d: &Debrief) -> Vec<ChartSvg> {
             line("p99", &team.t, &team.latency_p99, "s3", false),
             line("p95", &none.t, &none.latency_p95, "s2", true),
         ],
+        on(&|m| {
+            matches!(
+                m,
+                Metric::LatencyP50 | Metric::LatencyP95 | Metric::LatencyP99
+            )
+            .then_some(1.0)
+        }),
     );
     draw(
         "Errors and degraded answers (% of requests)",
@@ -118,6 +135,7 @@ pub fn charts(d: &Debrief) -> Vec<ChartSvg> {
                 faint: true,
             },
         ],
+        on(&|m| matches!(m, Metric::ErrorRatio | Metric::DegradedRatio).then_some(100.0)),
     );
     for (p, q) in team.pools.iter().zip(&none.pools) {
         let title = format!(
@@ -134,6 +152,14 @@ pub fn charts(d: &Debrief) -> Vec<ChartSvg> {
                 line("timeouts/s", &team.t, &p.timeouts_per_second, "s3", false),
                 line("waiting", &none.t, &q.waiting, "s2", true),
             ],
+            on(&|m| match m {
+                Metric::PoolWaiting(n) | Metric::PoolTimeoutRate(n) | Metric::PoolSize(n)
+                    if *n == p.name =>
+                {
+                    Some(1.0)
+                }
+                _ => None,
+            }),
         );
     }
     out

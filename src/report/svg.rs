@@ -94,7 +94,15 @@ fn clock_label(start: Option<u32>, seconds: f64) -> String {
 
 /// Draws one chart.
 #[must_use]
-pub fn chart(title: &str, unit: &str, lines: &[Line<'_>], frame: &Frame<'_>) -> String {
+///
+/// `thresholds` are alert lines (`label`, value in the chart's unit), drawn dashed across.
+pub fn chart(
+    title: &str,
+    unit: &str,
+    lines: &[Line<'_>],
+    thresholds: &[(String, f64)],
+    frame: &Frame<'_>,
+) -> String {
     let horizon = frame.horizon_seconds.max(1.0);
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
@@ -102,6 +110,7 @@ pub fn chart(title: &str, unit: &str, lines: &[Line<'_>], frame: &Frame<'_>) -> 
     let max = lines
         .iter()
         .flat_map(|l| l.values.iter().copied())
+        .chain(thresholds.iter().map(|(_, v)| v * 1.1))
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
     let ymax = nice_max(max);
@@ -148,6 +157,24 @@ pub fn chart(title: &str, unit: &str, lines: &[Line<'_>], frame: &Frame<'_>) -> 
             r#"<rect class="span" x="{x0:.1}" y="{TOP:.1}" width="{:.1}" height="{plot_h:.1}"><title>{}</title></rect>"#,
             (x1 - x0).max(1.0),
             escape(&span.label)
+        );
+    }
+
+    // Alert thresholds.
+    for (label, v) in thresholds.iter().filter(|(_, v)| v.is_finite()) {
+        let ty = y(*v);
+        let _ = write!(
+            s,
+            r#"<g class="threshold"><line class="th" x1="{LEFT:.1}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}"/><text class="th" x="{:.1}" y="{:.1}" text-anchor="end">{} {}{}</text><title>{} fires at {}{}</title></g>"#,
+            WIDTH - RIGHT,
+            WIDTH - RIGHT - 2.0,
+            ty - 3.0,
+            escape(label),
+            number(*v, ymax),
+            escape(unit),
+            escape(label),
+            number(*v, ymax),
+            escape(unit)
         );
     }
 

@@ -271,6 +271,18 @@ pub struct Charts {
     pub no_response: Series,
     pub faults: Vec<Span>,
     pub markers: Vec<Marker>,
+    /// Each alert's threshold on what the team could see, for the chart of its metric (the
+    /// page draws it; the JSON debrief leaves it out).
+    #[serde(skip)]
+    pub thresholds: Vec<Threshold>,
+}
+
+/// An alert's line on a chart: it fires above (or below) `value` of `metric`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    pub alert: String,
+    pub metric: crate::drill::spec::Metric,
+    pub value: f64,
 }
 
 /// Builds the debrief of `session` (a replayed transcript at its end). Runs the two
@@ -354,6 +366,19 @@ pub fn debrief(session: &Session) -> Debrief {
         no_response: counterfactual::no_response_series(drill, &runs, horizon),
         faults: fault_spans(session, horizon),
         markers: markers(session, horizon),
+        thresholds: drill
+            .alerts
+            .iter()
+            .filter(|a| !a.when.metric().is_ground_truth())
+            .map(|a| Threshold {
+                alert: a.name.clone(),
+                metric: a.when.metric().clone(),
+                value: match a.when {
+                    crate::drill::spec::Condition::Above { threshold, .. }
+                    | crate::drill::spec::Condition::Below { threshold, .. } => threshold,
+                },
+            })
+            .collect(),
     };
 
     Debrief {
@@ -729,17 +754,27 @@ fn is_clock(command: &Command) -> bool {
     )
 }
 
-/// Injects with the time they were delivered (resolved against the finished run).
-fn injects(session: &Session, horizon: SimTime) -> Vec<(SimTime, &str, &str)> {
+/// Injects with the time they were delivered (resolved against the finished run): the
+/// drill's, then those a facilitator pushed during play (`CEO (to ic)` when addressed to one
+/// role).
+fn injects(session: &Session, horizon: SimTime) -> Vec<(SimTime, String, &str)> {
     let drill = session.drill();
-    drill
+    let mut out: Vec<(SimTime, String, &str)> = drill
         .injects
         .iter()
         .filter_map(|i| {
             let at = anchor::resolve(&i.at, drill, session.sim().truth(), session.team())?;
-            (at <= horizon).then_some((at, i.from.as_str(), i.message.as_str()))
+            (at <= horizon).then_some((at, i.from.clone(), i.message.as_str()))
         })
-        .collect()
+        .collect();
+    for i in session.adhoc_injects().iter().filter(|i| i.at <= horizon) {
+        let from = match &i.to {
+            Some(role) => format!("{} (to {role})", i.from),
+            None => i.from.clone(),
+        };
+        out.push((i.at, from, i.message.as_str()));
+    }
+    out
 }
 
 fn markers(session: &Session, horizon: SimTime) -> Vec<Marker> {
@@ -867,7 +902,7 @@ fn timeline(session: &Session, horizon: SimTime) -> Vec<TimelineEntry> {
         );
     }
     for (at, from, message) in injects(session, horizon) {
-        push(at, 2, "inject", from, message.to_owned());
+        push(at, 2, "inject", &from, message.to_owned());
     }
     for e in &session.team().log {
         if is_clock(&e.command) {

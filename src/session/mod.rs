@@ -93,6 +93,18 @@ pub struct Session {
     injects_sent: Vec<bool>,
     role: String,
     ended: Option<SimTime>,
+    adhoc: Vec<AdHocInject>,
+}
+
+/// An inject a facilitator pushed during play (a war room's), not one of the drill's: news for
+/// people that changes nothing in the simulation, kept for the debrief.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdHocInject {
+    pub at: SimTime,
+    /// The role it was addressed to; `None`: everyone.
+    pub to: Option<String>,
+    pub from: String,
+    pub message: String,
 }
 
 /// The slice the session advances the engine by, so that anchors on engine events (which
@@ -134,7 +146,24 @@ impl Session {
             injects_sent,
             role,
             ended: None,
+            adhoc: Vec::new(),
         }
+    }
+
+    /// Keeps an ad-hoc inject delivered now (see [`AdHocInject`]); the simulation is untouched.
+    pub fn note_inject(&mut self, to: Option<&str>, from: &str, message: &str) {
+        self.adhoc.push(AdHocInject {
+            at: self.now(),
+            to: to.map(str::to_owned),
+            from: from.to_owned(),
+            message: message.to_owned(),
+        });
+    }
+
+    /// The ad-hoc injects delivered so far, in order.
+    #[must_use]
+    pub fn adhoc_injects(&self) -> &[AdHocInject] {
+        &self.adhoc
     }
 
     #[must_use]

@@ -346,7 +346,9 @@ impl Transcript {
                 return Err(refuse(&session, session.unknown_role(&line.role)));
             }
             advance(&mut session, line.at());
-            if line.inject_from.is_some() {
+            if let Some(from) = &line.inject_from {
+                let to = (!everyone).then_some(line.role.as_str());
+                session.note_inject(to, from, &line.input);
                 continue;
             }
             session

@@ -86,48 +86,145 @@ function linkList(links) {
   return ul;
 }
 
-// --- charts: inline SVG polylines ---
+// --- charts: our own small SVG, with axes, thresholds and marks ---
 
 const CHARTS = [
-  { title: "Traffic (req/s)", keys: ["arrival_rate", "throughput"] },
-  { title: "Errors and degraded (ratio)", keys: ["error_ratio", "degraded_ratio"] },
-  { title: "Latency (s)", keys: ["latency_p50", "latency_p99"] },
-  { title: "Pools: utilization", match: / utilization$/ },
-  { title: "Pools: waiting", match: / waiting$/ },
-  { title: "Steps: time (s)", match: /^step / },
+  { title: "Traffic", unit: "/s", keys: ["arrival_rate", "throughput"] },
+  { title: "Errors and degraded (% of requests)", unit: "%", keys: ["error_ratio", "degraded_ratio"] },
+  { title: "Latency", unit: "s", keys: ["latency_p50", "latency_p95", "latency_p99"] },
+  { title: "In flight", unit: "", keys: ["in_flight"] },
+  { title: "Wrong answers found by evals (% of requests)", unit: "%", keys: ["eval_ratio"] },
+  { title: "Pools: utilization", unit: "%", match: / utilization$/ },
+  { title: "Pools: waiting", unit: "", match: / waiting$/ },
+  { title: "Steps: time", unit: "s", match: /^step / },
 ];
 const COLOURS = ["#2b6cb0", "#c05621", "#2f855a", "#9b2c2c", "#6b46c1", "#b7791f"];
 const SVG = "http://www.w3.org/2000/svg";
 
-function drawChart(box, title, series) {
-  const w = 420, h = 120, pad = 4;
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
-  svg.setAttribute("class", "chart");
-  let max = 0, tmax = 0, tmin = Infinity;
-  for (const pts of Object.values(series)) for (const [t, v] of pts) {
-    max = Math.max(max, v); tmax = Math.max(tmax, t); tmin = Math.min(tmin, t);
+// The drill's clock at its start (seconds after midnight), once a state has said; null: T+.
+let clockStart = null;
+const pad2 = (n) => String(n).padStart(2, "0");
+function clockAt(t, seconds) {
+  const s = Math.floor(t);
+  if (clockStart === null) {
+    const h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60;
+    return "T+" + pad2(h) + ":" + pad2(m) + (seconds ? ":" + pad2(s % 60) : "");
   }
-  if (max <= 0) max = 1;
-  const span = Math.max(tmax - tmin, 1);
+  const c = (((clockStart + s) % 86400) + 86400) % 86400;
+  return pad2(Math.floor(c / 3600)) + ":" + pad2(Math.floor(c / 60) % 60) + (seconds ? ":" + pad2(c % 60) : "");
+}
+function formatValue(v, unit) {
+  if (unit === "%") {
+    const p = v * 100;
+    return (Math.abs(p) >= 10 || p === 0 ? p.toFixed(0) : p.toPrecision(2)) + "%";
+  }
+  const n = Math.abs(v) >= 100 || v === 0 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toPrecision(2);
+  return unit === "s" ? n + " s" : unit === "/s" ? n + "/s" : n;
+}
+// The smallest round step (1, 2, 2.5, 5 × 10^k) with at most four steps reaching x.
+function niceStep(x) {
+  if (!(x > 0)) return 0.25;
+  const q = x / 4, p = Math.pow(10, Math.floor(Math.log10(q)));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= q * (1 - 1e-9)) return m * p;
+  return 10 * p;
+}
+const svgEl = (tag, attrs, text) => {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+};
+
+// One chart: series {name: [[t, v]]}; options: unit, thresholds [{alert, value}], marks
+// [{t, kind, label}], the time span [t0, t1].
+function drawChart(box, title, series, opts) {
+  const unit = opts.unit || "";
+  const w = 600, h = 190, left = 50, right = 10, top = 8, bottom = 22;
+  const [t0, t1] = opts.span;
+  const tspan = Math.max(t1 - t0, 1);
+  let max = 0;
+  for (const pts of Object.values(series)) for (const [, v] of pts) max = Math.max(max, v);
+  for (const th of opts.thresholds || []) max = Math.max(max, th.value * 1.15);
+  if (unit === "%" && max <= 0) max = 0.01;
+  const step = niceStep(max);
+  max = Math.max(step, Math.ceil(max / step - 1e-9) * step);
+  const x = (t) => left + (t - t0) / tspan * (w - left - right);
+  const y = (v) => h - bottom - v / max * (h - top - bottom);
+  const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, class: "chart", tabindex: "0", role: "img", "aria-label": title });
+  // y grid and ticks with units
+  for (let v = 0; v <= max + 1e-9; v += step) {
+    svg.append(svgEl("line", { x1: left, x2: w - right, y1: y(v), y2: y(v), class: "grid" }));
+    svg.append(svgEl("text", { x: left - 4, y: y(v) + 4, class: "tick y", "text-anchor": "end" }, formatValue(v, unit)));
+  }
+  // time axis with clock labels
+  const tstep = [60, 120, 300, 600, 900, 1800, 3600, 7200].find((s) => tspan / s <= 6) || 14400;
+  for (let t = Math.ceil(t0 / tstep) * tstep; t <= t1 + 1e-9; t += tstep) {
+    svg.append(svgEl("line", { x1: x(t), x2: x(t), y1: h - bottom, y2: h - bottom + 4, class: "axis" }));
+    const anchor = x(t) > w - right - 18 ? "end" : x(t) < left + 18 ? "start" : "middle";
+    svg.append(svgEl("text", { x: x(t), y: h - 6, class: "tick x", "text-anchor": anchor }, clockAt(t, false)));
+  }
+  svg.append(svgEl("line", { x1: left, x2: w - right, y1: h - bottom, y2: h - bottom, class: "axis" }));
+  // marks: actions (everyone), faults (the facilitator's stream only carries them)
+  for (const m of opts.marks || []) {
+    if (m.t < t0 || m.t > t1) continue;
+    const g = svgEl("g", { class: "mark " + m.kind });
+    g.append(svgEl("line", { x1: x(m.t), x2: x(m.t), y1: top, y2: h - bottom }));
+    g.append(svgEl("title", {}, `${m.clock} ${m.label}`));
+    svg.append(g);
+  }
+  // alert thresholds on the chart of their metric
+  for (const th of opts.thresholds || []) {
+    const g = svgEl("g", { class: "threshold", "data-alert": th.alert });
+    g.append(svgEl("line", { x1: left, x2: w - right, y1: y(th.value), y2: y(th.value) }));
+    g.append(svgEl("text", { x: w - right - 2, y: y(th.value) - 3, "text-anchor": "end" }, `${th.alert} ${formatValue(th.value, unit)}`));
+    svg.append(g);
+  }
   let i = 0;
   const legend = el("div", "legend");
+  const colours = {};
   for (const [name, pts] of Object.entries(series)) {
     const colour = COLOURS[i++ % COLOURS.length];
-    const line = document.createElementNS(SVG, "polyline");
-    line.setAttribute("fill", "none");
-    line.setAttribute("stroke", colour);
-    line.setAttribute("stroke-width", "2");
-    line.setAttribute("points", pts.map(([t, v]) =>
-      `${(pad + (t - tmin) / span * (w - 2 * pad)).toFixed(1)},${(h - pad - v / max * (h - 2 * pad)).toFixed(1)}`).join(" "));
-    svg.append(line);
+    colours[name] = colour;
+    svg.append(svgEl("polyline", {
+      fill: "none", stroke: colour, "stroke-width": "2",
+      points: pts.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(" "),
+    }));
     const last = pts.length ? pts[pts.length - 1][1] : 0;
-    const item = el("span", null, `${name} ${last.toPrecision(3)}`);
+    const item = el("span", null, `${name} ${formatValue(last, unit)}`);
     item.style.color = colour;
     legend.append(item);
   }
+  // hover and keyboard readout of the values at a time
+  const cursor = svgEl("line", { class: "cursor", y1: top, y2: h - bottom, x1: -10, x2: -10 });
+  svg.append(cursor);
+  const readout = el("div", "readout", " ");
+  const times = [...new Set(Object.values(series).flatMap((pts) => pts.map(([t]) => t)))].sort((a, b) => a - b);
+  let at = times.length - 1;
+  const show = (k) => {
+    if (!times.length) return;
+    at = Math.max(0, Math.min(times.length - 1, k));
+    const t = times[at];
+    cursor.setAttribute("x1", x(t)); cursor.setAttribute("x2", x(t));
+    const parts = Object.entries(series).map(([name, pts]) => {
+      const p = pts.find(([pt]) => pt === t);
+      return p ? `${name} ${formatValue(p[1], unit)}` : null;
+    }).filter(Boolean);
+    readout.textContent = `${clockAt(t, true)}  ${parts.join("  ")}`;
+  };
+  svg.addEventListener("pointermove", (ev) => {
+    const r = svg.getBoundingClientRect();
+    const t = t0 + ((ev.clientX - r.left) / r.width * w - left) / (w - left - right) * tspan;
+    let best = 0;
+    for (let k = 0; k < times.length; k++) if (Math.abs(times[k] - t) < Math.abs(times[best] - t)) best = k;
+    show(best);
+  });
+  svg.addEventListener("focus", () => show(at));
+  svg.addEventListener("keydown", (ev) => {
+    if (ev.key === "ArrowLeft") { show(at - 1); ev.preventDefault(); }
+    if (ev.key === "ArrowRight") { show(at + 1); ev.preventDefault(); }
+  });
   const fig = el("figure", "chart-box");
-  fig.append(el("figcaption", null, `${title} (max ${max.toPrecision(3)})`), svg, legend);
+  fig.append(el("figcaption", null, title + (unit === "/s" ? " (per second)" : unit === "s" ? " (seconds)" : unit === "%" && !title.includes("%") ? " (%)" : "")), svg, legend, readout);
   box.append(fig);
 }
 
@@ -170,27 +267,38 @@ async function room() {
   // State from the stream.
   let points = [];
   let truth = [];
+  let marks = [];
+  let alerts = [];
   let lastDraw = 0;
   const redraw = () => {
     const box = $("charts");
     box.replaceChildren();
     const keys = new Set();
     for (const p of points) for (const k of Object.keys(p.v)) keys.add(k);
+    const span = [points.length ? points[0].t : 0, points.length ? points[points.length - 1].t + points[points.length - 1].width : 60];
+    const seriesOf = (k) => points.filter((p) => k in p.v).map((p) => [p.t, p.v[k]]);
+    const thresholdsOf = (chosen) => alerts.filter((a) => a.metric && chosen.includes(a.metric)).map((a) => ({ alert: a.name, value: a.threshold }));
     for (const c of CHARTS) {
       const chosen = c.keys ? c.keys.filter((k) => keys.has(k)) : [...keys].filter((k) => c.match.test(k));
       if (!chosen.length) continue;
       const series = {};
-      for (const k of chosen) series[k] = points.filter((p) => k in p.v).map((p) => [p.t, p.v[k]]);
-      drawChart(box, c.title, series);
+      for (const k of chosen) series[k] = seriesOf(k);
+      drawChart(box, c.title, series, { unit: c.unit, span, marks, thresholds: thresholdsOf(chosen) });
+    }
+    // An alert on a metric no chart above shows: a chart of its own.
+    for (const k of [...keys].filter((k) => k.startsWith("alert "))) {
+      const a = alerts.find((x) => x.metric === k);
+      const unit = a ? a.unit : "";
+      drawChart(box, `${k.slice(6)}: ${a ? a.metric_name : ""}`, { [a ? a.metric_name : k]: seriesOf(k) }, { unit, span, marks, thresholds: thresholdsOf([k]) });
     }
     // The drill's own dashboard panels, one chart each.
     for (const k of [...keys].filter((k) => k.startsWith("panel "))) {
-      drawChart(box, k.slice(6), { [k]: points.filter((p) => k in p.v).map((p) => [p.t, p.v[k]]) });
+      drawChart(box, k.slice(6), { [k.slice(6)]: seriesOf(k) }, { span, marks, thresholds: thresholdsOf([k]) });
     }
     if (me.access === "facilitator" && truth.length) {
       const tbox = $("truth-chart");
       tbox.replaceChildren();
-      drawChart(tbox, "Wrong answers as they happen (truth)", { wrong_answer_ratio: truth });
+      drawChart(tbox, "Wrong answers as they happen (truth)", { wrong_answer_ratio: truth }, { unit: "%", span, marks });
     }
     lastDraw = Date.now();
   };
@@ -201,10 +309,45 @@ async function room() {
     setTimeout(() => { drawPending = false; redraw(); }, Math.max(0, 500 - (Date.now() - lastDraw)));
   };
   const timeline = $("timeline");
-  const addTimeline = (cls, head, body) => {
+  // The request log's filter: level, step and text, over every `logs` answer on the page.
+  const steps = new Set();
+  const logShown = (line) => {
+    const level = $("log-level").value, step = $("log-step").value, text = $("log-text").value.trim().toLowerCase();
+    return (!level || line.dataset.level === level) && (!step || line.dataset.step === step) &&
+      (!text || line.textContent.toLowerCase().includes(text));
+  };
+  const filterLogs = () => {
+    for (const line of timeline.querySelectorAll(".log-line")) line.hidden = !logShown(line);
+  };
+  for (const id of ["log-level", "log-step", "log-text"]) $(id).addEventListener("input", filterLogs);
+  $("log-filter").addEventListener("submit", (ev) => ev.preventDefault());
+  const logBody = (body) => {
+    const pre = el("pre", "body");
+    for (const text of body.split("\n")) {
+      const m = /^\S+ (INFO|WARN|ERROR)\b/.exec(text);
+      const line = el("div", m ? "log-line" : null, text);
+      if (m) {
+        line.dataset.level = m[1];
+        const step = / step=(\S+)/.exec(text);
+        if (step) {
+          line.dataset.step = step[1];
+          if (!steps.has(step[1])) {
+            steps.add(step[1]);
+            const o = el("option", null, step[1]);
+            o.value = step[1];
+            $("log-step").append(o);
+          }
+        }
+        line.hidden = !logShown(line);
+      }
+      pre.append(line);
+    }
+    return pre;
+  };
+  const addTimeline = (cls, head, body, isLog) => {
     const li = el("li", cls);
     li.append(el("div", "head", head));
-    if (body) li.append(el("pre", "body", body));
+    if (body) li.append(isLog ? logBody(body) : el("pre", "body", body));
     timeline.append(li);
     while (timeline.children.length > 500) timeline.firstChild.remove();
     li.scrollIntoView({ block: "nearest" });
@@ -214,13 +357,26 @@ async function room() {
   const events = new EventSource(`${base}/events?t=${encodeURIComponent(token)}`);
   const on = (kind, f) => events.addEventListener(kind, (ev) => f(JSON.parse(ev.data)));
   on("reset", () => {
-    points = []; truth = [];
+    points = []; truth = []; marks = [];
     timeline.replaceChildren();
     $("facts").replaceChildren();
     scheduleDraw();
   });
+  // The clock moves every second in realtime: from the last state, at its speed.
+  let stateAt = null;
+  const tickClock = () => {
+    if (!stateAt) return;
+    const s = stateAt.s;
+    const t = s.now_ns / 1e9 + (s.running ? (Date.now() - stateAt.wall) / 1000 * s.speed : 0);
+    $("clock").textContent = s.running ? clockAt(Math.min(t, stateAt.limit), true) : s.clock;
+  };
+  setInterval(tickClock, 250);
   on("state", (s) => {
     if (!s.ended) live = true;
+    const hms = /^(\d\d):(\d\d):(\d\d)$/.exec(s.clock);
+    if (hms) clockStart = Number(hms[1]) * 3600 + Number(hms[2]) * 60 + Number(hms[3]) - Math.floor(s.now_ns / 1e9);
+    // Never run ahead of the next bucket the server will send (it sends a state with each).
+    stateAt = { s, wall: Date.now(), limit: s.now_ns / 1e9 + 60 };
     $("clock").textContent = s.clock;
     $("running").textContent = s.ended ? "over" : s.mode === "turns" ? "turn-based" : s.running ? `running ×${s.speed}` : s.started ? "paused" : "not started";
     $("reveal").checked = s.checklists_revealed;
@@ -241,10 +397,13 @@ async function room() {
       `with no response ${n(c.no_response.harmed)} (${n(c.no_response.wrong_answers)}): ` +
       (c.avoided >= 0 ? `${n(c.avoided)} avoided so far.` : `${n(-c.avoided)} more than no response so far.`);
   });
+  on("mark", (m) => { marks.push(m); scheduleDraw(); });
   on("fact", (f) => $("facts").append(el("li", null, `[${f.clock}] ${f.text}`)));
   on("news", (n) => addTimeline("news " + n.kind, n.text));
-  on("command", (c) => addTimeline("command", `[${c.clock}] ${c.person ? c.person + " " : ""}(${c.role})> ${c.input}`, c.output));
+  on("command", (c) => addTimeline("command", `[${c.clock}] ${c.person ? c.person + " " : ""}(${c.role})> ${c.input}`, c.output, /^logs\b/.test(c.input)));
   on("alerts", (a) => {
+    alerts = a.alerts;
+    scheduleDraw();
     $("alerts").replaceChildren(...a.alerts.map((x) =>
       el("li", "alert " + x.phase, `${x.name} [${x.severity}] ${x.phase}${x.phase !== "inactive" ? " since " + x.since : ""}`)));
   });

@@ -1,5 +1,6 @@
 //! The one integration-test binary: every module is a family of data-driven checks.
 
+mod alertmanager;
 mod autoscale;
 mod bounds;
 mod browser;

@@ -270,7 +270,7 @@ fn firedrill(args: &[&str]) -> String {
 }
 
 /// monday-rush's reference response as `play` plays it: each line at its moment.
-fn reference_lines(dir: &Path) -> (Vec<Line>, PathBuf, String) {
+pub fn reference_lines(dir: &Path) -> (Vec<Line>, PathBuf, String) {
     let path = dir.join("reference.jsonl");
     let summary = firedrill(&[
         "play",
@@ -320,7 +320,7 @@ impl Room {
 
 /// Plays `lines` (without play's closing `end`) through the players' links, moving the
 /// room's time to each; pushes an inject to `ic` after the third line.
-fn play_lines(server: &Server, room: &Room, lines: &[Line], players: &[(String, Link)]) {
+pub fn play_lines(server: &Server, room: &Room, lines: &[Line], players: &[(String, Link)]) {
     for (i, line) in lines.iter().enumerate() {
         let moved = room.facilitator.post(
             server.addr,
@@ -349,7 +349,7 @@ fn play_lines(server: &Server, room: &Room, lines: &[Line], players: &[(String, 
     }
 }
 
-fn join_all(server: &Server, room: &Room, lines: &[Line]) -> Vec<(String, Link)> {
+pub fn join_all(server: &Server, room: &Room, lines: &[Line]) -> Vec<(String, Link)> {
     let mut roles: Vec<String> = lines.iter().map(|l| l.role.clone()).collect();
     roles.sort();
     roles.dedup();
@@ -369,7 +369,7 @@ fn join_all(server: &Server, room: &Room, lines: &[Line]) -> Vec<(String, Link)>
         .collect()
 }
 
-fn end_room(server: &Server, room: &Room, end: &Line) {
+pub fn end_room(server: &Server, room: &Room, end: &Line) {
     let moved = room.facilitator.post(
         server.addr,
         &room.path("control"),
@@ -418,6 +418,30 @@ fn check_downloads(server: &Server, room: &Room, dir: &Path, player: &Link) -> S
         html.text().starts_with("<!DOCTYPE html>") || html.text().starts_with("<!doctype html>")
     );
     served.text()
+}
+
+/// Removes from `v` every object (in an array) that mentions `from`; returns how many.
+fn without_inject(v: &mut Value, from: &str) -> usize {
+    let mentions = |o: &Value| {
+        o.as_object().is_some_and(|o| {
+            o.values()
+                .any(|x| x.as_str().is_some_and(|s| s.contains(from)))
+        })
+    };
+    match v {
+        Value::Array(items) => {
+            let before = items.len();
+            items.retain(|o| !mentions(o));
+            let removed = before - items.len();
+            removed
+                + items
+                    .iter_mut()
+                    .map(|o| without_inject(o, from))
+                    .sum::<usize>()
+        }
+        Value::Object(map) => map.values_mut().map(|o| without_inject(o, from)).sum(),
+        _ => 0,
+    }
 }
 
 #[test]
@@ -472,9 +496,22 @@ fn a_war_room_plays_the_reference_and_debriefs_as_its_transcript_does() {
         play_summary,
         "the war room played the reference: same summary as `play --reference`"
     );
+    // The facilitator's inject is in the debrief's timeline and on its charts; apart from it,
+    // the debrief is the reference's: an inject is news, not an input of the simulation.
+    let mut served: Value = serde_json::from_str(&served).unwrap();
+    assert!(
+        without_inject(&mut served, "CEO (to ic)") >= 2,
+        "the inject is in the debrief's timeline and marked on its charts"
+    );
+    let reference_debrief: Value = serde_json::from_str(&firedrill(&[
+        "debrief",
+        reference.to_str().unwrap(),
+        "--format",
+        "json",
+    ]))
+    .unwrap();
     assert_eq!(
-        served,
-        firedrill(&["debrief", reference.to_str().unwrap(), "--format", "json"]),
+        served, reference_debrief,
         "an inject is news, not an input of the simulation"
     );
     let kept = Transcript::read(&room_transcript).unwrap();
@@ -634,10 +671,19 @@ fn a_killed_server_comes_back_with_every_accepted_input() {
     play_lines(&server, &room, after, &players);
     end_room(&server, &room, end);
     let served = check_downloads(&server, &room, &dir, &players[0].1);
-    assert_eq!(
-        served,
-        firedrill(&["debrief", reference.to_str().unwrap(), "--format", "json"])
+    let mut served: Value = serde_json::from_str(&served).unwrap();
+    assert!(
+        without_inject(&mut served, "CEO (to ic)") >= 2,
+        "the inject pushed before the kill is in the debrief"
     );
+    let reference: Value = serde_json::from_str(&firedrill(&[
+        "debrief",
+        reference.to_str().unwrap(),
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(served, reference);
 }
 
 #[test]

@@ -65,6 +65,163 @@ async fn join(page: &Page, name: &str) {
     );
 }
 
+/// Every chart has clock labels on its time axis and value ticks; each alert of monday-rush
+/// has its threshold line; an action ordered is marked for every player, and faults are
+/// marked for no player or projector (the facilitator's truth).
+async fn charts_are_readable(ops: &Page, ic: &Page, projector: &Page) {
+    ops.bring_to_front().await.unwrap();
+    let line = ops.find_element("#line").await.expect("a command box");
+    line.focus().await.unwrap();
+    line.type_str("throttle rps=150")
+        .await
+        .unwrap()
+        .press_key("Enter")
+        .await
+        .unwrap();
+    let readable = "(() => { const svgs = [...document.querySelectorAll('#charts svg.chart')]; \
+        return svgs.length >= 4 \
+        && svgs.every(s => s.querySelectorAll('text.tick.x').length >= 2 && s.querySelectorAll('text.tick.y').length >= 2) \
+        && [...document.querySelectorAll('text.tick.x')].some(t => /^\\d\\d:\\d\\d$/.test(t.textContent)) \
+        && [...document.querySelectorAll('text.tick.y')].some(t => t.textContent.endsWith(' s')) \
+        && ['AriaLatencyHigh', 'DbAcquireTimeouts', 'DbPoolSaturated'].every(a => document.querySelector(`#charts g.threshold[data-alert='${a}'] line`)); })()";
+    for (name, page) in [("ops", ops), ("ic", ic), ("projector", projector)] {
+        assert!(
+            until(page, readable, 300).await,
+            "{name}'s charts have time and value ticks and a threshold line per alert"
+        );
+        assert!(
+            until(
+                page,
+                "document.querySelectorAll('#charts g.mark.ordered').length > 0",
+                300
+            )
+            .await,
+            "{name}'s charts mark the action ordered"
+        );
+        assert_eq!(
+            page.evaluate("document.querySelectorAll('g.mark.fault').length")
+                .await
+                .unwrap()
+                .value(),
+            Some(&json!(0)),
+            "{name} is shown no fault"
+        );
+    }
+    // Hovering a chart reads the values at that time.
+    let readout = "(() => { const s = document.querySelector('#charts svg.chart'); const r = s.getBoundingClientRect(); \
+        s.dispatchEvent(new PointerEvent('pointermove', { clientX: r.left + r.width / 2, clientY: r.top + 10, bubbles: true })); \
+        return /^\\d\\d:\\d\\d:\\d\\d /.test(s.parentElement.querySelector('.readout').textContent); })()";
+    assert!(
+        until(ops, readout, 50).await,
+        "hovering a chart shows a readout"
+    );
+}
+
+/// The request log's filter on the page: by text, level and step, over a `logs` answer.
+async fn log_filter(ops: &Page) {
+    let line = ops.find_element("#line").await.expect("a command box");
+    line.focus().await.unwrap();
+    line.type_str("logs")
+        .await
+        .unwrap()
+        .press_key("Enter")
+        .await
+        .unwrap();
+    let visible =
+        "[...document.querySelectorAll('#timeline .log-line')].filter(l => !l.hidden).length";
+    assert!(
+        until(ops, &format!("{visible} > 5"), 300).await,
+        "the request log is on the page, line by line"
+    );
+    let set = |id: &str, value: &str| {
+        format!(
+            "(() => {{ const e = document.getElementById('{id}'); e.value = '{value}'; e.dispatchEvent(new Event('input')); return true; }})()"
+        )
+    };
+    for (id, value, check) in [
+        ("log-text", "no such request", format!("{visible} === 0")),
+        ("log-text", "", format!("{visible} > 5")),
+        (
+            "log-level",
+            "WARN",
+            format!("{visible} > 0 && [...document.querySelectorAll('#timeline .log-line')].every(l => l.hidden === (l.dataset.level !== 'WARN'))"),
+        ),
+        (
+            "log-step",
+            "retrieve",
+            "document.getElementById('log-step').options.length > 1 && [...document.querySelectorAll('#timeline .log-line')].every(l => l.hidden || l.dataset.step === 'retrieve')".to_owned(),
+        ),
+    ] {
+        assert!(until(ops, &set(id, value), 10).await);
+        assert!(until(ops, &check, 50).await, "the filter {id}={value:?} holds: {check}");
+    }
+    for id in ["log-level", "log-step"] {
+        assert!(until(ops, &set(id, ""), 10).await);
+    }
+}
+
+/// A phone, a laptop and a projector: no horizontal scroll, the command box on screen, and
+/// the projector's page filling its screen; screenshots in target/tmp.
+async fn viewports(player: &Page, projector: &Page, shots: &std::path::Path) {
+    use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
+    for (page, who, width, height, mobile) in [
+        (player, "player", 390, 844, true),
+        (player, "player", 1280, 800, false),
+        (projector, "projector", 1920, 1080, false),
+    ] {
+        page.bring_to_front().await.unwrap();
+        page.execute(SetDeviceMetricsOverrideParams::new(
+            width, height, 1.0, mobile,
+        ))
+        .await
+        .expect("the viewport is set");
+        assert!(
+            until(
+                page,
+                &format!(
+                    "innerWidth === {width} && document.documentElement.scrollWidth <= innerWidth"
+                ),
+                100
+            )
+            .await,
+            "{who} at {width}x{height}: the page is {:?} wide",
+            page.evaluate("document.documentElement.scrollWidth")
+                .await
+                .unwrap()
+                .value()
+        );
+        if who == "player" {
+            let reachable = "(() => { const r = document.getElementById('command').getBoundingClientRect(); \
+                return r.height > 0 && r.top >= 0 && r.bottom <= innerHeight + 1 || (document.getElementById('command').scrollIntoView(), true) && document.getElementById('command').getBoundingClientRect().bottom <= innerHeight + 1; })()";
+            assert!(
+                until(page, reachable, 50).await,
+                "{who} at {width}x{height}: the command box is reachable"
+            );
+        } else {
+            assert!(
+                until(
+                    page,
+                    "document.querySelector('main').getBoundingClientRect().width >= innerWidth - 2 && document.querySelector('main').getBoundingClientRect().bottom >= innerHeight - 2",
+                    50
+                )
+                .await,
+                "the projector fills {width}x{height}"
+            );
+        }
+        let shot = shots.join(format!("war-room-{who}-{width}x{height}.png"));
+        let _ = std::fs::remove_file(&shot);
+        page.save_screenshot(ScreenshotParams::builder().build(), &shot)
+            .await
+            .expect("a screenshot");
+        assert!(
+            std::fs::metadata(&shot)
+                .expect("the screenshot is kept")
+                .len()
+                > 10_000
+        );
+    }
+}
+
 #[test]
 fn two_players_see_each_others_commands_and_live_charts_in_a_real_browser() {
     let Some(chromium) = crate::tools::chromium(
@@ -178,6 +335,9 @@ fn two_players_see_each_others_commands_and_live_charts_in_a_real_browser() {
             .await,
             "the projector shows the charts and takes no commands"
         );
+        charts_are_readable(&ops, &ic, &projector).await;
+        log_filter(&ops).await;
+        viewports(&ops, &projector, &shots).await;
         // When the facilitator ends the drill, the players are taken to the debrief.
         let ended = room.facilitator.post(
             server.addr,
@@ -193,6 +353,21 @@ fn two_players_see_each_others_commands_and_live_charts_in_a_real_browser() {
             )
             .await,
             "ic is taken to the debrief"
+        );
+        // The debrief's charts: clock labels on the time axis, value ticks, and the threshold
+        // of each alert whose metric has a chart there.
+        assert!(
+            until(
+                &ic,
+                "(() => { const svgs = [...document.querySelectorAll('svg.chart')]; \
+                 const th = [...document.querySelectorAll('svg.chart g.threshold')].map(g => g.textContent).join(' '); \
+                 return svgs.length >= 4 && svgs.every(s => s.querySelectorAll('text.ax').length >= 4) \
+                 && [...document.querySelectorAll('svg.chart text')].some(t => /^\\d\\d:\\d\\d$/.test(t.textContent)) \
+                 && th.includes('AriaLatencyHigh') && th.includes('DbAcquireTimeouts'); })()",
+                100
+            )
+            .await,
+            "the debrief's charts have their axes and the alerts' thresholds"
         );
         browser.close().await.expect("chromium closes");
         let _ = browser.wait().await;

@@ -49,6 +49,15 @@ pub fn promtool(test: &str) -> Option<&'static str> {
     )
 }
 
+/// Alertmanager, from Debian's `prometheus-alertmanager` package (which names it so).
+pub fn alertmanager(test: &str) -> Option<&'static str> {
+    find(
+        test,
+        &["prometheus-alertmanager", "alertmanager"],
+        "prometheus-alertmanager (apt-get install -y prometheus-alertmanager)",
+    )
+}
+
 /// A headless Chromium.
 pub fn chromium(test: &str) -> Option<&'static str> {
     find(

@@ -64,6 +64,8 @@ pub struct ServeConfig {
     /// The history store a room's finished session is recorded in when the room names its
     /// team (`None`: `--no-record`).
     pub history: Option<PathBuf>,
+    /// The team's Alertmanager and chat webhook, if the rooms post to them.
+    pub notify: crate::front::notify::Targets,
 }
 
 struct AppState {
@@ -77,6 +79,9 @@ struct AppState {
     room_streams: Mutex<HashMap<String, usize>>,
     rate: Mutex<HashMap<String, (f64, Instant)>>,
     limits: Limits,
+    notifier: Option<crate::front::notify::Notifier>,
+    /// `http://ADDR`, once the server listens: the start of each room's link.
+    base_url: std::sync::OnceLock<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -93,6 +98,12 @@ pub fn run(config: &ServeConfig) -> Result<(), String> {
     std::fs::create_dir_all(&rooms_dir)
         .map_err(|e| format!("cannot create {}: {e}", rooms_dir.display()))?;
     let admin = admin_token(&config.data)?;
+    // The delivery thread runs as long as the server: its handle is left to run.
+    let notifier = if config.notify.is_empty() {
+        None
+    } else {
+        Some(crate::front::notify::Notifier::start(&config.notify)?.0)
+    };
     let state = Arc::new(AppState {
         data: config.data.clone(),
         history: config.history.clone(),
@@ -104,22 +115,25 @@ pub fn run(config: &ServeConfig) -> Result<(), String> {
         room_streams: Mutex::new(HashMap::new()),
         rate: Mutex::new(HashMap::new()),
         limits: config.limits,
+        notifier,
+        base_url: std::sync::OnceLock::new(),
     });
-    recover_rooms(&state, &rooms_dir);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the server's runtime: {e}"))?;
-    runtime.block_on(serve(state, config.listen))
+    runtime.block_on(serve(state, config.listen, &rooms_dir))
 }
 
-async fn serve(state: Arc<AppState>, listen: SocketAddr) -> Result<(), String> {
+async fn serve(state: Arc<AppState>, listen: SocketAddr, rooms_dir: &Path) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let _ = state.base_url.set(format!("http://{addr}"));
+    recover_rooms(&state, rooms_dir);
     {
         use std::io::Write as _;
         let mut out = std::io::stdout().lock();
@@ -237,6 +251,13 @@ fn register(
         .expect("rooms lock")
         .insert(handle.id.clone(), handle.clone());
     room.record_to(state.history.clone());
+    if let Some(notifier) = &state.notifier {
+        let link = state
+            .base_url
+            .get()
+            .map(|base| format!("{base}/room/{}", handle.id));
+        room.notify_to(notifier, link);
+    }
     let name = format!("room-{}", handle.id);
     let _ = std::thread::Builder::new()
         .name(name)

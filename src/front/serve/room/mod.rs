@@ -268,6 +268,8 @@ pub struct Room {
     history: Option<PathBuf>,
     recorded: bool,
     sampler: crate::export::sample::Sampler,
+    /// The team's Alertmanager and chat, if the server posts to them.
+    notify: Option<crate::front::notify::Feed>,
 }
 
 impl Room {

@@ -97,6 +97,7 @@ impl Room {
             room.publish(&notices);
             if let Some(from) = &line.inject_from {
                 let to = (line.role != transcript::EVERYONE).then_some(line.role.as_str());
+                room.session.note_inject(to, from, &line.input);
                 room.push_inject(to, from, &line.input);
                 continue;
             }
@@ -191,6 +192,7 @@ impl Room {
             recorded: false,
             no_response,
             debriefs: BTreeMap::new(),
+            notify: None,
         };
         (room, handle, rx)
     }
@@ -241,6 +243,19 @@ impl Room {
     /// Where the finished session is recorded when the room names its team.
     pub fn record_to(&mut self, store: Option<PathBuf>) {
         self.history = store;
+    }
+
+    /// Posts the room's alerts and updates to the team's own tools from now on.
+    /// (`link` is the room's page, each alert's `generatorURL`.)
+    pub fn notify_to(&mut self, notifier: &crate::front::notify::Notifier, link: Option<String>) {
+        let feed = crate::front::notify::Feed::new(
+            notifier,
+            self.session.drill(),
+            "room",
+            &self.meta.id,
+            link,
+        );
+        self.notify = Some(feed);
     }
 
     /// Records the finished session in the history store, once, if the room names its team.

@@ -9,6 +9,7 @@
 use serde_json::{Map, Value, json};
 
 use super::Room;
+use crate::drill::spec::{Condition, Metric};
 use crate::front::serve::events::Audience;
 use crate::score;
 use crate::session::Notice;
@@ -76,6 +77,21 @@ impl Room {
         );
     }
 
+    /// A vertical mark on the charts at `at`: a team action ordered or taking effect (for
+    /// everyone), a fault beginning or ending (the facilitator's only).
+    pub(super) fn push_mark(&self, audience: Audience, at: SimTime, kind: &str, label: &str) {
+        self.log.push(
+            audience,
+            "mark",
+            &json!({
+                "t": at.as_secs_f64(),
+                "clock": self.session.clock_text(at),
+                "kind": kind,
+                "label": label,
+            }),
+        );
+    }
+
     /// Tells the facilitator what an action does (the drill's effect, with the values the
     /// team typed), as it is ordered.
     pub(super) fn push_action_fact(&self, at: SimTime, name: &str, params: &[(String, f64)]) {
@@ -96,9 +112,39 @@ impl Room {
     /// Turns notices into events: what the team is told for everyone, the truth (faults,
     /// recovery) for the facilitator; then new buckets, alerts and checklists.
     pub(super) fn publish(&mut self, notices: &[Notice]) {
+        if let Some(feed) = &self.notify {
+            feed.notices(&self.session, notices);
+        }
         for notice in notices {
             let at = notice.at();
             let clock = self.session.clock_text(at);
+            match notice {
+                Notice::System(News::FaultStarted { fault, .. }) => {
+                    self.push_mark(
+                        Audience::Facilitator,
+                        at,
+                        "fault",
+                        &format!("{fault} began"),
+                    );
+                }
+                Notice::System(News::FaultEnded { fault, .. }) => {
+                    self.push_mark(
+                        Audience::Facilitator,
+                        at,
+                        "fault",
+                        &format!("{fault} ended"),
+                    );
+                }
+                Notice::System(News::ActionLanded { action, .. }) => {
+                    self.push_mark(
+                        Audience::All,
+                        at,
+                        "effect",
+                        &format!("{action} took effect"),
+                    );
+                }
+                _ => {}
+            }
             let fact = match notice {
                 Notice::System(News::FaultStarted { fault, .. }) => {
                     Some(format!("fault {fault} started"))
@@ -151,8 +197,9 @@ impl Room {
         let pools = self.session.sim().pool_names();
         let steps = self.session.sim().step_names();
         let panels = &self.session.drill().dashboard;
+        let alerts = &self.session.drill().alerts;
         for b in view.buckets().iter().skip(self.buckets_sent) {
-            let point = observed_point(b, pools, steps, panels);
+            let point = observed_point(b, pools, steps, panels, alerts);
             self.log.push(Audience::All, "telemetry", &point);
         }
         let truth = self.session.sim().truth();
@@ -214,12 +261,26 @@ impl Room {
             .alert_states()
             .iter()
             .map(|(rule, state)| {
+                let spec = drill.alerts.iter().find(|a| a.name == rule.name);
+                // The line the alert fires at, on the chart of its metric: for alerts on
+                // what the team can see only.
+                let line = spec
+                    .filter(|a| !a.when.metric().is_ground_truth())
+                    .map(|a| match &a.when {
+                        Condition::Above { metric, threshold } => (metric, *threshold, "above"),
+                        Condition::Below { metric, threshold } => (metric, *threshold, "below"),
+                    });
                 json!({
                     "name": rule.name,
                     "severity": format!("{:?}", rule.severity).to_lowercase(),
                     "phase": format!("{:?}", state.phase).to_lowercase(),
                     "since": self.session.clock_text(state.since),
-                    "summary": drill.alerts.iter().find(|a| a.name == rule.name).map(|a| a.summary.clone()),
+                    "summary": spec.map(|a| a.summary.clone()),
+                    "metric": line.map(|(m, _, _)| series_key(m, &rule.name)),
+                    "metric_name": line.map(|(m, _, _)| metric_label(m)),
+                    "unit": line.map(|(m, _, _)| metric_unit(m)),
+                    "threshold": line.map(|(_, t, _)| t),
+                    "when": line.map(|(_, _, w)| w),
                 })
             })
             .collect();
@@ -289,6 +350,7 @@ fn observed_point(
     pools: &[String],
     steps: &[String],
     panels: &[crate::drill::spec::Panel],
+    alerts: &[crate::drill::spec::Alert],
 ) -> Value {
     let mut values = Map::new();
     let mut put = |name: String, signal: Signal| {
@@ -305,6 +367,7 @@ fn observed_point(
     put("rejected_rate".into(), Signal::RejectedRate);
     put("degraded_ratio".into(), Signal::DegradedRatio);
     put("latency_p50".into(), Signal::LatencyP50);
+    put("latency_p95".into(), Signal::LatencyP95);
     put("latency_p99".into(), Signal::LatencyP99);
     put("in_flight".into(), Signal::InFlight);
     put("eval_ratio".into(), Signal::EvalWrongAnswerRatio);
@@ -320,7 +383,68 @@ fn observed_point(
             put(format!("panel {}", panel.title), signal);
         }
     }
+    // An alert's metric that no standard chart shows gets a series of its own.
+    for alert in alerts {
+        let key = series_key(alert.when.metric(), &alert.name);
+        if key.starts_with("alert ")
+            && let Some(signal) = Signal::resolve(alert.when.metric(), pools, steps)
+        {
+            put(key, signal);
+        }
+    }
     json!({ "t": b.start(), "width": b.width(), "v": values })
+}
+
+/// The key of the chart series a metric is drawn as: a standard series (as
+/// [`observed_point`] names it), else `alert NAME`, the alert's own series.
+fn series_key(metric: &Metric, alert: &str) -> String {
+    match metric {
+        Metric::ArrivalRate => "arrival_rate".into(),
+        Metric::Throughput => "throughput".into(),
+        Metric::ErrorRatio => "error_ratio".into(),
+        Metric::RejectedRate => "rejected_rate".into(),
+        Metric::DegradedRatio => "degraded_ratio".into(),
+        Metric::LatencyP50 => "latency_p50".into(),
+        Metric::LatencyP95 => "latency_p95".into(),
+        Metric::LatencyP99 => "latency_p99".into(),
+        Metric::InFlight => "in_flight".into(),
+        Metric::EvalWrongAnswerRatio => "eval_ratio".into(),
+        Metric::PoolUtilization(p) => format!("pool {p} utilization"),
+        Metric::PoolWaiting(p) => format!("pool {p} waiting"),
+        Metric::StepTime(s) => format!("step {s} time"),
+        _ => format!("alert {alert}"),
+    }
+}
+
+/// A metric in words, for a chart's title.
+fn metric_label(metric: &Metric) -> String {
+    match metric {
+        Metric::ErrorRate => "errors".into(),
+        Metric::PoolSize(p) => format!("pool {p} size"),
+        Metric::PoolTimeoutRate(p) => format!("pool {p} acquire timeouts"),
+        Metric::StepErrorRatio(s) => format!("step {s} error ratio"),
+        Metric::RetryRate => "retries".into(),
+        Metric::TokenRate => "tokens".into(),
+        Metric::CostRate => "cost".into(),
+        Metric::WrongAnswerRatio => "wrong answer ratio".into(),
+        other => series_key(other, "").replace('_', " "),
+    }
+}
+
+/// The unit a chart labels a metric's ticks with: `%` (ratios, shown as percentages), `s`,
+/// `/s`, or none (counts).
+fn metric_unit(metric: &Metric) -> &'static str {
+    match metric {
+        Metric::ErrorRatio
+        | Metric::DegradedRatio
+        | Metric::WrongAnswerRatio
+        | Metric::EvalWrongAnswerRatio
+        | Metric::PoolUtilization(_)
+        | Metric::StepErrorRatio(_) => "%",
+        Metric::LatencyP50 | Metric::LatencyP95 | Metric::LatencyP99 | Metric::StepTime(_) => "s",
+        Metric::InFlight | Metric::PoolWaiting(_) | Metric::PoolSize(_) => "",
+        _ => "/s",
+    }
 }
 
 /// Requests harmed (failed, rejected, degraded) and wrong answers in the buckets that end by

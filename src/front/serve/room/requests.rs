@@ -92,6 +92,10 @@ impl Room {
             Command::Action { name, params } => Some((name.clone(), params.clone())),
             _ => None,
         };
+        let update = match &parsed.command {
+            Command::Update(text) => Some(text.clone()),
+            _ => None,
+        };
         let accepted = self
             .session
             .execute_as(role, input)
@@ -100,6 +104,15 @@ impl Room {
         self.record_accepted(&accepted, person)?;
         if let Some((name, params)) = action {
             self.push_action_fact(accepted.at, &name, &params);
+            self.push_mark(
+                crate::front::serve::events::Audience::All,
+                accepted.at,
+                "ordered",
+                &format!("{} ordered", accepted.input),
+            );
+        }
+        if let (Some(text), Some(feed)) = (update, &self.notify) {
+            feed.update(&self.session, accepted.at, role, Some(person), &text);
         }
         self.publish(&accepted.notices);
         self.check_end()?;
@@ -145,6 +158,7 @@ impl Room {
             person: Some(FACILITATOR.to_owned()),
             inject_from: Some(from.to_owned()),
         })?;
+        self.session.note_inject(to, from, message);
         self.push_inject(to, from, message);
         Ok(self.state())
     }
