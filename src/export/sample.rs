@@ -193,7 +193,7 @@ impl Sampler {
             push(
                 "firedrill_step_duration_seconds",
                 labels(),
-                histogram_point(&step.times, &self.bounds),
+                histogram_point(&step.times.histogram(t.busy_nanos), &self.bounds),
             );
         }
         let pools = sim.pool_names();

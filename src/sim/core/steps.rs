@@ -18,7 +18,7 @@ use crate::sim::SimTime;
 use crate::sim::effects::{Params, Partial, PartialKnob};
 use crate::sim::rng::Seed;
 use crate::sim::sampler::Sampler;
-use crate::telemetry::histogram::Histogram;
+use crate::telemetry::histogram::SlotCounts;
 use crate::telemetry::log::{Level, LogKind};
 use crate::telemetry::series::StepCounts;
 
@@ -64,7 +64,7 @@ pub struct StepState {
     /// Counted requests' calls over the run.
     pub totals: StepCounts,
     /// How long counted requests' finished calls ran (connection waits not included).
-    pub times: Histogram,
+    pub times: SlotCounts,
 }
 
 /// What the partial effects that hit one call add up to.
@@ -121,7 +121,7 @@ impl StepState {
                 }),
             on_fallback: false,
             totals: StepCounts::default(),
-            times: Histogram::default(),
+            times: SlotCounts::default(),
         }
     }
 
