@@ -205,23 +205,32 @@ fn one<'a>(data: &'a Dataset, name: &'a str, service: &str) -> Result<&'a Series
                 "fit reads firedrill's metric names (docs/metrics.md); is {name} exported?"
             ),
         }),
-        several => Err(FitError::Input {
-            what: name.to_owned(),
-            message: format!(
-                "{} series where one is expected: {}",
-                several.len(),
-                several
-                    .iter()
-                    .map(|s| s.display())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            hint: "choose the service with --service".into(),
-        }),
+        several => Err(several_series(
+            name.to_owned(),
+            several,
+            "choose the service with --service",
+        )),
     }
 }
 
 /// Label values of `key` over the series named `name`, in source order, deduplicated.
+/// Several series where one is expected, each named.
+fn several_series(what: String, several: &[&Series], hint: &str) -> FitError {
+    FitError::Input {
+        what,
+        message: format!(
+            "{} series where one is expected: {}",
+            several.len(),
+            several
+                .iter()
+                .map(|s| s.display())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        hint: hint.into(),
+    }
+}
+
 fn values_of(data: &Dataset, name: &str, key: &str, service: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in data.named(name) {
@@ -364,19 +373,11 @@ pub fn observe(data: &Dataset, service: Option<&str>) -> Result<Observed, FitErr
         match found.as_slice() {
             [] => Ok(None),
             [s] => counted(s).map(Some),
-            several => Err(FitError::Input {
-                what: format!("{name}{{{key}=\"{value}\"}}"),
-                message: format!(
-                    "{} series where one is expected: {}",
-                    several.len(),
-                    several
-                        .iter()
-                        .map(|s| s.display())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                hint: "the source must hold one series per step and pool".into(),
-            }),
+            several => Err(several_series(
+                format!("{name}{{{key}=\"{value}\"}}"),
+                several,
+                "the source must hold one series per step and pool",
+            )),
         }
     };
     let mut steps = Vec::new();

@@ -255,7 +255,7 @@ pub fn data_dir(test: &str) -> PathBuf {
     dir
 }
 
-fn firedrill(args: &[&str]) -> String {
+pub fn firedrill(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_firedrill"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(args)

@@ -2,25 +2,9 @@
 //! what-if on the room's own session and downloads its postmortem; each is what the command
 //! line gives from the room's transcript, and only the facilitator may do it before the end.
 
-use std::process::Command;
-
 use serde_json::{Value, json};
 
-use super::serve::{Room, Server, data_dir, request};
-
-fn firedrill(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_firedrill"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .expect("firedrill runs");
-    assert!(
-        out.status.success(),
-        "firedrill {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8")
-}
+use super::serve::{Room, Server, data_dir, firedrill, request};
 
 fn change_text(name: &str) -> String {
     std::fs::read_to_string(

@@ -264,13 +264,7 @@ async fn alerts_task(endpoint: &Endpoint, mut rx: UnboundedReceiver<AlertNews>) 
             }
             return;
         }
-        let mut wait = out.next_at.map_or(i64::MAX, |at| at - now);
-        if let Some(deadline) = deadline {
-            wait = wait.min(deadline - now);
-        }
-        let sleep = tokio::time::sleep(Duration::from_millis(
-            u64::try_from(wait.clamp(1, 3_600_000)).unwrap_or(1000),
-        ));
+        let sleep = sleep_until(out.next_at, deadline, now);
         tokio::select! {
             news = rx.recv(), if deadline.is_none() => match news {
                 Some(news) => out.apply(news, wall_ms()),
@@ -279,6 +273,18 @@ async fn alerts_task(endpoint: &Endpoint, mut rx: UnboundedReceiver<AlertNews>) 
             () = sleep => {}
         }
     }
+}
+
+/// The wait until the next post is due or the finishing deadline, whichever comes first
+/// (wall-clock milliseconds; at least 1 ms, at most an hour).
+fn sleep_until(next_at: Option<i64>, deadline: Option<i64>, now: i64) -> tokio::time::Sleep {
+    let mut wait = next_at.map_or(i64::MAX, |at| at - now);
+    if let Some(deadline) = deadline {
+        wait = wait.min(deadline - now);
+    }
+    tokio::time::sleep(Duration::from_millis(
+        u64::try_from(wait.clamp(1, 3_600_000)).unwrap_or(1000),
+    ))
 }
 
 async fn webhook_task(endpoint: &Endpoint, mut rx: UnboundedReceiver<String>) {
@@ -321,13 +327,7 @@ async fn webhook_task(endpoint: &Endpoint, mut rx: UnboundedReceiver<String>) {
             }
             return;
         }
-        let mut wait = out.next_at.map_or(i64::MAX, |at| at - now);
-        if let Some(deadline) = deadline {
-            wait = wait.min(deadline - now);
-        }
-        let sleep = tokio::time::sleep(Duration::from_millis(
-            u64::try_from(wait.clamp(1, 3_600_000)).unwrap_or(1000),
-        ));
+        let sleep = sleep_until(out.next_at, deadline, now);
         tokio::select! {
             text = rx.recv(), if deadline.is_none() => match text {
                 Some(text) => out.apply(text, wall_ms()),

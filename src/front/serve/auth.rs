@@ -169,7 +169,7 @@ pub(super) fn player_posting(
     Ok((token, role, handle))
 }
 
-fn facilitator_only(reader: &Reader) -> Result<(), ApiError> {
+pub(super) fn facilitator_only(reader: &Reader) -> Result<(), ApiError> {
     if *reader == Reader::Facilitator {
         Ok(())
     } else {

@@ -53,7 +53,7 @@ pub(super) async fn transcript(
 }
 
 /// A name fit for a file name in a header.
-fn safe_name(name: &str) -> String {
+pub(super) fn safe_name(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' {

@@ -18,7 +18,8 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
-use super::auth::{TokenQuery, check_csrf, facilitator_posting, in_room};
+use super::auth::{TokenQuery, check_csrf, facilitator_only, facilitator_posting, in_room};
+use super::downloads::safe_name;
 use super::error::ApiError;
 use super::events::Reader;
 use super::room::RoomHandle;
@@ -83,21 +84,17 @@ fn kind_name(kind: ChangeKind) -> &'static str {
     }
 }
 
-/// The room `id` for its facilitator only (a GET: no anti-CSRF header needed).
+/// The room `id` for its facilitator only (a GET: no anti-CSRF header needed), with the
+/// bearer's token.
 fn facilitator_in_room(
     state: &AppState,
     headers: &HeaderMap,
     query: &TokenQuery,
     id: &str,
-) -> Result<Arc<RoomHandle>, ApiError> {
-    let (_, reader, handle) = in_room(state, headers, query, id)?;
-    if reader != Reader::Facilitator {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "only the facilitator's link can do that",
-        ));
-    }
-    Ok(handle)
+) -> Result<(String, Arc<RoomHandle>), ApiError> {
+    let (token, reader, handle) = in_room(state, headers, query, id)?;
+    facilitator_only(&reader)?;
+    Ok((token, handle))
 }
 
 /// The room's drill, from its transcript's header.
@@ -168,7 +165,7 @@ pub(super) async fn list_changes(
     headers: HeaderMap,
     Query(query): Query<PreventQuery>,
 ) -> Result<Json<Vec<ChangeEntry>>, ApiError> {
-    let handle = facilitator_in_room(&state, &headers, &query.token(), &id)?;
+    let (_, handle) = facilitator_in_room(&state, &headers, &query.token(), &id)?;
     let list = tokio::task::spawn_blocking(move || {
         let (_, drill, _) = room_drill(&handle)?;
         kept(&handle.dir, &drill)
@@ -243,22 +240,11 @@ fn refused(name: &str, problems: &str) -> ApiError {
 
 /// A file name's stem, fit for the room's directory.
 fn file_stem(name: &str) -> String {
-    let stem = name.strip_suffix(".ron").unwrap_or(name);
-    let safe: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(60)
-        .collect();
-    if safe.is_empty() {
+    let stem = safe_name(name.strip_suffix(".ron").unwrap_or(name));
+    if stem.is_empty() {
         "change".to_owned()
     } else {
-        safe
+        stem
     }
 }
 
@@ -268,10 +254,8 @@ pub(super) async fn clear_changes(
     headers: HeaderMap,
     Query(query): Query<PreventQuery>,
 ) -> Result<Json<Vec<ChangeEntry>>, ApiError> {
-    let token = query.token();
-    let handle = facilitator_in_room(&state, &headers, &token, &id)?;
-    let (bearer, _) = super::auth::who(&state, &headers, &token)?;
-    check_csrf(&headers, &bearer)?;
+    let (token, handle) = facilitator_in_room(&state, &headers, &query.token(), &id)?;
+    check_csrf(&headers, &token)?;
     let dir = handle.dir.join(CHANGES_DIR);
     tokio::task::spawn_blocking(move || match std::fs::remove_dir_all(&dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -311,7 +295,7 @@ pub(super) async fn whatif(
     headers: HeaderMap,
     Query(query): Query<PreventQuery>,
 ) -> Result<Response, ApiError> {
-    let handle = facilitator_in_room(&state, &headers, &query.token(), &id)?;
+    let (_, handle) = facilitator_in_room(&state, &headers, &query.token(), &id)?;
     let format = query.format.clone().unwrap_or_else(|| "text".to_owned());
     let content_type = match format.as_str() {
         "text" => "text/plain; charset=utf-8",
@@ -391,12 +375,7 @@ pub(super) async fn download_postmortem(
     let runs = query.runs;
     let name = format!(
         "attachment; filename=\"{}-{}-postmortem.{}\"",
-        handle
-            .drill_name
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .take(60)
-            .collect::<String>(),
+        safe_name(&handle.drill_name),
         handle.id,
         if html { "html" } else { "md" }
     );
