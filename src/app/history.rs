@@ -371,7 +371,7 @@ fn show(db: Option<PathBuf>, id: i64, json: bool) -> Result<Exit, AppError> {
     let h = &figures.harm;
     let _ = writeln!(
         out,
-        "harm: {} of {} requests harmed (failed {}, rejected {}, degraded {}, wrong answers {}); {} with no response",
+        "harm: {} users harmed, each once ({} attempts arrived; failed attempts {}, rejected attempts {}, degraded answers {}, wrong answers {}); {} with no response",
         h.harmed,
         h.arrived,
         h.failed,

@@ -185,7 +185,7 @@ pub struct Harm {
     pub rejected: u64,
     pub degraded: u64,
     pub wrong_answers: u64,
-    /// Failed + rejected + degraded.
+    /// The users harmed, each once ([`impact::Outcome::harmed`]): the harm the score counts.
     pub harmed: u64,
     pub page_breach_minutes: f64,
 }

@@ -14,7 +14,10 @@ use crate::session::transcript::{Transcript, TranscriptError};
 /// The version of the scoring the stored figures come from. Raise it whenever a change to
 /// `score/` changes any figure below: stores then recompute their sessions' figures from the
 /// transcripts they keep.
-pub const SCORING_VERSION: u32 = 1;
+///
+/// Version 2: harm counts users (each request once, by its final outcome; a client's retries
+/// are attempts, not more users), so `harmed` and `no_response_harmed` changed meaning.
+pub const SCORING_VERSION: u32 = 2;
 
 /// One session's figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -58,6 +61,11 @@ pub struct TimingFigure {
     pub target_seconds: Option<f64>,
 }
 
+/// The harm of a session. `arrived`, `failed` and `rejected` count attempts (a client's
+/// retries included), `degraded` and `wrong_answers` answers; `harmed` and
+/// `no_response_harmed` count users, each once: requests that ended failed or rejected, or
+/// were answered degraded or wrong — the harm the score counts (since scoring version 2;
+/// before, failed + rejected + degraded attempts plus wrong answers).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HarmFigure {
     pub arrived: u64,
@@ -119,12 +127,9 @@ impl Figures {
                 rejected: d.impact.rejected,
                 degraded: d.impact.degraded,
                 wrong_answers: d.impact.wrong_answers,
-                harmed: crate::score::outcome::harm(d.impact.harmed, d.impact.wrong_answers),
+                harmed: d.impact.harmed,
                 page_breach_minutes: d.impact.page_breach_minutes,
-                no_response_harmed: crate::score::outcome::harm(
-                    d.counterfactual.no_response.harmed,
-                    d.counterfactual.no_response.wrong_answers,
-                ),
+                no_response_harmed: d.counterfactual.no_response.harmed,
             },
         }
     }

@@ -4,8 +4,9 @@
 
 use std::fmt::Write as _;
 
-use crate::score::counterfactual::group;
+use crate::score::counterfactual::{Avoided, group};
 use crate::score::debrief::Debrief;
+use crate::score::impact::Outcome;
 use crate::score::timings::Moment;
 
 /// Escapes text for inline Markdown (and table cells): HTML specials become entities,
@@ -40,7 +41,7 @@ fn count(n: u64) -> String {
 }
 
 /// One row of the impact table: label, ours, no response, avoided, reference (and its avoided).
-type ImpactRow<'a> = (&'a str, u64, u64, Option<i64>, Option<(u64, i64)>);
+type ImpactRow<'a> = (&'a str, u64, u64, Option<i64>, Option<(u64, Option<i64>)>);
 
 /// Renders the debrief as Markdown.
 #[must_use]
@@ -245,41 +246,45 @@ pub fn render(d: &Debrief) -> String {
             ""
         }
     );
-    let rows: [ImpactRow<'_>; 5] = [
+    let row = |label, get: fn(&Outcome) -> u64, avoided: Option<fn(&Avoided) -> i64>| {
         (
-            "Requests arrived",
-            im.arrived,
-            nr.arrived,
+            label,
+            get(im),
+            get(nr),
+            avoided.map(|a| a(&cf.avoided)),
+            reference.map(|(r, a)| (get(r), avoided.map(|f| f(a)))),
+        )
+    };
+    let rows: [ImpactRow<'_>; 10] = [
+        row("Users (requests)", |o| o.users, None),
+        row("Users harmed", |o| o.harmed, Some(|a| a.harmed)),
+        row(
+            "… request failed",
+            |o| o.users_failed,
+            Some(|a| a.users_failed),
+        ),
+        row(
+            "… request rejected",
+            |o| o.users_rejected,
+            Some(|a| a.users_rejected),
+        ),
+        row(
+            "… answered degraded or wrong",
+            |o| o.users_poor,
+            Some(|a| a.users_poor),
+        ),
+        row(
+            "Attempts arrived (with client retries)",
+            |o| o.arrived,
             None,
-            reference.map(|(r, _)| (r.arrived, 0)),
         ),
-        (
-            "Failed",
-            im.failed,
-            nr.failed,
-            Some(cf.avoided.failed),
-            reference.map(|(r, a)| (r.failed, a.failed)),
-        ),
-        (
-            "Rejected",
-            im.rejected,
-            nr.rejected,
-            Some(cf.avoided.rejected),
-            reference.map(|(r, a)| (r.rejected, a.rejected)),
-        ),
-        (
-            "Degraded answers",
-            im.degraded,
-            nr.degraded,
-            Some(cf.avoided.degraded),
-            reference.map(|(r, a)| (r.degraded, a.degraded)),
-        ),
-        (
+        row("Failed attempts", |o| o.failed, Some(|a| a.failed)),
+        row("Rejected attempts", |o| o.rejected, Some(|a| a.rejected)),
+        row("Degraded answers", |o| o.degraded, Some(|a| a.degraded)),
+        row(
             "Wrong answers",
-            im.wrong_answers,
-            nr.wrong_answers,
-            Some(cf.avoided.wrong_answers),
-            reference.map(|(r, a)| (r.wrong_answers, a.wrong_answers)),
+            |o| o.wrong_answers,
+            Some(|a| a.wrong_answers),
         ),
     ];
     for (label, ours, none, avoided, refs) in rows {
@@ -291,11 +296,7 @@ pub fn render(d: &Debrief) -> String {
             count(none)
         );
         if let Some((r, a)) = refs {
-            let a = if label == "Requests arrived" {
-                String::new()
-            } else {
-                group(a)
-            };
+            let a = a.map(group).unwrap_or_default();
             let _ = write!(o, " {} | {a} |", count(r));
         }
         o.push('\n');

@@ -124,10 +124,7 @@ pub fn harm_chart(p: &Postmortem, team: bool) -> Option<String> {
         "with no one responding"
     };
     Some(svg::bars(
-        &format!(
-            "Harmed requests {lens}, per action item ({})",
-            p.proof.seeds
-        ),
+        &format!("Harmed users {lens}, per action item ({})", p.proof.seeds),
         &bars,
     ))
 }
@@ -138,10 +135,13 @@ pub fn impact_rows(p: &Postmortem) -> Vec<(&'static str, String)> {
     let im = &p.impact;
     let num = |x: u64| count(x as f64);
     vec![
-        ("Failed", num(im.failed)),
-        ("Rejected (throttled)", num(im.rejected)),
-        ("Degraded (answered without context)", num(im.degraded)),
-        ("Harmed in all", num(im.harmed)),
+        ("Users harmed in all", num(im.harmed)),
+        ("… request failed", num(im.users_failed)),
+        ("… request rejected (throttled)", num(im.users_rejected)),
+        ("… answered degraded or wrong", num(im.users_poor)),
+        ("Failed attempts", num(im.failed)),
+        ("Rejected attempts", num(im.rejected)),
+        ("Degraded answers (without context)", num(im.degraded)),
         ("Wrong answers", num(im.wrong_answers)),
         (
             "Minutes in breach of a page alert",
@@ -247,8 +247,9 @@ pub fn markdown(p: &Postmortem) -> String {
     let im = &p.impact;
     let _ = writeln!(
         o,
-        "## Impact\n\nOver {}: {} requests arrived.\n\n| Users harmed | |\n|---|---:|",
+        "## Impact\n\nOver {}: {} users' requests arrived ({} attempts with client retries).\n\n| Users harmed | |\n|---|---:|",
         esc(&im.duration),
+        count(im.users as f64),
         count(im.arrived as f64)
     );
     for (label, value) in impact_rows(p) {
@@ -256,7 +257,7 @@ pub fn markdown(p: &Postmortem) -> String {
     }
     let _ = writeln!(
         o,
-        "\nNo response would have harmed {} requests{}. {}\n",
+        "\nNo response would have harmed {} users{}. {}\n",
         count(im.no_response_harmed as f64),
         im.reference_harmed
             .map(|r| format!("; the reference response {}", count(r as f64)))
@@ -398,6 +399,7 @@ pub fn html(p: &Postmortem) -> String {
     context.insert("charts", &charts);
     context.insert("impact_rows", &impact_rows(p));
     context.insert("arrived", &count(p.impact.arrived as f64));
+    context.insert("users", &count(p.impact.users as f64));
     context.insert("styles", super::trends::styles());
     tera.render("postmortem.html", &context)
         .expect("the built-in postmortem template renders")

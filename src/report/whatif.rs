@@ -84,7 +84,7 @@ pub fn against(change: &Outcome, base: &Outcome) -> String {
 
 /// What a changed system would have done on this incident, in one sentence for a
 /// postmortem's action item: `would have prevented the page in 200 of 200 runs; harm −100 %
-/// (158,638 → 0 requests); +20.0 connection-hours`. `prevented` counts the runs (seeds) in
+/// (158,638 → 0 users); +20.0 connection-hours`. `prevented` counts the runs (seeds) in
 /// which the base paged and the changed system did not, seed by seed.
 #[must_use]
 pub fn would_have(change: &Outcome, base: &Outcome, prevented: usize) -> String {
@@ -133,7 +133,7 @@ fn effects(change: &Outcome, base: &Outcome) -> Vec<String> {
         ));
     }
     parts.push(format!(
-        "harm {} ({} → {} requests)",
+        "harm {} ({} → {} users)",
         percent_change(base.harm.total, change.harm.total),
         count(base.harm.total),
         count(change.harm.total)
@@ -377,7 +377,7 @@ pub fn html(w: &WhatIf) -> String {
                 }
             })
             .collect();
-        let chart = harm_chart(&rows, &harms, &format!("Harmed requests ({heading})"));
+        let chart = harm_chart(&rows, &harms, &format!("Harmed users ({heading})"));
         sections.push(serde_json::json!({ "heading": heading, "rows": rows, "chart": chart }));
     }
     let mut context = tera::Context::new();
@@ -456,6 +456,7 @@ mod tests {
 
     fn run(degraded: u64, first_page_seconds: Option<f64>, connection_hours: f64) -> Measures {
         Measures {
+            harmed: degraded,
             failed: 0,
             rejected: 0,
             degraded,
@@ -479,7 +480,7 @@ mod tests {
         let pool = outcome(&[run(0, None, 80.0), run(0, None, 80.0)]);
         assert_eq!(
             would_have(&pool, &base, 2),
-            "would have prevented the page in 2 of 2 runs; harm −100 % (110 → 0 requests); \
+            "would have prevented the page in 2 of 2 runs; harm −100 % (110 → 0 users); \
              +40.0 connection-hours"
         );
         // The sentence `against` gives for the same figures keeps its own wording.
@@ -493,7 +494,7 @@ mod tests {
         assert_eq!(
             would_have(&early, &base, 0),
             "would still have paged in 2 of 2 runs; first page 2m sooner (median); harm ±0 % \
-             (100 → 100 requests)"
+             (100 → 100 users)"
         );
         let partial = outcome(&[run(0, None, 40.0), run(50, Some(700.0), 40.0)]);
         assert!(

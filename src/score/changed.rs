@@ -16,6 +16,9 @@ use crate::sim::{RunOptions, Sim, SimTime, Summary};
 /// What one run did to its users and cost (the figures a what-if compares).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measures {
+    /// The users harmed, each once by its request's final outcome (the harm the score
+    /// counts, [`impact::Outcome::harmed`]); the attempts and answers below beside them.
+    pub harmed: u64,
     pub failed: u64,
     pub rejected: u64,
     pub degraded: u64,
@@ -35,10 +38,11 @@ pub struct Measures {
 }
 
 impl Measures {
-    /// Failed + rejected + degraded: requests that did not get a proper answer.
+    /// The users harmed: requests that ended failed or rejected, or were answered degraded
+    /// or wrong, each once.
     #[must_use]
     pub fn harm(&self) -> u64 {
-        self.failed + self.rejected + self.degraded
+        self.harmed
     }
 
     /// Counts `sim` (run to `end`) as the debrief counts a run.
@@ -53,6 +57,7 @@ impl Measures {
             .sum::<f64>()
             / 3600.0;
         Measures {
+            harmed: outcome.harmed,
             failed: outcome.failed,
             rejected: outcome.rejected,
             degraded: outcome.degraded,

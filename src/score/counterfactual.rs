@@ -16,15 +16,21 @@ use crate::sim::attribution::Attribution;
 use crate::sim::{RunOptions, Sim, SimTime};
 use crate::telemetry::series::Bucket;
 
-/// How many fewer harmed requests (and minutes in breach) one run had than no response.
-/// Negative numbers are harm the response added (throttling rejects requests).
+/// How many fewer users were harmed (and attempts failed, minutes in breach) in one run than
+/// with no response. Negative numbers are harm the response added (throttling rejects
+/// requests).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Avoided {
+    /// Attempts and answers.
     pub failed: i64,
     pub rejected: i64,
     pub degraded: i64,
     pub wrong_answers: i64,
-    /// Failed + rejected + degraded.
+    /// Users whose request ended failed, ended rejected, or was answered degraded or wrong.
+    pub users_failed: i64,
+    pub users_rejected: i64,
+    pub users_poor: i64,
+    /// Users harmed ([`Outcome::harmed`]).
     pub harmed: i64,
     pub page_breach_minutes: f64,
 }
@@ -38,43 +44,44 @@ impl Avoided {
             rejected: d(no_response.rejected, run.rejected),
             degraded: d(no_response.degraded, run.degraded),
             wrong_answers: d(no_response.wrong_answers, run.wrong_answers),
+            users_failed: d(no_response.users_failed, run.users_failed),
+            users_rejected: d(no_response.users_rejected, run.users_rejected),
+            users_poor: d(no_response.users_poor, run.users_poor),
             harmed: d(no_response.harmed, run.harmed),
             page_breach_minutes: round3(no_response.page_breach_minutes - run.page_breach_minutes),
         }
     }
 
-    /// `avoided 1,234 failed and 56 degraded requests, but added 7,890 rejected requests`.
+    /// `harmed 1,290 fewer users (1,234 fewer failed, 56 fewer answered degraded or wrong;
+    /// 7,890 more rejected)`.
     #[must_use]
     pub fn describe(&self) -> String {
         let kinds = [
-            ("failed", self.failed),
-            ("rejected", self.rejected),
-            ("degraded", self.degraded),
+            ("failed", self.users_failed),
+            ("rejected", self.users_rejected),
+            ("answered degraded or wrong", self.users_poor),
         ];
-        let list = |items: Vec<String>| match items.len() {
-            0 => String::new(),
-            1 => items[0].clone(),
-            n => format!("{} and {}", items[..n - 1].join(", "), items[n - 1]),
+        let part = |word: &str, sign: i64| {
+            kinds
+                .iter()
+                .filter(|(_, n)| n.signum() == sign)
+                .map(|(k, n)| format!("{} {word} {k}", group(n.abs())))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
-        let avoided: Vec<String> = kinds
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(k, n)| format!("{} {k}", group(*n)))
+        let head = match self.harmed {
+            0 => "harmed as many users".to_owned(),
+            n if n > 0 => format!("harmed {} fewer users", group(n)),
+            n => format!("harmed {} more users", group(-n)),
+        };
+        let parts: Vec<String> = [part("fewer", 1), part("more", -1)]
+            .into_iter()
+            .filter(|p| !p.is_empty())
             .collect();
-        let added: Vec<String> = kinds
-            .iter()
-            .filter(|(_, n)| *n < 0)
-            .map(|(k, n)| format!("{} {k}", group(-n)))
-            .collect();
-        match (avoided.is_empty(), added.is_empty()) {
-            (true, true) => "avoided no failed, rejected or degraded requests".to_owned(),
-            (false, true) => format!("avoided {} requests", list(avoided)),
-            (true, false) => format!("avoided none, and added {} requests", list(added)),
-            (false, false) => format!(
-                "avoided {} requests, but added {} requests",
-                list(avoided),
-                list(added)
-            ),
+        if parts.is_empty() {
+            head
+        } else {
+            format!("{head} ({})", parts.join("; "))
         }
     }
 }
@@ -179,7 +186,9 @@ impl Counterfactual {
             .map(|r| Avoided::between(&runs.no_response, r));
         let horizon = crate::drill::Duration::from_secs_f64(team.horizon_seconds);
         let mut summary = format!(
-            "Against no response over the same {horizon}, your response {}",
+            "Your response harmed {} users ({} failed or rejected attempts). Against no response over the same {horizon}, it {}",
+            group(i64::try_from(team.harmed).unwrap_or(i64::MAX)),
+            group(i64::try_from(team.failed_attempts).unwrap_or(i64::MAX)),
             avoided.describe()
         );
         if let Some(r) = &reference_avoided {

@@ -32,7 +32,7 @@ pub const OBJECTIVES_WEIGHT: f64 = 20.0;
 /// Weight of the outcome when the drill has every part.
 pub const OUTCOME_WEIGHT: f64 = 30.0;
 /// The formula, as the reports print it.
-pub const FORMULA: &str = "Checklists are worth 50 points: points earned ÷ points possible × 50 (a task done on time earns its points, done late half of them, rounded down; missed, or done before the system recovered when it is due after recovery, none; the diagnose task then keeps the drill's share of its points, by default half, per wrong guess before the right one, rounded down). The objectives share 20 equally; an objective earns its share only if met. The outcome is worth 30: the harm the response spared against no response at all (harm: failed, rejected and degraded requests plus wrong answers), as a share of the harm the reference response spared, from 0 to 1 (without a reference that spares any, as a share of all the harm no response did). A part the drill lacks (no checklists, no objectives, no harm to avoid) gives its points to the others in proportion. A response that did more harm than no response at all scores 0, whatever its checklists and objectives: doing nothing would have served the users better, and no process can make up for that. The total is rounded to the nearest point.";
+pub const FORMULA: &str = "Checklists are worth 50 points: points earned ÷ points possible × 50 (a task done on time earns its points, done late half of them, rounded down; missed, or done before the system recovered when it is due after recovery, none; the diagnose task then keeps the drill's share of its points, by default half, per wrong guess before the right one, rounded down). The objectives share 20 equally; an objective earns its share only if met. The outcome is worth 30: the harm the response spared against no response at all (harm: the users harmed, each user request once by its final outcome — it ended failed or rejected with no retry to follow, or its answer was degraded or wrong; a client's retries are attempts, not more users), as a share of the harm the reference response spared, from 0 to 1 (without a reference that spares any, as a share of all the harm no response did). A part the drill lacks (no checklists, no objectives, no harm to avoid) gives its points to the others in proportion. A response that did more harm than no response at all scores 0, whatever its checklists and objectives: doing nothing would have served the users better, and no process can make up for that. The total is rounded to the nearest point.";
 
 /// Everything the debrief shows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -195,7 +195,7 @@ pub struct Scoring {
     /// The unrounded total.
     pub exact: f64,
     /// `checklists 50/65 × 50 = 38.5; detect met +10.0; mitigate missed +0.0; outcome avoided
-    /// 37,249 of the 110,845 harmed requests the reference avoided (share 0.336) × 30 = 10.1;
+    /// 37,249 of the 110,845 users harmed the reference avoided (share 0.336) × 30 = 10.1;
     /// total 58.6 → 59`.
     pub arithmetic: String,
     pub formula: String,
@@ -710,7 +710,7 @@ fn floor_sentence(tasks: &[TaskRow], objectives: &[Objective], outcome: &Outcome
         format!(", so {} earn nothing", zeroed.join(" and "))
     };
     format!(
-        "the outcome floor zeroed the score: the response did more harm than no response at all ({} harms — failed, rejected or degraded requests and wrong answers — against {}, {} more){zeroed}; total 0",
+        "the outcome floor zeroed the score: the response did more harm than no response at all ({} users harmed — requests that failed, were rejected, or were answered degraded or wrong — against {}, {} more){zeroed}; total 0",
         counterfactual::group(i64::try_from(outcome.harm).unwrap_or(i64::MAX)),
         counterfactual::group(i64::try_from(outcome.no_response_harm).unwrap_or(i64::MAX)),
         counterfactual::group(-outcome.avoided)

@@ -1,7 +1,14 @@
-//! What a run did to its users, counted from its metric buckets up to a horizon: failed,
-//! rejected and degraded requests, wrong answers, and minutes in breach of each alert's
-//! condition (buckets whose look-back window breaches the condition, times their width). Also
-//! the per-bucket series the debrief's charts draw.
+//! What a run did to its users, counted from its metric buckets up to a horizon: the users
+//! harmed (each user request once, by its final outcome), failed, rejected and degraded
+//! attempts, wrong answers, and minutes in breach of each alert's condition (buckets whose
+//! look-back window breaches the condition, times their width). Also the per-bucket series the
+//! debrief's charts draw.
+//!
+//! A user is one request, however many attempts its client made. It is harmed once: when it
+//! ended without an answer (its last attempt failed or was rejected and no retry followed),
+//! or when the attempt that answered was degraded or wrong (or both). Attempts are counted
+//! beside users: a client that retries a rejection three times adds four rejected attempts
+//! and one harmed user.
 //!
 //! The same counting applies to the team's run and to the counterfactual runs
 //! ([`super::counterfactual`]), so their differences are fair.
@@ -29,14 +36,26 @@ pub struct Breach {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
     pub horizon_seconds: f64,
+    /// Attempts that arrived (first attempts and client retries).
     pub arrived: u64,
+    /// Users: requests whose first attempt arrived.
+    pub users: u64,
     pub admitted: u64,
     pub completed: u64,
+    /// Attempts that failed, and attempts admission rejected.
     pub failed: u64,
     pub rejected: u64,
+    /// Answers that were degraded, and answers that were wrong (one answer may be both).
     pub degraded: u64,
     pub wrong_answers: u64,
-    /// Failed + rejected + degraded: requests that did not get a proper answer.
+    /// Failed + rejected attempts: attempts that got no answer.
+    pub failed_attempts: u64,
+    /// Users whose request ended failed, ended rejected, or was answered degraded or wrong.
+    pub users_failed: u64,
+    pub users_rejected: u64,
+    pub users_poor: u64,
+    /// The users harmed, each once: `users_failed + users_rejected + users_poor`. The harm
+    /// the score counts.
     pub harmed: u64,
     pub breach: Vec<Breach>,
     /// Minutes in which at least one page alert's condition was breached.
@@ -142,8 +161,12 @@ pub fn outcome(drill: &Drill, buckets: &[Bucket], truth: &Truth, horizon: SimTim
             .map(|(_, a)| a)
             .any(|a| breached(&a.when, b, &pools, &steps) == Some(true))
     });
-    let (failed, rejected, degraded) =
-        (sum(|b| b.failed), sum(|b| b.rejected), sum(|b| b.degraded));
+    let (failed, rejected) = (sum(|b| b.failed), sum(|b| b.rejected));
+    let (users_failed, users_rejected, users_poor) = (
+        sum(|b| b.users_failed),
+        sum(|b| b.users_rejected),
+        sum(|b| b.users_poor),
+    );
     let moment = |t: Option<SimTime>| {
         t.filter(|t| *t <= horizon)
             .map(|t| Moment::new(drill.clock_start, t))
@@ -151,13 +174,18 @@ pub fn outcome(drill: &Drill, buckets: &[Bucket], truth: &Truth, horizon: SimTim
     Outcome {
         horizon_seconds: horizon.as_secs_f64(),
         arrived: sum(|b| b.arrived),
+        users: sum(|b| b.users),
         admitted: sum(|b| b.admitted),
         completed: sum(|b| b.completed),
         failed,
         rejected,
-        degraded,
+        degraded: sum(|b| b.degraded),
         wrong_answers: sum(|b| b.wrong_answers),
-        harmed: failed + rejected + degraded,
+        failed_attempts: failed + rejected,
+        users_failed,
+        users_rejected,
+        users_poor,
+        harmed: users_failed + users_rejected + users_poor,
         breach,
         page_breach_minutes,
         first_page: moment(truth.first_page),

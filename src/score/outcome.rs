@@ -3,26 +3,22 @@
 //! grounded in the simulated truth: a team can tick every checklist box and still leave its
 //! users worse off than if it had done nothing, and then it must not score as if it had helped.
 //!
-//! Harm ([`harm`]) is every failed, rejected or degraded request ([`Outcome::harmed`]) plus
-//! every wrong answer: a degraded answer that is also wrong counts twice (the user got a poor
-//! answer, and a wrong one), and a wrong answer from a healthy-looking request counts once, so
-//! a fault that only spoils answers is harm too. It is counted over the same horizon for the
-//! team's run and the counterfactual runs. This
-//! module only does the arithmetic; it runs no simulation and reads no session.
+//! Harm is the users harmed ([`Outcome::harmed`]): each user request once, by its final
+//! outcome — it ended without an answer (its last attempt failed, or was rejected, and no
+//! retry followed), or the attempt that answered was degraded or wrong (or both). Retries do
+//! not multiply it: a client that retries a rejection three times is one harmed user (and four
+//! rejected attempts, which the debrief shows beside). A wrong answer from a healthy-looking
+//! request is harm too, so a fault that only spoils answers counts. It is counted over the
+//! same horizon for the team's run and the counterfactual runs. This module only does the
+//! arithmetic; it runs no simulation and reads no session.
 
 use serde::Serialize;
 
 use super::counterfactual::group;
 use super::impact::{Outcome, round3};
 
-/// The harm of one run: failed + rejected + degraded requests + wrong answers.
-#[must_use]
-pub fn harm(harmed: u64, wrong_answers: u64) -> u64 {
-    harmed.saturating_add(wrong_answers)
-}
-
 fn harm_of(o: &Outcome) -> u64 {
-    harm(o.harmed, o.wrong_answers)
+    o.harmed
 }
 
 /// What the outcome share is measured against.
@@ -41,11 +37,9 @@ pub enum Yardstick {
 /// The outcome part, before it is weighted.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutcomePart {
-    /// Harm with no response ([`harm`]: harmed requests plus wrong answers). Not called
-    /// `harmed`: in the debrief, `harmed` is only ever failed + rejected + degraded requests
-    /// ([`Outcome::harmed`]).
+    /// Harm with no response: the users it harmed ([`Outcome::harmed`]).
     pub no_response_harm: u64,
-    /// Harm in the team's run ([`harm`]).
+    /// Harm in the team's run: the users it harmed.
     pub harm: u64,
     /// `no_response_harm - harm`: negative when the response harmed more users than none.
     pub avoided: i64,
@@ -97,19 +91,19 @@ impl OutcomePart {
         let (team, none) = (group_u(self.harm), group_u(self.no_response_harm));
         if self.worse_than_none {
             return format!(
-                "your response did {} more harm than no response at all ({team} failed, rejected or degraded requests and wrong answers, against {none}), so it scores 0",
+                "your response harmed {} more users than no response at all ({team} users harmed — requests that failed, were rejected, or were answered degraded or wrong — against {none}), so it scores 0",
                 group(-self.avoided)
             );
         }
         match self.yardstick {
             Yardstick::Reference => format!(
-                "your response spared {} harms against no response ({team} failed, rejected or degraded requests and wrong answers, against {none}); the reference spared {}: share {:.3}",
+                "your response spared {} users against no response ({team} users harmed — requests that failed, were rejected, or were answered degraded or wrong — against {none}); the reference spared {}: share {:.3}",
                 group(self.avoided),
                 group(self.yardstick_avoided),
                 self.share
             ),
             Yardstick::AllHarm => format!(
-                "your response spared {} of the {none} harms of no response (failed, rejected or degraded requests and wrong answers): share {:.3}",
+                "your response spared {} of the {none} users no response harmed (requests that failed, were rejected, or were answered degraded or wrong): share {:.3}",
                 group(self.avoided),
                 self.share
             ),
@@ -131,22 +125,22 @@ impl OutcomePart {
         self.yardstick != Yardstick::Nothing
     }
 
-    /// `outcome 37,249 of the 110,845 harmed requests the reference avoided × 30 = 10.1`.
+    /// `outcome avoided 37,249 of the 110,845 users harmed the reference avoided (share 0.336) × 30 = 10.1`.
     #[must_use]
     pub fn arithmetic(&self, weight: f64, points: f64) -> String {
         if self.worse_than_none {
             return format!(
-                "outcome: {} more harms than with no response (share 0) × {weight:.0} = {points:.1}",
+                "outcome: {} more users harmed than with no response (share 0) × {weight:.0} = {points:.1}",
                 group(-self.avoided)
             );
         }
         let of = match self.yardstick {
             Yardstick::Reference => format!(
-                "of the {} harms the reference avoided",
+                "of the {} users harmed the reference avoided",
                 group(self.yardstick_avoided)
             ),
             Yardstick::AllHarm => format!(
-                "of the {} harms of no response",
+                "of the {} users no response harmed",
                 group(self.yardstick_avoided)
             ),
             Yardstick::Nothing => return "outcome: no response harmed no one".to_owned(),
@@ -179,13 +173,18 @@ mod tests {
     fn harmed(n: u64) -> Outcome {
         Outcome {
             horizon_seconds: 60.0,
-            arrived: 0,
-            admitted: 0,
-            completed: 0,
+            arrived: n,
+            users: n,
+            admitted: n,
+            completed: n,
             failed: 0,
             rejected: 0,
             degraded: n,
             wrong_answers: 0,
+            failed_attempts: 0,
+            users_failed: 0,
+            users_rejected: 0,
+            users_poor: n,
             harmed: n,
             breach: Vec::new(),
             page_breach_minutes: 0.0,

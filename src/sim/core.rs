@@ -99,8 +99,9 @@ pub struct Core {
     retry_rng: ChaCha8Rng,
     /// Retry budget credit.
     retry_credit: f64,
-    /// Retries waiting out their backoff, by the index their agenda entry carries.
-    retries_pending: Vec<(u64, u8)>,
+    /// Retries waiting out their backoff, by the index their agenda entry carries: the
+    /// request's id, the attempt, whether the request is counted (its first attempt was).
+    retries_pending: Vec<(u64, u8, bool)>,
     retries_free: Vec<u32>,
     /// An answer is graded when the hash of its id (salted) is below this.
     eval_threshold: u64,
@@ -257,9 +258,9 @@ impl Core {
                 Kind::WarmupEnds => self.end_warmup(),
                 Kind::Autoscale { pool } => self.on_autoscale(pool as usize),
                 Kind::Retry(i) => {
-                    let (id, attempt) = self.retries_pending[i as usize];
+                    let (id, attempt, counted) = self.retries_pending[i as usize];
                     self.retries_free.push(i);
-                    self.admit(id, attempt);
+                    self.admit(id, attempt, counted);
                 }
                 world => {
                     debug_assert!(world.is_world_level());

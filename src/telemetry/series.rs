@@ -201,6 +201,14 @@ pub struct Bucket {
     pub wrong_answers: u64,
     /// Client retries that arrived.
     pub retries: u64,
+    /// Users: requests whose first attempt arrived (`arrived` counts every attempt).
+    pub users: u64,
+    /// Requests that ended in the bucket without an answer (their last attempt failed, or
+    /// was rejected, and no retry follows), and requests answered degraded or wrong (once
+    /// each, even when both): the users harmed, each once.
+    pub users_failed: u64,
+    pub users_rejected: u64,
+    pub users_poor: u64,
     /// Model tokens produced.
     pub tokens: f64,
     /// Answers completed in this bucket that the evaluation pipeline grades, and of them wrong.
@@ -231,6 +239,12 @@ pub struct BucketCounts {
     pub degraded: u64,
     pub wrong_answers: u64,
     pub retries: u64,
+    /// First attempts that arrived; requests that ended failed or rejected with no retry to
+    /// follow; requests answered degraded or wrong (see [`Bucket`]).
+    pub users: u64,
+    pub users_failed: u64,
+    pub users_rejected: u64,
+    pub users_poor: u64,
     pub tokens: f64,
     /// Answers the evaluation pipeline graded, and how many it found wrong.
     pub eval_graded: u64,
@@ -317,6 +331,10 @@ impl BucketCounts {
             degraded: 0,
             wrong_answers: 0,
             retries: 0,
+            users: 0,
+            users_failed: 0,
+            users_rejected: 0,
+            users_poor: 0,
             tokens: 0.0,
             eval_graded: 0,
             eval_wrong: 0,

@@ -258,7 +258,8 @@ impl Spread {
     }
 }
 
-/// Harm by kind (medians over runs).
+/// Harm by kind (medians over runs): `total` the users harmed, each once (the harm the score
+/// counts); the others attempts and answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Harm {
     pub total: f64,

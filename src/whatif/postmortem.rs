@@ -64,9 +64,16 @@ pub struct RolePeople {
 pub struct Impact {
     /// How long the session ran (`2h`).
     pub duration: String,
+    /// Attempts that arrived (client retries included), and users (requests).
     pub arrived: u64,
-    /// Failed + rejected + degraded.
+    pub users: u64,
+    /// Users harmed, each once ([`crate::score::impact::Outcome::harmed`]), and of them those
+    /// whose request ended failed, ended rejected, or was answered degraded or wrong.
     pub harmed: u64,
+    pub users_failed: u64,
+    pub users_rejected: u64,
+    pub users_poor: u64,
+    /// Failed and rejected attempts, degraded and wrong answers.
     pub failed: u64,
     pub rejected: u64,
     pub degraded: u64,
@@ -125,7 +132,7 @@ pub struct Cause {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Proven {
     /// With no one responding: `would have prevented the page in 200 of 200 runs; harm −100 %
-    /// (158,638 → 0 requests); +20.0 connection-hours`.
+    /// (158,638 → 0 users); +20.0 connection-hours`.
     pub effect: String,
     /// With the team's own inputs at their recorded times.
     pub with_team: Option<String>,
@@ -391,7 +398,11 @@ fn impact(d: &Debrief, m: &Measures) -> Impact {
     Impact {
         duration: duration_text(o.horizon_seconds),
         arrived: o.arrived,
+        users: o.users,
         harmed: o.harmed,
+        users_failed: o.users_failed,
+        users_rejected: o.users_rejected,
+        users_poor: o.users_poor,
         failed: o.failed,
         rejected: o.rejected,
         degraded: o.degraded,
@@ -624,14 +635,14 @@ fn well_and_wrong(d: &Debrief) -> (Vec<String>, Vec<String>) {
     let avoided = &d.counterfactual.avoided;
     if avoided.harmed > 0 {
         well.push(format!(
-            "The response spared {} requests against no response at all ({} harmed instead of {}).",
+            "The response spared {} users against no response at all ({} harmed instead of {}).",
             group(avoided.harmed),
             group(i64::try_from(i.harmed).unwrap_or(i64::MAX)),
             group(i64::try_from(d.counterfactual.no_response.harmed).unwrap_or(i64::MAX))
         ));
     } else if avoided.harmed < 0 {
         wrong.push(format!(
-            "The response harmed {} more requests than no response at all would have.",
+            "The response harmed {} more users than no response at all would have.",
             group(-avoided.harmed)
         ));
     }
@@ -640,14 +651,14 @@ fn well_and_wrong(d: &Debrief) -> (Vec<String>, Vec<String>) {
         let theirs = i64::try_from(r.harmed).unwrap_or(i64::MAX);
         if ours > theirs {
             wrong.push(format!(
-                "The response left {} more requests harmed than the drill's reference response would have ({} against {}).",
+                "The response left {} more users harmed than the drill's reference response would have ({} against {}).",
                 group(ours - theirs),
                 group(ours),
                 group(theirs)
             ));
         } else {
             well.push(format!(
-                "The response harmed no more requests than the drill's reference response would have ({} against {}).",
+                "The response harmed no more users than the drill's reference response would have ({} against {}).",
                 group(ours),
                 group(theirs)
             ));
@@ -692,7 +703,7 @@ fn luck_across_seeds(
     let alone = d.counterfactual.no_response.harmed as f64;
     if alone < no_team.p10.harm.total {
         lucky.push(format!(
-            "The incident itself was milder than most: with no one responding it harmed {} requests on this seed, against a median of {} over {seeds} (p10 {}).",
+            "The incident itself was milder than most: with no one responding it harmed {} users on this seed, against a median of {} over {seeds} (p10 {}).",
             count(alone),
             count(no_team.harm.total),
             count(no_team.p10.harm.total)
@@ -700,7 +711,7 @@ fn luck_across_seeds(
     }
     let harm = measures.harm() as f64;
     let spread = format!(
-        "over {seeds}, the same inputs harmed a median of {} requests (p10–p90 {}–{})",
+        "over {seeds}, the same inputs harmed a median of {} users (p10–p90 {}–{})",
         count(team.harm.total),
         count(team.p10.harm.total),
         count(team.p90.harm.total)
@@ -722,6 +733,7 @@ fn luck_across_seeds(
 }
 
 fn summary(d: &Debrief, impact: &Impact) -> String {
+    let g = |n: u64| group(i64::try_from(n).unwrap_or(i64::MAX));
     let t = &d.timings;
     let title = if d.drill.title.is_empty() {
         &d.drill.name
@@ -744,13 +756,16 @@ fn summary(d: &Debrief, impact: &Impact) -> String {
         s.push(line);
     }
     s.push(format!(
-        "{} of {} requests went without a proper answer ({} failed, {} rejected, {} degraded), with {} wrong answers and {:.1} minutes in breach of a page alert.",
-        group(i64::try_from(impact.harmed).unwrap_or(i64::MAX)),
-        group(i64::try_from(impact.arrived).unwrap_or(i64::MAX)),
-        group(i64::try_from(impact.failed).unwrap_or(i64::MAX)),
-        group(i64::try_from(impact.rejected).unwrap_or(i64::MAX)),
-        group(i64::try_from(impact.degraded).unwrap_or(i64::MAX)),
-        group(i64::try_from(impact.wrong_answers).unwrap_or(i64::MAX)),
+        "{} of {} users went without a proper answer ({} requests failed, {} were rejected, {} were answered degraded or wrong; {} failed and {} rejected attempts, {} degraded and {} wrong answers), with {:.1} minutes in breach of a page alert.",
+        g(impact.harmed),
+        g(impact.users),
+        g(impact.users_failed),
+        g(impact.users_rejected),
+        g(impact.users_poor),
+        g(impact.failed),
+        g(impact.rejected),
+        g(impact.degraded),
+        g(impact.wrong_answers),
         impact.minutes_in_breach
     ));
     s.push(impact.against.clone());

@@ -393,8 +393,8 @@ async function room() {
   on("counterfactual", (c) => {
     const n = (x) => x.toLocaleString("en-US");
     $("counterfactual").textContent =
-      `By ${c.clock}: ${n(c.team.harmed)} requests harmed (${n(c.team.wrong_answers)} wrong answers); ` +
-      `with no response ${n(c.no_response.harmed)} (${n(c.no_response.wrong_answers)}): ` +
+      `By ${c.clock}: ${n(c.team.harmed)} users harmed (${n(c.team.failed_attempts)} failed or rejected attempts); ` +
+      `with no response ${n(c.no_response.harmed)} (${n(c.no_response.failed_attempts)}): ` +
       (c.avoided >= 0 ? `${n(c.avoided)} avoided so far.` : `${n(-c.avoided)} more than no response so far.`);
   });
   on("mark", (m) => { marks.push(m); scheduleDraw(); });

@@ -123,8 +123,11 @@ fn objective(d: &Debrief, name: &str) -> bool {
 fn assert_score_adds_up(d: &Debrief) {
     let s = &d.scoring;
     let cf = &d.counterfactual;
-    // Harm: failed + rejected + degraded requests + wrong answers.
-    let harm = |o: &firedrill::score::impact::Outcome| (o.harmed + o.wrong_answers) as f64;
+    // Harm: the users harmed, each once (failed, rejected, or answered degraded or wrong).
+    let harm = |o: &firedrill::score::impact::Outcome| {
+        assert_eq!(o.harmed, o.users_failed + o.users_rejected + o.users_poor);
+        o.harmed as f64
+    };
     let none = harm(&cf.no_response);
     let avoided = none - harm(&d.impact);
     let reference = cf
@@ -409,9 +412,7 @@ fn with_no_response_every_objective_fails_and_nothing_is_avoided() {
             "{name}"
         );
         assert!(
-            d.counterfactual
-                .summary
-                .contains("your response avoided no failed, rejected or degraded requests"),
+            d.counterfactual.summary.contains("it harmed as many users"),
             "{name}"
         );
         let json: serde_json::Value = serde_json::from_str(&report::json(&d)).expect("JSON");
@@ -657,26 +658,19 @@ fn a_throttle_to_a_trickle_never_lifted_scores_below_only_acknowledging() {
             "{arithmetic}"
         );
     }
-    // One `harmed` in the JSON: failed + rejected + degraded requests; the scored sum with
-    // wrong answers is `harm`.
+    // One `harmed` in the JSON: the users harmed, which the score counts as `harm`.
     let json: serde_json::Value = serde_json::from_str(&report::json(&d)).expect("JSON");
     let n = |v: &serde_json::Value| v.as_u64().expect("a count");
     let outcome = &json["scoring"]["outcome"];
     assert!(outcome.get("harmed").is_none() && outcome.get("no_response_harmed").is_none());
-    assert_eq!(
-        n(&outcome["harm"]),
-        n(&json["impact"]["harmed"]) + n(&json["impact"]["wrong_answers"])
-    );
+    assert_eq!(n(&outcome["harm"]), n(&json["impact"]["harmed"]));
     let none = &json["counterfactual"]["no_response"];
-    assert_eq!(
-        n(&outcome["no_response_harm"]),
-        n(&none["harmed"]) + n(&none["wrong_answers"])
-    );
+    assert_eq!(n(&outcome["no_response_harm"]), n(&none["harmed"]));
     assert_eq!(
         n(&json["impact"]["harmed"]),
-        n(&json["impact"]["failed"])
-            + n(&json["impact"]["rejected"])
-            + n(&json["impact"]["degraded"])
+        n(&json["impact"]["users_failed"])
+            + n(&json["impact"]["users_rejected"])
+            + n(&json["impact"]["users_poor"])
     );
 }
 

@@ -12,6 +12,7 @@ mod drills;
 mod effects;
 mod fit;
 mod fuzz_session;
+mod harm;
 mod history;
 mod hostile;
 mod invariants;

@@ -159,11 +159,9 @@ pub struct HarmStats {
     pub rejected: MedianP90,
     pub degraded: MedianP90,
     pub wrong_answers: MedianP90,
-    /// Failed + rejected + degraded.
+    /// The users harmed, each once by its request's final outcome: the harm the score
+    /// counts.
     pub harmed: MedianP90,
-    /// The harm the score counts: failed + rejected + degraded + wrong answers.
-    #[serde(default)]
-    pub scored: MedianP90,
     pub page_breach_minutes: MedianP90,
 }
 
@@ -175,8 +173,7 @@ impl HarmStats {
             rejected: col(|h| h.rejected as f64),
             degraded: col(|h| h.degraded as f64),
             wrong_answers: col(|h| h.wrong_answers as f64),
-            harmed: col(|h| h.harmed as f64),
-            scored: col(|h| total_harm(h) as f64),
+            harmed: col(|h| total_harm(h) as f64),
             page_breach_minutes: col(|h| h.page_breach_minutes),
         }
     }
@@ -213,9 +210,9 @@ pub struct WrongStats {
     pub harm: HarmStats,
 }
 
-/// The harm the score counts ([`crate::score::outcome::harm`]).
+/// The harm the score counts: the users harmed ([`crate::score::impact::Outcome::harmed`]).
 pub(super) fn total_harm(h: &Harm) -> u64 {
-    crate::score::outcome::harm(h.harmed, h.wrong_answers)
+    h.harmed
 }
 
 /// Each wrong response's statistics over `runs`.

@@ -36,8 +36,8 @@ fn render_wrong(out: &mut String, c: &Calibration, width: usize) {
             w.recovered.percent(),
             format!(
                 "{} / {}",
-                group(w.harm.scored.median.round() as i64),
-                group(w.harm.scored.p90.round() as i64)
+                group(w.harm.harmed.median.round() as i64),
+                group(w.harm.harmed.p90.round() as i64)
             ),
             w = width - 2
         );
@@ -175,13 +175,12 @@ pub(super) fn render_text(c: &Calibration) -> String {
         "no team (median / p90)",
         "reference (median / p90)"
     );
-    let rows: [HarmRow; 7] = [
-        ("failed", |h| h.failed, false),
-        ("rejected", |h| h.rejected, false),
-        ("degraded", |h| h.degraded, false),
+    let rows: [HarmRow; 6] = [
+        ("failed attempts", |h| h.failed, false),
+        ("rejected attempts", |h| h.rejected, false),
+        ("degraded answers", |h| h.degraded, false),
         ("wrong answers", |h| h.wrong_answers, false),
-        ("failed + rejected + degraded", |h| h.harmed, false),
-        ("harm as scored (+ wrong)", |h| h.scored, false),
+        ("users harmed (as scored)", |h| h.harmed, false),
         ("page-breach minutes", |h| h.page_breach_minutes, true),
     ];
     let cell = |m: MedianP90, minutes: bool| {

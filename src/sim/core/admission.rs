@@ -42,17 +42,19 @@ impl Core {
             {
                 self.retry_credit = (self.retry_credit + budget).min(10.0_f64.max(100.0 * budget));
             }
-            self.admit(id, 1);
+            self.bucket.users += 1;
+            self.admit(id, 1, now >= self.warmup);
         }
         if let Some(c) = self.arrivals.plan(now, self.end) {
             self.schedule(c.at, Kind::Arrival);
         }
     }
 
-    /// Attempt `attempt` of request `id` arrives: admission, then its first step.
-    pub(super) fn admit(&mut self, id: u64, attempt: u8) {
+    /// Attempt `attempt` of request `id` arrives: admission, then its first step. `counted`:
+    /// whether the request counts in the run's totals (its first attempt came after the
+    /// warm-up), the same for all its attempts.
+    pub(super) fn admit(&mut self, id: u64, attempt: u8, counted: bool) {
         let now = self.now;
-        let counted = now >= self.warmup;
         self.bucket.arrived += 1;
         if counted {
             self.totals.arrived += 1;
@@ -113,19 +115,24 @@ impl Core {
             SimTime::ZERO,
             SimTime::ZERO,
         );
-        self.maybe_retry(id, attempt);
+        if !self.maybe_retry(id, attempt, counted) {
+            self.bucket.users_rejected += 1;
+        }
     }
 
     /// A client whose request failed or was rejected tries again after its backoff, while it
-    /// has attempts left and the retry budget allows.
-    pub(super) fn maybe_retry(&mut self, id: u64, attempt: u8) {
-        let Some(policy) = self.retry else { return };
+    /// has attempts left and the retry budget allows. Returns whether a retry will come (the
+    /// user's request is not over yet).
+    pub(super) fn maybe_retry(&mut self, id: u64, attempt: u8, counted: bool) -> bool {
+        let Some(policy) = self.retry else {
+            return false;
+        };
         if attempt >= policy.max_attempts {
-            return;
+            return false;
         }
         if policy.budget.is_some() {
             if self.retry_credit < 1.0 {
-                return;
+                return false;
             }
             self.retry_credit -= 1.0;
         }
@@ -137,16 +144,18 @@ impl Core {
                 .saturating_add(wait as u64)
                 .max(self.now.nanos() + 1),
         );
-        if at < self.end {
-            let retry = (id, attempt + 1);
-            let i = if let Some(i) = self.retries_free.pop() {
-                self.retries_pending[i as usize] = retry;
-                i
-            } else {
-                self.retries_pending.push(retry);
-                (self.retries_pending.len() - 1) as u32
-            };
-            self.schedule(at, Kind::Retry(i));
+        if at >= self.end {
+            return false;
         }
+        let retry = (id, attempt + 1, counted);
+        let i = if let Some(i) = self.retries_free.pop() {
+            self.retries_pending[i as usize] = retry;
+            i
+        } else {
+            self.retries_pending.push(retry);
+            (self.retries_pending.len() - 1) as u32
+        };
+        self.schedule(at, Kind::Retry(i));
+        true
     }
 }

@@ -155,6 +155,7 @@ impl Core {
         if wrong {
             self.bucket.wrong_answers += 1;
         }
+        self.bucket.users_poor += u64::from(request.degraded || wrong);
         if request.counted {
             self.totals.completed += 1;
             self.bucket.latency.record(latency);
@@ -206,7 +207,9 @@ impl Core {
             request.arrived,
             waited.unwrap_or(request.waited),
         );
-        self.maybe_retry(request.id, request.attempt);
+        if !self.maybe_retry(request.id, request.attempt, request.counted) {
+            self.bucket.users_failed += 1;
+        }
     }
 
     /// A request is no longer in flight.

@@ -447,18 +447,17 @@ fn metric_unit(metric: &Metric) -> &'static str {
     }
 }
 
-/// Requests harmed (failed, rejected, degraded) and wrong answers in the buckets that end by
-/// `now`.
+/// Users harmed (each once: their request ended failed or rejected, or was answered degraded
+/// or wrong), and the failed and rejected attempts, in the buckets that end by `now`.
 fn harm_by(buckets: &[crate::telemetry::series::Bucket], now: SimTime) -> Value {
     let buckets = score::impact::within(buckets, now);
     let sum = |f: fn(&crate::telemetry::series::Bucket) -> u64| buckets.iter().map(f).sum::<u64>();
-    let (failed, rejected, degraded) =
-        (sum(|b| b.failed), sum(|b| b.rejected), sum(|b| b.degraded));
     json!({
-        "harmed": failed + rejected + degraded,
-        "failed": failed,
-        "rejected": rejected,
-        "degraded": degraded,
+        "harmed": sum(|b| b.users_failed) + sum(|b| b.users_rejected) + sum(|b| b.users_poor),
+        "failed_attempts": sum(|b| b.failed) + sum(|b| b.rejected),
+        "failed": sum(|b| b.failed),
+        "rejected": sum(|b| b.rejected),
+        "degraded": sum(|b| b.degraded),
         "wrong_answers": sum(|b| b.wrong_answers),
     })
 }
