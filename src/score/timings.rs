@@ -18,9 +18,7 @@
 //! - **detected**: the first acknowledgement at or after the cause's start.
 //! - **first mitigation**: the first drill action ordered that counts as a mitigation: not a
 //!   line of one of the drill's wrong responses (the same words) that the reference does not
-//!   say too, and not one that made things worse: failed, rejected and degraded requests per
-//!   second over the alert window after it took effect no more than a tenth (and 0.1/s) above
-//!   the same window before it was ordered. A wrong action ordered first is not the mitigation.
+//!   say too. A wrong response's action ordered first is not the mitigation.
 //! - **mitigated**: the drill's `Recovered` (every cause page resolved and staying resolved,
 //!   with the team's throttles shedding less than the drill's `shed_tolerance`).
 //!
@@ -212,36 +210,14 @@ pub fn first_impact(drill: &Drill, buckets: &[Bucket], fault: SimTime) -> Option
 }
 
 /// Whether the ordered action `entry` counts as a mitigation (the module's definitions).
-fn mitigates(drill: &Drill, buckets: &[Bucket], window: f64, entry: &Entry) -> bool {
+fn mitigates(drill: &Drill, entry: &Entry) -> bool {
     let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
     let input = words(&entry.input);
     let says = |lines: &[Say]| lines.iter().any(|s| words(&s.input) == input);
     if drill.wrong_responses.iter().any(|r| says(&r.says)) && !says(&drill.reference) {
         return false;
     }
-    let Detail::Ordered { lands } = entry.detail else {
-        return true;
-    };
-    // Harmed requests per second over the whole buckets inside [from, to).
-    let rate = |from: f64, to: f64| {
-        let (harm, width) = buckets
-            .iter()
-            .filter(|b| b.start >= from - 1e-9 && b.start + b.width <= to + 1e-9)
-            .fold((0u64, 0.0), |(h, w), b| {
-                (h + b.failed + b.rejected + b.degraded, w + b.width)
-            });
-        (width > 0.0).then(|| harm as f64 / width)
-    };
-    let window = window.max(1.0);
-    let ordered = entry.at.as_secs_f64();
-    let landed = lands.as_secs_f64();
-    match (
-        rate(ordered - window, ordered),
-        rate(landed, landed + window),
-    ) {
-        (Some(before), Some(after)) => after <= before * 1.1 + 0.1,
-        _ => true,
-    }
+    true
 }
 
 /// The timings of `session` (a finished run).
@@ -261,11 +237,7 @@ pub fn timings(session: &Session) -> Timings {
         .filter_map(|(i, _)| truth.alert_first_pending.get(i).copied().flatten())
         .min();
     let best = best_page(session);
-    let buckets = session.sim().telemetry().buckets();
-    let window = session.sim().telemetry().window.as_secs_f64();
-    let first_action = team
-        .actions()
-        .find(|e| mitigates(drill, buckets, window, e));
+    let first_action = team.actions().find(|e| mitigates(drill, e));
     // An acknowledgement before the cause began answered something else (a distraction).
     let ack = team
         .all("ack")
