@@ -42,7 +42,7 @@ pub enum Command {
     Replay {
         /// The transcript (JSON Lines) a run or play wrote.
         transcript: PathBuf,
-        /// Print the summary as one JSON object.
+        /// Print the summary as one JSON object, with the debrief's score.
         #[arg(long)]
         json: bool,
     },
@@ -222,7 +222,8 @@ pub struct RunArgs {
     /// Continue the session in this transcript (it carries the drill), appending to it.
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    /// Print the end-of-drill summary as JSON instead of text.
+    /// Print the end-of-drill summary as JSON instead of text, with the debrief's score
+    /// (`score`, and `scoring`: its parts and arithmetic).
     #[arg(long)]
     pub json: bool,
     /// At the end, write the HTML debrief here.
@@ -343,7 +344,8 @@ pub struct PlayArgs {
     /// Print only the summary, not the session as it plays.
     #[arg(long)]
     pub quiet: bool,
-    /// Print the summary as JSON.
+    /// Print the summary as JSON, with the debrief's score (`score`, and `scoring`: its parts
+    /// and arithmetic).
     #[arg(long)]
     pub json: bool,
     /// At the end, write the HTML debrief here.

@@ -179,8 +179,7 @@ pub(super) fn live(args: &RunArgs) -> Result<Exit, AppError> {
         delivery.finish();
     }
     let problems = problems?;
-    write_debrief(&session, args.debrief.as_deref())?;
-    let exit = finish(&session, args.json)?;
+    let exit = finish(&session, args.json, args.debrief.as_deref())?;
     if let Some(recording) = recording.as_mut() {
         record_live(recording, &session, fresh_header.as_ref(), args)?;
     }
@@ -286,13 +285,23 @@ fn transcript_create_error(path: &Path, e: &std::io::Error) -> AppError {
 }
 
 /// Writes the HTML debrief of `session` to `path`, if one was asked for.
-fn write_debrief(session: &Session, path: Option<&Path>) -> Result<(), AppError> {
-    let Some(path) = path else { return Ok(()) };
-    let page = report::html(&score::debrief::debrief(session));
+fn write_debrief(debrief: &score::debrief::Debrief, path: &Path) -> Result<(), AppError> {
+    let page = report::html(debrief);
     files::write_atomic(path, |out| out.write_all(page.as_bytes()))
         .map_err(|e| AppError::Io(format!("cannot write the debrief {}: {e}", path.display())))?;
     eprintln!("debrief written to {}", path.display());
     Ok(())
+}
+
+/// The end-of-session summary with the score as the debrief has it (`--json`).
+#[derive(serde::Serialize)]
+struct Scored<'a> {
+    #[serde(flatten)]
+    summary: &'a SessionSummary,
+    /// The debrief's score, rounded.
+    score: u32,
+    /// Its parts and arithmetic, as in the debrief's JSON.
+    scoring: &'a score::debrief::Scoring,
 }
 
 fn briefing(session: &Session, clock: ClockMode) -> String {
@@ -328,19 +337,28 @@ fn briefing(session: &Session, clock: ClockMode) -> String {
     out
 }
 
-fn finish(session: &Session, json: bool) -> Result<Exit, AppError> {
+/// Writes the debrief page to `debrief` if asked, then prints the summary: as text, or as
+/// JSON with the debrief's score.
+fn finish(session: &Session, json: bool, debrief: Option<&Path>) -> Result<Exit, AppError> {
+    let scored = (json || debrief.is_some()).then(|| score::debrief::debrief(session));
+    if let (Some(d), Some(path)) = (&scored, debrief) {
+        write_debrief(d, path)?;
+    }
     let summary = SessionSummary::of(session);
-    let text = if json {
-        to_json(&summary)
-    } else {
-        crate::sanitize::shown(&summary.render_text(session)).into_owned()
+    let text = match &scored {
+        Some(d) if json => to_json(&Scored {
+            summary: &summary,
+            score: d.score,
+            scoring: &d.scoring,
+        }),
+        _ => crate::sanitize::shown(&summary.render_text(session)).into_owned(),
     };
     write_stdout(&text)
 }
 
 pub(super) fn replay(path: &Path, json: bool) -> Result<Exit, AppError> {
     let session = read_and_replay(path)?;
-    finish(&session, json)
+    finish(&session, json, None)
 }
 
 /// The lines of the drill's wrong response `name`, or a message naming the ones it has.
@@ -506,8 +524,7 @@ pub(super) fn play(args: &PlayArgs) -> Result<Exit, AppError> {
             session::anchor::describe(&says[i].at)
         );
     }
-    write_debrief(&session, args.debrief.as_deref())?;
-    let exit = finish(&session, args.json)?;
+    let exit = finish(&session, args.json, args.debrief.as_deref())?;
     if let Some(recording) = recording.as_mut() {
         history::record(recording, &crate::history::transcript_text(&header, &lines))?;
     }

@@ -935,8 +935,11 @@ fn default_points() -> i64 {
 #[serde(deny_unknown_fields)]
 pub enum Done {
     /// A command of this name (`ack`, `declare`, or a drill action), or a looking command
-    /// (`dash`, `logs`, `metric`, ...) made after the task's deadline's event.
+    /// (`dash`, `logs`, `metric`, ...) made after the task's deadline's event; `declare sev2`
+    /// asks for that severity.
     Command(String),
+    /// Any one of these criteria.
+    AnyOf(Vec<Done>),
     /// Any of the drill's actions.
     AnyAction,
     /// A correct `diagnose`.

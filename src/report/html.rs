@@ -37,6 +37,11 @@ pub fn render(debrief: &Debrief, template: &str) -> Result<String, tera::Error> 
     let mut context = tera::Context::new();
     context.insert("d", debrief);
     context.insert("charts", &charts(debrief));
+    // A distraction was active: the charts shade causes and distractions apart.
+    context.insert(
+        "distraction",
+        &debrief.charts.faults.iter().any(|span| !span.cause),
+    );
     context.insert("whatif", &super::whatif::debrief_sentences(debrief));
     tera.render("debrief.html", &context)
 }
@@ -137,29 +142,57 @@ pub fn charts(d: &Debrief) -> Vec<ChartSvg> {
         ],
         on(&|m| matches!(m, Metric::ErrorRatio | Metric::DegradedRatio).then_some(100.0)),
     );
+    // Each pool on two charts, each on its own scale: connections (size and in use), and
+    // requests waiting with timeouts, which can run to hundreds beside a pool of ten.
     for (p, q) in team.pools.iter().zip(&none.pools) {
-        let title = format!(
-            "Pool {}: connections in use, requests waiting, timeouts per second",
-            p.name
-        );
+        let of_pool = |pick: fn(&Metric) -> Option<&String>| {
+            on(&|m| pick(m).filter(|n| **n == p.name).map(|_| 1.0))
+        };
         draw(
-            &title,
+            &format!("Pool {}: connections in use of its size", p.name),
             "",
             vec![
                 line("size", &team.t, &p.size, "s4", false),
                 line("in use", &team.t, &p.in_use, "s1", false),
+                line("in use", &none.t, &q.in_use, "s1", true),
+            ],
+            of_pool(|m| match m {
+                Metric::PoolSize(n) => Some(n),
+                _ => None,
+            }),
+        );
+        draw(
+            &format!("Pool {}: requests waiting, timeouts per second", p.name),
+            "",
+            vec![
                 line("waiting", &team.t, &p.waiting, "s2", false),
                 line("timeouts/s", &team.t, &p.timeouts_per_second, "s3", false),
                 line("waiting", &none.t, &q.waiting, "s2", true),
             ],
-            on(&|m| match m {
-                Metric::PoolWaiting(n) | Metric::PoolTimeoutRate(n) | Metric::PoolSize(n)
-                    if *n == p.name =>
-                {
-                    Some(1.0)
-                }
+            of_pool(|m| match m {
+                Metric::PoolWaiting(n) | Metric::PoolTimeoutRate(n) => Some(n),
                 _ => None,
             }),
+        );
+    }
+    // The drill's own dashboard panels, each with the alerts on its metric.
+    for panel in &c.panels {
+        let scale = if panel.unit == "%" { 100.0 } else { 1.0 };
+        draw(
+            &format!("Dashboard: {}", panel.title),
+            panel.unit,
+            vec![Line {
+                label: &panel.metric,
+                t: &panel.t,
+                values: panel.values.clone(),
+                class: "s1",
+                faint: false,
+            }],
+            c.thresholds
+                .iter()
+                .filter(|t| crate::score::impact::metric_text(&t.metric) == panel.metric)
+                .map(|t| (t.alert.clone(), t.value * scale))
+                .collect(),
         );
     }
     out

@@ -212,7 +212,11 @@ pub fn render(d: &Debrief) -> String {
             let _ = write!(status, "; {cost}");
         }
         let done = match (&task.done, &task.by) {
-            (Some(m), Some(by)) => format!("{} by {}", m.clock, esc(by)),
+            (Some(m), Some(by)) => format!(
+                "{} by {}",
+                m.clock,
+                esc(&crate::session::checklist::done_by(by, &task.role))
+            ),
             _ => "—".to_owned(),
         };
         let _ = writeln!(
@@ -336,6 +340,41 @@ pub fn render(d: &Debrief) -> String {
             b.minutes,
             n.minutes
         );
+    }
+    if !d.charts.panels.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n## Dashboard panels\n\nThe drill's own dashboard over the run (charted in the HTML debrief).\n\n| Panel | Metric | Peak | At | At the end |\n|---|---|---:|---|---:|"
+        );
+        for p in &d.charts.panels {
+            let peak = p
+                .t
+                .iter()
+                .zip(&p.values)
+                .fold(None, |best: Option<(f64, f64)>, (t, v)| match best {
+                    Some((_, b)) if b >= *v => best,
+                    _ => Some((*t, *v)),
+                });
+            let (at, peak) = peak.map_or_else(
+                || ("—".to_owned(), "—".to_owned()),
+                |(t, v)| {
+                    (
+                        super::svg::clock_label(d.charts.clock_start_seconds, t),
+                        format!("{v:.2}{}", p.unit),
+                    )
+                },
+            );
+            let last = p
+                .values
+                .last()
+                .map_or_else(|| "—".to_owned(), |v| format!("{v:.2}{}", p.unit));
+            let _ = writeln!(
+                o,
+                "| {} | `{}` | {peak} | {at} | {last} |",
+                esc(&p.title),
+                p.metric.replace('`', "'")
+            );
+        }
     }
 
     let _ = writeln!(

@@ -81,7 +81,8 @@ fn number(v: f64, max: f64) -> String {
     }
 }
 
-fn clock_label(start: Option<u32>, seconds: f64) -> String {
+/// `09:42` on the drill's clock, or `T+0:42` without one.
+pub(super) fn clock_label(start: Option<u32>, seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     match start {
         Some(c) => {
@@ -149,12 +150,30 @@ pub fn chart(
         lx += 18.0 + 6.2 * label.chars().count() as f64 + 14.0;
     }
 
-    // Spans.
+    // Spans: causes and distractions shaded apart, with a key at the right of the title row
+    // when the run had a distraction.
+    if frame.spans.iter().any(|sp| !sp.cause) {
+        let mut kx = WIDTH - RIGHT;
+        for (class, label) in [("span dist", "distraction"), ("span", "cause")] {
+            kx -= 6.2 * label.chars().count() as f64;
+            let _ = write!(
+                s,
+                r#"<text class="lg" x="{kx:.1}" y="16">{label}</text><rect class="{class}" x="{:.1}" y="7" width="12" height="11"/>"#,
+                kx - 16.0
+            );
+            kx -= 28.0;
+        }
+    }
     for span in frame.spans {
         let (x0, x1) = (x(span.from_seconds), x(span.to_seconds));
+        let (class, kind) = if span.cause {
+            ("span", "")
+        } else {
+            ("span dist", " (distraction)")
+        };
         let _ = write!(
             s,
-            r#"<rect class="span" x="{x0:.1}" y="{TOP:.1}" width="{:.1}" height="{plot_h:.1}"><title>{}</title></rect>"#,
+            r#"<rect class="{class}" x="{x0:.1}" y="{TOP:.1}" width="{:.1}" height="{plot_h:.1}"><title>{}{kind}</title></rect>"#,
             (x1 - x0).max(1.0),
             escape(&span.label)
         );

@@ -260,6 +260,10 @@ pub struct Span {
     pub from_seconds: f64,
     pub to_seconds: f64,
     pub label: String,
+    /// A cause's span, or a distraction's (`cause: false`), shaded apart (the JSON debrief's
+    /// `faults` say which).
+    #[serde(skip)]
+    pub cause: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -275,6 +279,10 @@ pub struct Charts {
     /// page draws it; the JSON debrief leaves it out).
     #[serde(skip)]
     pub thresholds: Vec<Threshold>,
+    /// The drill's own dashboard panels over the run (the page charts them, the Markdown
+    /// lists them; the JSON debrief leaves them out).
+    #[serde(skip)]
+    pub panels: Vec<crate::score::panels::PanelSeries>,
 }
 
 /// An alert's line on a chart: it fires above (or below) `value` of `metric`.
@@ -379,6 +387,13 @@ pub fn debrief(session: &Session) -> Debrief {
                 },
             })
             .collect(),
+        panels: crate::score::panels::panels(
+            drill,
+            sim.telemetry().buckets(),
+            sim.pool_names(),
+            sim.step_names(),
+            horizon,
+        ),
     };
 
     Debrief {
@@ -737,6 +752,7 @@ fn fault_spans(session: &Session, horizon: SimTime) -> Vec<Span> {
                 from_seconds: start.as_secs_f64(),
                 to_seconds: end.as_secs_f64(),
                 label: format!("fault {}", f.name),
+                cause: f.cause,
             })
         })
         .collect()

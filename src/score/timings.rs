@@ -16,6 +16,9 @@
 //! - **best possible page**: the earliest `first pending + for` over the cause's page alerts,
 //!   the moment the cause's first page could have fired.
 //! - **detected**: the first acknowledgement at or after the cause's start.
+//! - **first mitigation**: the first drill action ordered that counts as a mitigation: not a
+//!   line of one of the drill's wrong responses (the same words) that the reference does not
+//!   say too. A wrong response's action ordered first is not the mitigation.
 //! - **mitigated**: the drill's `Recovered` (every cause page resolved and staying resolved,
 //!   with the team's throttles shedding less than the drill's `shed_tolerance`).
 //!
@@ -23,11 +26,11 @@
 
 use serde::Serialize;
 
-use crate::drill::spec::{Alert, Condition, Drill, Metric, Severity};
+use crate::drill::spec::{Alert, Condition, Drill, Metric, Say, Severity};
 use crate::drill::{ClockTime, Duration};
 use crate::session::Session;
 use crate::session::command::Command;
-use crate::session::team::Detail;
+use crate::session::team::{Detail, Entry};
 use crate::sim::SimTime;
 use crate::sim::world::Truth;
 use crate::telemetry::series::Bucket;
@@ -206,6 +209,17 @@ pub fn first_impact(drill: &Drill, buckets: &[Bucket], fault: SimTime) -> Option
         })
 }
 
+/// Whether the ordered action `entry` counts as a mitigation (the module's definitions).
+fn mitigates(drill: &Drill, entry: &Entry) -> bool {
+    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let input = words(&entry.input);
+    let says = |lines: &[Say]| lines.iter().any(|s| words(&s.input) == input);
+    if drill.wrong_responses.iter().any(|r| says(&r.says)) && !says(&drill.reference) {
+        return false;
+    }
+    true
+}
+
 /// The timings of `session` (a finished run).
 #[must_use]
 pub fn timings(session: &Session) -> Timings {
@@ -223,7 +237,7 @@ pub fn timings(session: &Session) -> Timings {
         .filter_map(|(i, _)| truth.alert_first_pending.get(i).copied().flatten())
         .min();
     let best = best_page(session);
-    let first_action = team.actions().next();
+    let first_action = team.actions().find(|e| mitigates(drill, e));
     // An acknowledgement before the cause began answered something else (a distraction).
     let ack = team
         .all("ack")

@@ -40,6 +40,33 @@ pub enum Status {
     Open,
 }
 
+impl Status {
+    /// The status with its `by` as the checklists say it ([`done_by`]): `ops for comms`.
+    #[must_use]
+    pub fn by_role(self, role: &str) -> Status {
+        match self {
+            Status::OnTime { at, by } => Status::OnTime {
+                at,
+                by: done_by(&by, role),
+            },
+            Status::Late {
+                at,
+                by,
+                late_seconds,
+            } => Status::Late {
+                at,
+                by: done_by(&by, role),
+                late_seconds,
+            },
+            Status::Premature { at, by } => Status::Premature {
+                at,
+                by: done_by(&by, role),
+            },
+            other => other,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TaskResult {
     pub role: String,
@@ -56,34 +83,51 @@ pub struct TaskResult {
     pub wrong_guesses: u32,
 }
 
-/// The entry that completes `done`, if any has yet (the n-th one for `Count`), counting only
-/// entries at or after `since`.
+/// Who did a task, as the checklists say it: `ops`, or `ops for comms` when someone other than
+/// the role it is on did it. The task is credited to its own role either way.
 #[must_use]
-pub fn completion<'a>(done: &Done, team: &'a Team, since: SimTime) -> Option<&'a Entry> {
-    let mut entries = team.log.iter().filter(|e| e.at >= since);
-    match done {
-        Done::Count(inner, n) => {
-            let n = (*n).max(1) as usize;
-            entries.filter(|e| matches(inner, e)).nth(n - 1)
-        }
-        other => entries.find(|e| matches(other, e)),
+pub fn done_by(by: &str, role: &str) -> String {
+    if by == role {
+        by.to_owned()
+    } else {
+        format!("{by} for {role}")
     }
 }
 
-/// Whether `done` is completed by looking (`Command("dash")`, or a count of looks).
+/// The entry that completes `done`, if any has yet (the n-th one for `Count`). Looks count only
+/// at or after `looks_since` (none while its event has not happened); other commands always.
+#[must_use]
+pub fn completion<'a>(
+    done: &Done,
+    team: &'a Team,
+    looks_since: Option<SimTime>,
+) -> Option<&'a Entry> {
+    let mut entries = team.log.iter();
+    match done {
+        Done::Count(inner, n) => {
+            let n = (*n).max(1) as usize;
+            entries
+                .filter(|e| matches(inner, e, looks_since))
+                .nth(n - 1)
+        }
+        other => entries.find(|e| matches(other, e, looks_since)),
+    }
+}
+
+/// Whether `done` can be completed by looking (`Command("dash")`, or a count or choice of looks).
 fn by_looking(done: &Done) -> bool {
     match done {
         Done::Command(name) => LOOK_COMMANDS.contains(&name.as_str()),
         Done::Count(inner, _) => by_looking(inner),
+        Done::AnyOf(all) => all.iter().any(by_looking),
         Done::AnyAction | Done::Diagnosis => false,
     }
 }
 
-/// What of the team's log can complete `task`: everything, or for a task done by looking, the
-/// looks made once its deadline's event has happened (`None` while it has not): the team
-/// glances at the dashboard all the time, and "verify recovery on the dashboard" means a look
-/// after recovery.
-fn counted_since(task: &Task, drill: &Drill, truth: &Truth, team: &Team) -> Option<SimTime> {
+/// From when a look can complete `task`: the start, or for a task done by looking, once its
+/// deadline's event has happened (`None` while it has not): the team glances at the dashboard
+/// all the time, and "verify recovery on the dashboard" means a look after recovery.
+fn looks_since(task: &Task, drill: &Drill, truth: &Truth, team: &Team) -> Option<SimTime> {
     if !by_looking(&task.done_by) {
         return Some(SimTime::ZERO);
     }
@@ -93,12 +137,20 @@ fn counted_since(task: &Task, drill: &Drill, truth: &Truth, team: &Team) -> Opti
     }
 }
 
-fn matches(done: &Done, entry: &Entry) -> bool {
+fn matches(done: &Done, entry: &Entry, looks_since: Option<SimTime>) -> bool {
     match done {
-        Done::Command(name) => entry.command.name() == name,
+        Done::Command(text) if LOOK_COMMANDS.contains(&text.as_str()) => {
+            entry.command.name() == text && looks_since.is_some_and(|t| entry.at >= t)
+        }
+        Done::Command(text) => match crate::drill::done_command(text) {
+            Ok(("declare", Some(severity))) => entry.command == Command::Declare(severity),
+            Ok((name, None)) => entry.command.name() == name,
+            _ => false,
+        },
+        Done::AnyOf(all) => all.iter().any(|d| matches(d, entry, looks_since)),
         Done::AnyAction => matches!(entry.command, Command::Action { .. }),
         Done::Diagnosis => entry.detail == Detail::Diagnosis { correct: true },
-        Done::Count(inner, _) => matches(inner, entry),
+        Done::Count(inner, _) => matches(inner, entry, looks_since),
     }
 }
 
@@ -115,8 +167,7 @@ pub fn evaluate(
 ) -> TaskResult {
     let due = anchor::resolve(&task.due, drill, truth, team);
     let after_recovery = matches!(task.due, Anchor::After(Event::Recovered, _));
-    let done = counted_since(task, drill, truth, team)
-        .and_then(|since| completion(&task.done_by, team, since));
+    let done = completion(&task.done_by, team, looks_since(task, drill, truth, team));
     let status = match (done, due) {
         (Some(e), _) if after_recovery && truth.recovered.is_none_or(|r| e.at < r) => {
             Status::Premature {

@@ -422,17 +422,13 @@ fn parse_command(head: &str, args: &[String], drill: &Drill) -> Result<Command, 
             _ => Err(error("usage: ack [ALERT]")),
         },
         "declare" => match args {
-            [sev] => {
-                let digits = sev.to_lowercase();
-                let digits = digits.trim_start_matches("sev").trim_start_matches('-');
-                match digits.parse::<u8>() {
-                    Ok(n @ 1..=5) => Ok(Command::Declare(n)),
-                    _ => Err(error_hint(
-                        format!("`{sev}` is not a severity"),
-                        "sev1 (worst) to sev5, e.g. declare sev2",
-                    )),
-                }
-            }
+            [sev] => match crate::drill::severity(sev) {
+                Some(n) => Ok(Command::Declare(n)),
+                None => Err(error_hint(
+                    format!("`{sev}` is not a severity"),
+                    "sev1 (worst) to sev5, e.g. declare sev2",
+                )),
+            },
             _ => Err(error_hint("usage: declare SEVERITY", "e.g. declare sev2")),
         },
         "assign" => match args {

@@ -587,9 +587,9 @@ impl Session {
         for role in &self.drill.roles {
             let _ = writeln!(out, "{} ({})", role.title, role.id);
             for r in results.iter().filter(|r| r.role == role.id) {
-                let (mark, when) = match &r.status {
+                let (mark, when) = match r.status.clone().by_role(&r.role) {
                     Status::OnTime { at, by } => {
-                        ("✓", format!("done {} by {by}", self.clock_text(*at)))
+                        ("✓", format!("done {} by {by}", self.clock_text(at)))
                     }
                     Status::Late {
                         at,
@@ -599,15 +599,15 @@ impl Session {
                         "~",
                         format!(
                             "done {} by {by}, {} late",
-                            self.clock_text(*at),
-                            Duration::from_secs_f64(*late_seconds)
+                            self.clock_text(at),
+                            Duration::from_secs_f64(late_seconds)
                         ),
                     ),
                     Status::Premature { at, by } => (
                         "✗",
                         format!(
                             "done {} by {by}, before the system recovered",
-                            self.clock_text(*at)
+                            self.clock_text(at)
                         ),
                     ),
                     Status::Missed => ("✗", "missed".to_owned()),

@@ -240,18 +240,22 @@ impl SessionSummary {
                 self.points.earned, self.points.possible
             );
             for r in &self.checklist {
+                let by = |by: &str| super::checklist::done_by(by, &r.role);
                 let status = match &r.status {
-                    Status::OnTime { by, .. } => format!("on time ({by})"),
+                    Status::OnTime { by: b, .. } => format!("on time ({})", by(b)),
                     Status::Late {
-                        by, late_seconds, ..
+                        by: b,
+                        late_seconds,
+                        ..
                     } => {
                         format!(
-                            "late by {} ({by})",
-                            crate::drill::Duration::from_secs(late_seconds.round() as u64)
+                            "late by {} ({})",
+                            crate::drill::Duration::from_secs(late_seconds.round() as u64),
+                            by(b)
                         )
                     }
-                    Status::Premature { by, .. } => {
-                        format!("premature ({by}): done before the system recovered")
+                    Status::Premature { by: b, .. } => {
+                        format!("premature ({}): done before the system recovered", by(b))
                     }
                     Status::Missed => "missed".to_owned(),
                     Status::Overdue => "overdue".to_owned(),

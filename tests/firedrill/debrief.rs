@@ -487,9 +487,10 @@ fn the_html_page_is_self_contained() {
     }
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(lower.contains("prefers-color-scheme: dark") && lower.contains("@media print"));
-    // Four charts (traffic, latency, errors, the pool), each with the fault shaded and markers.
-    assert_eq!(html.matches("<svg class=\"chart\"").count(), 4);
-    assert_eq!(html.matches("<rect class=\"span\"").count(), 4);
+    // Five charts (traffic, latency, errors, the pool's connections and its queue), each with
+    // the fault shaded and markers.
+    assert_eq!(html.matches("<svg class=\"chart\"").count(), 5);
+    assert_eq!(html.matches("<rect class=\"span\"").count(), 5);
     assert!(
         html.contains("m-alert")
             && html.contains("m-inject")
@@ -723,4 +724,163 @@ fn resolving_before_the_system_recovered_earns_nothing() {
     assert_eq!(resolve.status, "premature", "{resolve:#?}");
     assert_eq!(resolve.earned, 0);
     assert!(report::markdown(&d).contains("premature: done before the system recovered"));
+}
+
+// ---- issue 21: the first mitigation, the drill's panels, pool scales, causes and distractions ----
+
+/// The largest y-axis label of the chart titled `title` in `charts`.
+fn axis_top(charts: &[report::html::ChartSvg], title: &str) -> f64 {
+    let svg = &charts
+        .iter()
+        .find(|c| c.title == title)
+        .unwrap_or_else(|| {
+            panic!(
+                "no chart {title}: {:?}",
+                charts.iter().map(|c| &c.title).collect::<Vec<_>>()
+            )
+        })
+        .svg;
+    svg.split("<text class=\"ax\"")
+        .skip(1)
+        .filter(|t| t.contains("text-anchor=\"end\">"))
+        .filter_map(|t| {
+            let v = t.split('>').nth(1)?.split('<').next()?;
+            v.parse::<f64>().ok()
+        })
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn a_wrong_action_is_not_the_first_mitigation() {
+    // A line of one of the drill's wrong responses is not the first mitigation, even when it
+    // helped; the words are compared, not the spacing.
+    let wrong = MINI.replacen(
+        "    reference: [",
+        "    wrong_responses: [Response(name: \"big-pool\", says: [\n        Say(at: After(FirstPage, \"3m\"), role: \"ops\", input: \"scale-pool size=12\"),\n    ])],\n    reference: [",
+        1,
+    );
+    let wrong = wrong.replacen(
+        "input: \"scale-pool size=12\"),\n        Say(at: After(Recovered",
+        "input: \"scale-pool  size=13\"),\n        Say(at: After(Recovered",
+        1,
+    );
+    let d = debrief_of(
+        "mini-wrong-line",
+        &wrong,
+        &[
+            say(after(Event::FirstPage, "1m"), "ops", "ack"),
+            say(after(Event::FirstPage, "2m"), "ops", "scale-pool  size=12"),
+            say(after(Event::FirstPage, "3m"), "ops", "scale-pool size=13"),
+        ],
+    );
+    assert_eq!(
+        d.timings.first_mitigation_input.as_deref(),
+        Some("scale-pool size=13"),
+        "{:?}",
+        d.timings
+    );
+}
+
+#[test]
+fn the_drills_own_panels_are_charted() {
+    let drill = MINI.replacen(
+        "    roles: [",
+        "    dashboard: [\n        Panel(title: \"Pool busy\", metric: PoolUtilization(\"db\")),\n        Panel(title: \"p95\", metric: LatencyP95),\n    ],\n    roles: [",
+        1,
+    );
+    let d = debrief_of("mini-panels", &drill, &reference(&drill));
+    let html = report::html(&d);
+    for (title, metric) in [("Pool busy", "PoolUtilization(db)"), ("p95", "LatencyP95")] {
+        assert!(
+            html.contains(&format!("<svg class=\"chart\" viewBox=\"0 0 760 226\" role=\"img\" aria-label=\"Dashboard: {title}\">")),
+            "{title}"
+        );
+        let md = report::markdown(&d);
+        assert!(md.contains(&format!("| {title} | `{metric}` |")), "{md}");
+    }
+    // The busy pool is full in the surge; the chart is in percent, with the alert on it.
+    let busy = d
+        .charts
+        .panels
+        .iter()
+        .find(|p| p.title == "Pool busy")
+        .unwrap();
+    assert_eq!(busy.unit, "%");
+    assert!(busy.values.iter().any(|v| *v > 95.0), "{:?}", busy.values);
+    let charts = report::html::charts(&d);
+    let chart = charts
+        .iter()
+        .find(|c| c.title == "Dashboard: Pool busy")
+        .unwrap();
+    assert!(
+        chart.svg.contains("PoolSaturated fires at 95%"),
+        "{}",
+        chart.svg
+    );
+    // The alert on the panel's metric is drawn on it.
+    let p95 = charts.iter().find(|c| c.title == "Dashboard: p95").unwrap();
+    assert!(
+        p95.svg.contains("LatencyHigh fires at"),
+        "the LatencyHigh threshold"
+    );
+    // Without panels, no such chart; the JSON debrief leaves the series out.
+    let plain = debrief_of("mini-no-panels", MINI, &reference(MINI));
+    assert!(!report::html(&plain).contains("Dashboard: "));
+    assert_eq!(report::json(&d).matches("Pool busy").count(), 0);
+}
+
+#[test]
+fn pool_charts_give_in_use_and_waiting_scales_a_reader_can_see() {
+    // No response: requests queue for the pool by the hundred while it holds 4.
+    let d = debrief_of("mini-pool-scales", MINI, &[]);
+    let pool = &d.charts.team.pools[0];
+    let size = pool.size.iter().copied().fold(0.0, f64::max);
+    let in_use = pool.in_use.iter().copied().fold(0.0, f64::max);
+    let waiting = pool.waiting.iter().copied().fold(0.0, f64::max);
+    assert!(
+        waiting > 10.0 * size,
+        "waiting {waiting} dwarfs the pool of {size}"
+    );
+    let charts = report::html::charts(&d);
+    let connections = axis_top(&charts, "Pool db: connections in use of its size");
+    assert!(
+        connections >= size.max(in_use) && connections <= 2.0 * size,
+        "connections on their own scale: top {connections} for a pool of {size}"
+    );
+    let queue = axis_top(&charts, "Pool db: requests waiting, timeouts per second");
+    assert!(
+        queue >= waiting,
+        "the queue on its own: top {queue}, waiting {waiting}"
+    );
+}
+
+#[test]
+fn causes_and_distractions_are_shaded_apart() {
+    let herring = include_str!("../data/red-herring.ron");
+    let d = debrief_of("herring-spans", herring, &reference(herring));
+    let charts = report::html::charts(&d);
+    // Each chart: one span of each kind, and one swatch of each in its key.
+    for c in &charts {
+        assert_eq!(
+            c.svg.matches("<rect class=\"span dist\" x=").count(),
+            2,
+            "{}",
+            c.title
+        );
+        assert_eq!(
+            c.svg.matches("<rect class=\"span\" x=").count(),
+            2,
+            "{}",
+            c.title
+        );
+        assert!(c.svg.contains(">distraction</text>") && c.svg.contains(">cause</text>"));
+        assert!(c.svg.contains("fault slow-model (distraction)</title>"));
+    }
+    let html = report::html(&d);
+    assert!(html.contains("<span class=\"key k-dist\">distraction active</span>"));
+    assert!(html.contains(".chart .span.dist { fill: var(--dist); }"));
+    // A drill with no distraction keeps one shading and no key for the other.
+    let plain = report::html(&debrief_of("mini-spans", MINI, &reference(MINI)));
+    assert!(!plain.contains("span dist") && !plain.contains(">distraction</text>"));
+    assert!(plain.contains("<span class=\"key k-span\">fault active</span>"));
 }

@@ -7,6 +7,7 @@ mod browser;
 mod calibrate;
 mod causes;
 mod check;
+mod checklists;
 mod debrief;
 mod drills;
 mod effects;

@@ -266,3 +266,45 @@ fn transcripts_that_do_not_fit_are_refused_clearly() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains(":1: not a firedrill transcript header"));
 }
+
+/// `play --json` carries the score as the debrief's JSON has it: the total, its parts and the
+/// arithmetic; `replay --json` of its transcript says the same.
+#[test]
+fn play_json_carries_the_debriefs_score() {
+    let t = temp("scored.jsonl");
+    let mini = "tests/data/mini-rush.ron";
+    let played = firedrill(
+        &[
+            "play",
+            mini,
+            "--reference",
+            "--json",
+            "--quiet",
+            "--transcript",
+            s(&t),
+        ],
+        "",
+    );
+    let v: Value = serde_json::from_str(&stdout(&played)).unwrap();
+    let debrief: Value = serde_json::from_str(&stdout(&firedrill(
+        &["debrief", s(&t), "--format", "json"],
+        "",
+    )))
+    .unwrap();
+    assert!(v["score"].is_u64(), "{v:#}");
+    assert_eq!(v["score"], debrief["score"]);
+    assert_eq!(v["scoring"], debrief["scoring"]);
+    let arithmetic = v["scoring"]["arithmetic"].as_str().unwrap();
+    assert!(
+        arithmetic.ends_with(&format!("→ {}", v["score"])),
+        "{arithmetic}"
+    );
+    // The summary is still all there beside it.
+    assert!(
+        v["checklist"].is_array() && v["simulation"].is_object(),
+        "{v:#}"
+    );
+    let replayed: Value =
+        serde_json::from_str(&stdout(&firedrill(&["replay", s(&t), "--json"], ""))).unwrap();
+    assert_eq!(replayed, v);
+}

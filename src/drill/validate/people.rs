@@ -59,12 +59,18 @@ impl Checker<'_> {
     /// A task done by looking counts a look only after its deadline's event, so it needs
     /// one: `due: After(Recovered, "10m")`, not `At("40m")` (any glance would do).
     fn look_task(&mut self, task: &Task, path: &FieldPath) {
-        let mut done = &task.done_by;
-        while let Done::Count(inner, _) = done {
-            done = inner;
+        fn look(done: &Done) -> Option<&str> {
+            match done {
+                Done::Command(name) if LOOK_COMMANDS.contains(&name.as_str()) => Some(name),
+                Done::Count(inner, _) => look(inner),
+                Done::AnyOf(all) => all.iter().find_map(look),
+                _ => None,
+            }
         }
-        let Done::Command(name) = done else { return };
-        if !LOOK_COMMANDS.contains(&name.as_str()) || !matches!(task.due, Anchor::At(_)) {
+        let Some(name) = look(&task.done_by) else {
+            return;
+        };
+        if !matches!(task.due, Anchor::At(_)) {
             return;
         }
         self.report(
@@ -91,8 +97,39 @@ impl Checker<'_> {
                 );
             }
             Done::Command(name) if LOOK_COMMANDS.contains(&name.as_str()) => {}
-            Done::Command(name) => {
-                self.command_ref(name, path.item(0));
+            Done::Command(text) => match crate::drill::done_command(text) {
+                Ok((name, _)) => {
+                    self.command_ref(name, path.item(0));
+                }
+                Err("declare") => self.report(
+                    path.item(0),
+                    format!("`{text}` asks for a severity that does not exist"),
+                    "not a severity",
+                    "write `declare` and one of sev1 (worst) to sev5, e.g. `Command(\"declare sev2\")`, or `Command(\"declare\")` for any",
+                ),
+                Err(name) => {
+                    if self.command_ref(name, path.item(0)) {
+                        self.report(
+                            path.item(0),
+                            format!("`{text}`: a task names a command without its arguments"),
+                            "arguments are not matched",
+                            format!("write `Command(\"{name}\")`; only `declare` takes one, its severity (`declare sev2`)"),
+                        );
+                    }
+                }
+            },
+            Done::AnyOf(all) => {
+                if all.is_empty() {
+                    self.report(
+                        path.clone(),
+                        "`AnyOf([])` can never be done: it lists nothing",
+                        "empty",
+                        "list the ways the task can be done, e.g. `AnyOf([Command(\"rollback\"), Command(\"disable-search\")])`",
+                    );
+                }
+                for (k, inner) in all.iter().enumerate() {
+                    self.done(inner, &path.item(0).index(k));
+                }
             }
             Done::AnyAction => {
                 if self.actions.list.is_empty() {
