@@ -112,6 +112,43 @@ pub fn effect(e: &Effect, params: &[(String, f64)]) -> String {
             "sends {} of requests through step {step}",
             percent(share, params)
         ),
+        Effect::StepRateLimit { step, rps, burst } => format!(
+            "limits step {step}'s dependency to {} calls/s{}, refusing the rest (429)",
+            v(rps),
+            burst
+                .as_ref()
+                .map_or_else(String::new, |b| format!(" (bursts of {})", v(b)))
+        ),
+        Effect::SetRetries {
+            step,
+            max_attempts,
+            backoff,
+            multiplier,
+            jitter,
+            budget,
+        } => {
+            let mut parts = Vec::new();
+            if let Some(n) = max_attempts {
+                parts.push(format!("{n} attempts at most"));
+            }
+            if let Some(b) = backoff {
+                parts.push(format!("a backoff of {b}"));
+            }
+            if let Some(m) = multiplier {
+                parts.push(format!("{}× longer each time", number(*m)));
+            }
+            if let Some(j) = jitter {
+                parts.push(format!("{} % jitter", number(j * 100.0)));
+            }
+            if let Some(b) = budget {
+                parts.push(format!("a budget of {} retries per call", number(*b)));
+            }
+            let whose = step.as_ref().map_or_else(
+                || "the client's retries".to_owned(),
+                |s| format!("step {s}'s retries"),
+            );
+            format!("gives {whose} {}", parts.join(", "))
+        }
         Effect::EndFault(name) => format!("ends fault {name}"),
         Effect::EndAction(name) => format!("ends what `{name}` did"),
         Effect::RestartPool { pool, dip } => {

@@ -35,7 +35,14 @@ impl LogTarget {
             | Effect::TokenMultiplier { step, .. }
             | Effect::UseFallback { step, .. }
             | Effect::StepShare { step, .. }
-            | Effect::StepTimeout { step, .. } => Ok(LogTarget::StepAndCompleted(step.clone())),
+            | Effect::StepTimeout { step, .. }
+            | Effect::StepRateLimit { step, .. }
+            | Effect::SetRetries {
+                step: Some(step), ..
+            } => Ok(LogTarget::StepAndCompleted(step.clone())),
+            Effect::SetRetries { step: None, .. } => Err(
+                "changes the client's retries: the service logs the requests, not how often they are tried",
+            ),
             Effect::StepErrorRate { step, .. } => Ok(LogTarget::StepErrors(step.clone())),
             Effect::PoolSize { pool, .. }
             | Effect::ConnectionLeak { pool, .. }

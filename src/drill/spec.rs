@@ -10,10 +10,15 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 pub use super::duration::{ClockTime, Duration};
+pub use calls::{Hold, RateLimit, RetryOn, StepRetries};
+pub use value::Value;
+
+mod calls;
+mod value;
 
 /// A whole drill: the system, the failure, the team's roles and how they are scored.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -308,6 +313,12 @@ pub struct Step {
     /// lines in the request log.
     #[serde(default)]
     pub log: Option<String>,
+    /// The dependency's rate limit: calls beyond it are refused at once (a 429).
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    /// The client's retries of a failed call of this step.
+    #[serde(default)]
+    pub retries: Option<StepRetries>,
 }
 
 impl Step {
@@ -482,6 +493,30 @@ pub enum Effect {
     /// Sets the share of requests that take a step's path (`Step::share`), reached linearly over
     /// the ramp: a cache flush sends nearly every lookup to the database.
     StepShare { step: String, share: Value },
+    /// Sets a step's dependency rate limit (`Step::rate_limit`; `burst` none: one second's
+    /// worth): the vendor lowers it, or the team buys more.
+    StepRateLimit {
+        step: String,
+        rps: Value,
+        #[serde(default)]
+        burst: Option<Value>,
+    },
+    /// Changes retries: a step's (`Step::retries`), or the service's client retries when
+    /// `step` is left out. Fields left out keep their current values.
+    SetRetries {
+        #[serde(default)]
+        step: Option<String>,
+        #[serde(default)]
+        max_attempts: Option<i64>,
+        #[serde(default)]
+        backoff: Option<Duration>,
+        #[serde(default)]
+        multiplier: Option<f64>,
+        #[serde(default)]
+        jitter: Option<f64>,
+        #[serde(default)]
+        budget: Option<f64>,
+    },
     /// Ends a fault (a rollback): its effect stops at once.
     EndFault(String),
     /// Ends the lasting effects of an earlier team action (closes a breaker, lifts a throttle).
@@ -504,58 +539,6 @@ pub enum Effect {
         #[serde(default)]
         down_window: Option<Duration>,
     },
-}
-
-/// A number in an effect: a literal, or `Param("name")` filled in from the team's command.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Literal(f64),
-    Param(String),
-}
-
-impl Serialize for Value {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Value::Literal(x) => serializer.serialize_f64(*x),
-            Value::Param(name) => {
-                serializer.serialize_newtype_variant("Value", 0, "Param", name.as_str())
-            }
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Value {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ValueVisitor;
-        impl<'de> Visitor<'de> for ValueVisitor {
-            type Value = Value;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a number, or Param(\"name\") for an action's parameter")
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-                Ok(Value::Literal(v))
-            }
-            #[allow(clippy::cast_precision_loss)]
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-                Ok(Value::Literal(v as f64))
-            }
-            #[allow(clippy::cast_precision_loss)]
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-                Ok(Value::Literal(v as f64))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-                // RON hands `Param("rps")` to a self-describing visitor as a one-element tuple.
-                let name: String = seq
-                    .next_element()?
-                    .ok_or_else(|| de::Error::custom("Param needs a name: Param(\"rps\")"))?;
-                if seq.next_element::<de::IgnoredAny>()?.is_some() {
-                    return Err(de::Error::custom("Param takes one name: Param(\"rps\")"));
-                }
-                Ok(Value::Param(name))
-            }
-        }
-        deserializer.deserialize_any(ValueVisitor)
-    }
 }
 
 /// An alert rule with Prometheus semantics: inactive → pending for `for` → firing → resolved.
@@ -659,6 +642,10 @@ pub enum Metric {
     StepTime(String),
     /// The step's calls that ended in an error over its calls that finished in the window.
     StepErrorRatio(String),
+    /// The step's calls refused by its rate limit (429s) per second.
+    StepRateLimitedRate(String),
+    /// The step's calls retried per second (`Step::retries`).
+    StepRetryRate(String),
     /// Client retries per second.
     RetryRate,
     /// Model tokens per second.
@@ -687,7 +674,10 @@ impl Metric {
     #[must_use]
     pub fn step(&self) -> Option<&str> {
         match self {
-            Metric::StepTime(s) | Metric::StepErrorRatio(s) => Some(s),
+            Metric::StepTime(s)
+            | Metric::StepErrorRatio(s)
+            | Metric::StepRateLimitedRate(s)
+            | Metric::StepRetryRate(s) => Some(s),
             _ => None,
         }
     }

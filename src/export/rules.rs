@@ -162,6 +162,12 @@ pub fn metric_expr(metric: &Metric, service: &str, window: Duration) -> String {
             "rate(firedrill_step_errors_total{0}[{w}]) / rate(firedrill_step_calls_total{0}[{w}])",
             step(name)
         ),
+        Metric::StepRateLimitedRate(name) => {
+            format!("rate(firedrill_step_rate_limited_total{}[{w}])", step(name))
+        }
+        Metric::StepRetryRate(name) => {
+            format!("rate(firedrill_step_retries_total{}[{w}])", step(name))
+        }
     }
 }
 

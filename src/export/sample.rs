@@ -186,6 +186,12 @@ impl Sampler {
             push("firedrill_step_errors", labels(), counter(t.errors));
             push("firedrill_step_skipped", labels(), counter(t.skipped));
             push(
+                "firedrill_step_rate_limited",
+                labels(),
+                counter(t.rate_limited),
+            );
+            push("firedrill_step_retries", labels(), counter(t.retries));
+            push(
                 "firedrill_step_seconds",
                 labels(),
                 Point::Counter(t.busy_nanos as f64 / 1e9),

@@ -85,6 +85,8 @@ pub fn metric_text(metric: &Metric) -> String {
         Metric::PoolTimeoutRate(p) => format!("PoolTimeoutRate({p})"),
         Metric::StepTime(s) => format!("StepTime({s})"),
         Metric::StepErrorRatio(s) => format!("StepErrorRatio({s})"),
+        Metric::StepRateLimitedRate(s) => format!("StepRateLimitedRate({s})"),
+        Metric::StepRetryRate(s) => format!("StepRetryRate({s})"),
         other => format!("{other:?}"),
     }
 }

@@ -23,6 +23,7 @@
 
 mod admission;
 mod autoscale;
+mod dependency;
 mod events;
 mod gauge;
 mod log;
@@ -43,6 +44,7 @@ use crate::telemetry::series::PoolBucket;
 pub use crate::telemetry::series::{BucketCounts, StepCounts};
 pub use admission::RetryPolicy;
 pub use autoscale::{AutoscaleConfig, Autoscaler};
+pub use dependency::StepRetryPolicy;
 use events::Entry;
 pub use events::Kind;
 pub use gauge::Gauge;
@@ -168,6 +170,12 @@ impl Core {
             step_timeout: steps.iter().map(|s| s.timeout_nanos).collect(),
             step_partial: vec![Vec::new(); steps.len()],
             step_share: steps.iter().map(|s| s.share).collect(),
+            step_rate_limit: steps
+                .iter()
+                .map(|s| s.limit.as_ref().map(TokenBucket::limits))
+                .collect(),
+            step_retries: steps.iter().map(|s| s.retries).collect(),
+            retry: spec.retry,
         };
         let mut core = Core {
             now: SimTime::ZERO,
@@ -257,6 +265,7 @@ impl Core {
                 Kind::AcquireTimeout { pool } => self.on_pool_timer(pool as usize, next.seq()),
                 Kind::WarmupEnds => self.end_warmup(),
                 Kind::Autoscale { pool } => self.on_autoscale(pool as usize),
+                Kind::StepRetry { slot } => self.on_step_retry(slot),
                 Kind::Retry(i) => {
                     let (id, attempt, counted) = self.retries_pending[i as usize];
                     self.retries_free.push(i);
@@ -334,9 +343,10 @@ impl Core {
             (Some(rate), _) => self.admission = Some(TokenBucket::new(rate, now)),
         }
         self.max_in_flight = params.max_in_flight;
+        self.retry = params.retry;
         self.note_action_limits(params);
         for (s, step) in self.steps.iter_mut().enumerate() {
-            step.apply_params(params, s);
+            step.apply_params(params, s, now);
         }
         for p in 0..self.pools.len() {
             let pool = &mut self.pools[p];

@@ -9,9 +9,11 @@
 //! without bound.
 
 use super::SimTime;
-use super::core::AutoscaleConfig;
+use super::core::{AutoscaleConfig, RetryPolicy, StepRetryPolicy};
 use crate::drill::Duration;
-use crate::drill::validate::limits::{MAX_IN_FLIGHT, MAX_MULTIPLIER as MAX_FACTOR, MAX_POOL_SIZE};
+use crate::drill::validate::limits::{
+    MAX_IN_FLIGHT, MAX_MULTIPLIER as MAX_FACTOR, MAX_POOL_SIZE, MAX_RPS,
+};
 
 /// An effect with its names resolved to indices and its values to numbers.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,6 +69,42 @@ pub enum Knob {
         pool: usize,
         config: AutoscaleConfig,
     },
+    /// A step's dependency rate limit: calls per second and burst (one second's worth when
+    /// none).
+    StepRateLimit {
+        step: usize,
+        rps: f64,
+        burst: Option<f64>,
+    },
+    /// Changes a step's retries, or the service's client retries (`step` none).
+    SetRetries {
+        step: Option<usize>,
+        patch: RetryPatch,
+    },
+}
+
+/// What `SetRetries` changes: each field given replaces the current value.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RetryPatch {
+    pub max_attempts: Option<u8>,
+    pub backoff_nanos: Option<f64>,
+    pub multiplier: Option<f64>,
+    pub jitter: Option<f64>,
+    pub budget: Option<f64>,
+}
+
+impl RetryPatch {
+    /// `policy` with the given fields replaced.
+    #[must_use]
+    pub fn over(self, policy: RetryPolicy) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self.max_attempts.unwrap_or(policy.max_attempts),
+            backoff_nanos: self.backoff_nanos.unwrap_or(policy.backoff_nanos),
+            multiplier: self.multiplier.unwrap_or(policy.multiplier),
+            jitter: self.jitter.unwrap_or(policy.jitter),
+            budget: self.budget.or(policy.budget),
+        }
+    }
 }
 
 /// An effect on a share of a step's calls: each call is hit with probability `share`.
@@ -159,6 +197,12 @@ pub struct Params {
     pub step_partial: Vec<Vec<Partial>>,
     /// Each step's share of requests (`Step::share`).
     pub step_share: Vec<f64>,
+    /// Each step's dependency rate limit: calls per second and burst.
+    pub step_rate_limit: Vec<Option<(f64, f64)>>,
+    /// Each step's retries of its failed calls.
+    pub step_retries: Vec<Option<StepRetryPolicy>>,
+    /// The service's client retries.
+    pub retry: Option<RetryPolicy>,
 }
 
 impl Params {
@@ -217,6 +261,26 @@ impl Params {
                     p.step_share[step] = toward(p.step_share[step], share.clamp(0.0, 1.0));
                 }
                 Knob::Autoscale { .. } => {}
+                Knob::StepRateLimit { step, rps, burst } => {
+                    let rps = rps.clamp(0.0, MAX_RPS);
+                    let from = p.step_rate_limit[step].map_or(rps, |(r, _)| r);
+                    let rate = toward(from, rps);
+                    let burst = burst.map_or(rate.max(1.0), |b| b.clamp(1.0, MAX_RPS));
+                    p.step_rate_limit[step] = Some((rate, burst));
+                }
+                Knob::SetRetries { step: None, patch } => {
+                    p.retry = Some(patch.over(p.retry.unwrap_or(RetryPolicy::NONE)));
+                }
+                Knob::SetRetries {
+                    step: Some(step),
+                    patch,
+                } => {
+                    let current = p.step_retries[step].unwrap_or(StepRetryPolicy::NONE);
+                    p.step_retries[step] = Some(StepRetryPolicy {
+                        policy: patch.over(current.policy),
+                        ..current
+                    });
+                }
             }
         }
         p
@@ -273,6 +337,9 @@ mod tests {
             step_timeout: vec![u64::MAX],
             step_partial: vec![Vec::new()],
             step_share: vec![1.0],
+            step_rate_limit: vec![None],
+            step_retries: vec![None],
+            retry: None,
         }
     }
 

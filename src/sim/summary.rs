@@ -73,6 +73,17 @@ pub struct StepSummary {
     pub call_timeouts: u64,
     /// Mean running time of the finished calls (connection waits not included).
     pub time_mean_seconds: f64,
+    /// Calls the dependency refused at its rate limit (429s, not in `calls`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rate_limited: u64,
+    /// Failed calls the step's retries called again.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retries: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -126,6 +137,8 @@ impl Summary {
                 acquire_timeouts: s.totals.acquire_timeouts,
                 call_timeouts: s.totals.call_timeouts,
                 time_mean_seconds: s.totals.mean_seconds(),
+                rate_limited: s.totals.rate_limited,
+                retries: s.totals.retries,
             })
             .collect();
         let pools = core
@@ -284,6 +297,13 @@ impl Summary {
                     s.call_timeouts,
                     s.skipped,
                     s.time_mean_seconds
+                );
+            }
+            for s in self.steps.iter().filter(|s| s.rate_limited + s.retries > 0) {
+                let _ = writeln!(
+                    out,
+                    "  {:<width$}  {} calls refused at the rate limit (429), {} calls retried",
+                    s.name, s.rate_limited, s.retries
                 );
             }
         }

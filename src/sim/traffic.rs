@@ -244,20 +244,31 @@ impl ArrivalProcess {
     }
 }
 
-/// A token bucket: `rate` tokens a second, holding at most one second's worth (at least one).
+/// A token bucket: `rate` tokens a second, holding at most `capacity` (one second's worth,
+/// at least one, unless given).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenBucket {
     rate: f64,
+    capacity: f64,
     tokens: f64,
     last: SimTime,
 }
 
 impl TokenBucket {
+    /// A full bucket holding one second's worth (at least one token).
     #[must_use]
     pub fn new(rate: f64, now: SimTime) -> Self {
+        Self::with_burst(rate, rate.max(1.0), now)
+    }
+
+    /// A full bucket holding at most `burst` tokens (at least one).
+    #[must_use]
+    pub fn with_burst(rate: f64, burst: f64, now: SimTime) -> Self {
+        let capacity = burst.max(1.0);
         TokenBucket {
             rate,
-            tokens: rate.max(1.0),
+            capacity,
+            tokens: capacity,
             last: now,
         }
     }
@@ -267,11 +278,30 @@ impl TokenBucket {
         self.rate
     }
 
+    /// The bucket's rate and burst as they are now (`burst` is its capacity).
+    #[must_use]
+    pub fn limits(&self) -> (f64, f64) {
+        (self.rate, self.capacity)
+    }
+
+    /// Changes the rate and the capacity from `now` on: tokens gathered so far are kept, up
+    /// to the new capacity.
+    pub fn set(&mut self, rate: f64, burst: f64, now: SimTime) {
+        self.refill(now);
+        self.rate = rate;
+        self.capacity = burst.max(1.0);
+        self.tokens = self.tokens.min(self.capacity);
+    }
+
+    fn refill(&mut self, now: SimTime) {
+        self.tokens =
+            (self.tokens + now.since(self.last).as_secs_f64() * self.rate).min(self.capacity);
+        self.last = now;
+    }
+
     /// Takes a token if one is there.
     pub fn admit(&mut self, now: SimTime) -> bool {
-        let capacity = self.rate.max(1.0);
-        self.tokens = (self.tokens + now.since(self.last).as_secs_f64() * self.rate).min(capacity);
-        self.last = now;
+        self.refill(now);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true

@@ -22,13 +22,15 @@ pub mod truth;
 
 use bevy_ecs::prelude::*;
 
+use super::core::StepRetryPolicy;
 use super::core::{Core, CoreSpec, Kind, PoolInit, RetryPolicy, StepInit};
 use super::rng::Seed;
 use super::sampler::Sampler;
 use super::traffic::ArrivalProcess;
 use super::{RunOptions, SimTime};
 use crate::drill::Duration;
-use crate::drill::spec::{Condition, Drill, Severity};
+use crate::drill::spec::{Condition, Drill, Hold, RetryOn, Severity, StepRetries};
+use crate::drill::validate::limits::MAX_RPS;
 use crate::telemetry::log::LogNotes;
 use crate::telemetry::series::Signal;
 pub use crate::telemetry::store::Telemetry;
@@ -90,6 +92,15 @@ impl Sim {
                             f.tokens.max(0.0),
                         )
                     }),
+                    rate_limit: s.rate_limit.as_ref().map(|r| {
+                        let rps = r.rps.clamp(0.0, MAX_RPS);
+                        (rps, r.burst.map_or(rps.max(1.0), |b| b.clamp(1.0, MAX_RPS)))
+                    }),
+                    refusal_time: s
+                        .rate_limit
+                        .as_ref()
+                        .map_or(Duration::ZERO, |r| r.refusal_time),
+                    retries: s.retries.as_ref().map(step_retry_policy),
                 })
                 .collect(),
             pools: drill
@@ -363,6 +374,7 @@ impl Sim {
                 | Kind::AcquireTimeout { .. }
                 | Kind::Retry(_)
                 | Kind::WarmupEnds
+                | Kind::StepRetry { .. }
                 | Kind::Autoscale { .. } => {
                     unreachable!("run_hot handles request events")
                 }
@@ -386,5 +398,22 @@ impl Sim {
     pub fn run_to_end(&mut self) {
         let end = self.end();
         self.run_until(end);
+    }
+}
+
+/// A step's retries as the engine runs them.
+fn step_retry_policy(r: &StepRetries) -> StepRetryPolicy {
+    StepRetryPolicy {
+        policy: RetryPolicy {
+            max_attempts: u8::try_from(r.max_attempts.clamp(1, 10)).unwrap_or(10),
+            backoff_nanos: r.backoff.as_nanos() as f64,
+            multiplier: r.multiplier.max(1.0),
+            jitter: r.jitter.clamp(0.0, 1.0),
+            budget: r.budget.map(|b| b.max(0.0)),
+        },
+        on_errors: r.on.contains(&RetryOn::Errors),
+        on_rate_limited: r.on.contains(&RetryOn::RateLimited),
+        on_timeouts: r.on.contains(&RetryOn::Timeouts),
+        hold: r.hold == Hold::Hold,
     }
 }

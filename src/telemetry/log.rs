@@ -53,6 +53,8 @@ pub enum LogKind {
     CallTimeoutDegraded,
     /// A pool's autoscaler changed its size (the line's note says how and why).
     Scaled,
+    /// The step's dependency refused the call (its rate limit) and the request failed.
+    RateLimited,
 }
 
 impl LogTarget {
@@ -138,6 +140,7 @@ impl LogLine {
             ),
             LogKind::Rejected => "request rejected at admission".to_owned(),
             LogKind::Scaled => format!("scaled {pool}"),
+            LogKind::RateLimited => format!("step {step}: 429 Too Many Requests"),
         }
     }
 }

@@ -190,6 +190,20 @@ pub const METRICS: &[MetricDef] = &[
         help: "Requests that went on without the step after its connection wait timed out (degraded answers)",
     },
     MetricDef {
+        name: "firedrill_step_rate_limited",
+        kind: Kind::Counter,
+        seconds: false,
+        labels: STEP,
+        help: "Calls of the step the dependency refused at its rate limit (429 Too Many Requests; not counted in calls)",
+    },
+    MetricDef {
+        name: "firedrill_step_retries",
+        kind: Kind::Counter,
+        seconds: false,
+        labels: STEP,
+        help: "Failed calls of the step the client called again (the step's retries)",
+    },
+    MetricDef {
         name: "firedrill_step_seconds",
         kind: Kind::Counter,
         seconds: true,

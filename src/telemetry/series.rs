@@ -56,6 +56,17 @@ pub struct StepWindow {
     pub time: f64,
     /// Errors over calls (zero when no call finished).
     pub error_ratio: f64,
+    /// Calls refused by the rate limit per second (left out when zero).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rate_limited_rate: f64,
+    /// Calls retried per second (left out when zero).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retry_rate: f64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -89,6 +100,8 @@ pub enum Signal {
     PoolTimeoutRate(usize),
     StepTime(usize),
     StepErrorRatio(usize),
+    StepRateLimitedRate(usize),
+    StepRetryRate(usize),
     RetryRate,
     TokenRate,
     CostRate,
@@ -120,6 +133,8 @@ impl Signal {
             Metric::PoolTimeoutRate(p) => Signal::PoolTimeoutRate(pool(p)?),
             Metric::StepTime(s) => Signal::StepTime(step(s)?),
             Metric::StepErrorRatio(s) => Signal::StepErrorRatio(step(s)?),
+            Metric::StepRateLimitedRate(s) => Signal::StepRateLimitedRate(step(s)?),
+            Metric::StepRetryRate(s) => Signal::StepRetryRate(step(s)?),
             Metric::RetryRate => Signal::RetryRate,
             Metric::TokenRate => Signal::TokenRate,
             Metric::CostRate => Signal::CostRate,
@@ -151,7 +166,14 @@ impl Window {
             {
                 None
             }
-            Signal::StepTime(i) | Signal::StepErrorRatio(i) if i >= self.steps.len() => None,
+            Signal::StepTime(i)
+            | Signal::StepErrorRatio(i)
+            | Signal::StepRateLimitedRate(i)
+            | Signal::StepRetryRate(i)
+                if i >= self.steps.len() =>
+            {
+                None
+            }
             _ => Some(self.value(signal)),
         }
     }
@@ -177,6 +199,8 @@ impl Window {
             Signal::PoolTimeoutRate(i) => self.pools[i].timeout_rate,
             Signal::StepTime(i) => self.steps[i].time,
             Signal::StepErrorRatio(i) => self.steps[i].error_ratio,
+            Signal::StepRateLimitedRate(i) => self.steps[i].rate_limited_rate,
+            Signal::StepRetryRate(i) => self.steps[i].retry_rate,
             Signal::RetryRate => self.retry_rate,
             Signal::TokenRate => self.token_rate,
             Signal::CostRate => self.cost_rate,
@@ -285,6 +309,10 @@ pub struct StepCounts {
     pub acquire_timeouts: u64,
     /// Calls ended at the step's timeout (counted in `calls` too).
     pub call_timeouts: u64,
+    /// Calls the dependency's rate limit refused (429s; not counted in `calls`).
+    pub rate_limited: u64,
+    /// Failed calls the step's retries called again.
+    pub retries: u64,
     /// Time the finished calls ran.
     pub busy_nanos: u128,
 }
@@ -306,6 +334,8 @@ impl StepCounts {
             skipped: self.skipped + other.skipped,
             acquire_timeouts: self.acquire_timeouts + other.acquire_timeouts,
             call_timeouts: self.call_timeouts + other.call_timeouts,
+            rate_limited: self.rate_limited + other.rate_limited,
+            retries: self.retries + other.retries,
             busy_nanos: self.busy_nanos + other.busy_nanos,
         }
     }

@@ -253,6 +253,8 @@ impl Telemetry {
                     StepWindow {
                         time: all.mean_seconds(),
                         error_ratio: ratio(all.errors, all.calls),
+                        rate_limited_rate: per_second(all.rate_limited),
+                        retry_rate: per_second(all.retries),
                     }
                 })
                 .collect(),

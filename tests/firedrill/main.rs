@@ -24,6 +24,7 @@ mod postmortem;
 mod prevention;
 mod prometheus;
 mod queueing;
+mod ratelimit;
 mod scripted;
 mod serve;
 mod serve_browser;

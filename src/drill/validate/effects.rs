@@ -229,7 +229,10 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
-            Effect::StepShare { step, .. } => self.step_ref(step, path.field("step")),
+            Effect::StepShare { step, .. } | Effect::StepRateLimit { step, .. } => {
+                self.step_ref(step, path.field("step"));
+            }
+            Effect::SetRetries { .. } => self.set_retries(effect, path),
             Effect::StepTimeout { step, timeout } => {
                 self.step_ref(step, path.field("step"));
                 if timeout.is_zero() {
@@ -402,7 +405,14 @@ fn effect_number<'e>(
             Range::Fraction,
             "the step's share of requests",
         ),
+        Effect::StepRateLimit { rps, .. } => (
+            rps,
+            path.field("rps"),
+            Range::Positive,
+            "the dependency's rate limit",
+        ),
         Effect::UseFallback { .. }
+        | Effect::SetRetries { .. }
         | Effect::StepTimeout { .. }
         | Effect::EndFault(_)
         | Effect::EndAction(_)

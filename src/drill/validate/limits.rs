@@ -228,7 +228,14 @@ impl Checker<'_> {
         if peak > MAX_RPS {
             return;
         }
-        let steps = drill.service.steps.len() as f64;
+        // A step with retries may be called up to its `max_attempts` times per request.
+        let steps: f64 = (drill.service.steps.iter())
+            .map(|s| {
+                s.retries
+                    .as_ref()
+                    .map_or(1, |r| r.max_attempts.clamp(1, 10)) as f64
+            })
+            .sum();
         let events = peak * surge * seconds * (1.0 + steps) * attempts;
         if events > MAX_EVENTS {
             self.report(

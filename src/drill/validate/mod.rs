@@ -9,7 +9,7 @@
 //! This file owns the entry points, the built-in command names and the walk over the drill's
 //! sections in order (the order problems are reported in); the rules themselves are in the
 //! submodules, one part of the drill each: the system (`system`: service, steps, pools,
-//! traffic, telemetry), faults, actions and their effects (`effects`), alerts and what the
+//! traffic, telemetry; `calls`: a step's rate limit and retries, and `SetRetries`), faults, actions and their effects (`effects`), alerts and what the
 //! team observes (`alerts`), people and scoring (`people`: roles, checklists, anchors, the
 //! reference and wrong responses, the root cause), names and references (`names`), the cost
 //! ceilings ([`limits`]), and the path and problem types (`problem`).
@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use super::spec::{Drill, Severity};
 
 mod alerts;
+mod calls;
 mod effects;
 pub mod limits;
 mod names;

@@ -383,6 +383,7 @@ impl Checker<'_> {
             "`wrong_answer_rate`",
         );
         self.non_negative(step.tokens, &path.field("tokens"), "`tokens`");
+        self.step_calls(step, path);
         if let Some(fallback) = &step.fallback {
             let f = path.field("fallback");
             self.fraction(

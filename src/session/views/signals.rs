@@ -44,14 +44,16 @@ const POOL_METRICS: [(&str, PoolSignal); 4] = [
 type StepSignal = fn(usize) -> Signal;
 
 /// Metrics about one step, written `name:step`.
-const STEP_METRICS: [(&str, StepSignal); 2] = [
+const STEP_METRICS: [(&str, StepSignal); 4] = [
     ("step_time", Signal::StepTime),
     ("step_error_ratio", Signal::StepErrorRatio),
+    ("step_rate_limited_rate", Signal::StepRateLimitedRate),
+    ("step_retry_rate", Signal::StepRetryRate),
 ];
 
 /// Every metric name `metric` accepts for a drill with these pools and steps, in a fixed
 /// order: the service-wide ones a real team can observe, then three per pool
-/// (`pool_utilization:db`, ...), then two per step (`step_time:generate`, ...).
+/// (`pool_utilization:db`, ...), then four per step (`step_time:generate`, ...).
 #[must_use]
 pub fn metric_names(pools: &[String], steps: &[String]) -> Vec<String> {
     let mut names: Vec<String> = GLOBAL_METRICS
@@ -91,7 +93,9 @@ impl Unit {
             | Signal::RejectedRate
             | Signal::RetryRate
             | Signal::TokenRate
-            | Signal::PoolTimeoutRate(_) => Unit::PerSecond,
+            | Signal::PoolTimeoutRate(_)
+            | Signal::StepRateLimitedRate(_)
+            | Signal::StepRetryRate(_) => Unit::PerSecond,
             Signal::ErrorRatio
             | Signal::DegradedRatio
             | Signal::WrongAnswerRatio
@@ -192,6 +196,8 @@ pub(super) fn signal_name(signal: Signal, pools: &[String], steps: &[String]) ->
         Signal::PoolTimeoutRate(i) => format!("pool_timeout_rate:{}", name(pools, i)),
         Signal::StepTime(i) => format!("step_time:{}", name(steps, i)),
         Signal::StepErrorRatio(i) => format!("step_error_ratio:{}", name(steps, i)),
+        Signal::StepRateLimitedRate(i) => format!("step_rate_limited_rate:{}", name(steps, i)),
+        Signal::StepRetryRate(i) => format!("step_retry_rate:{}", name(steps, i)),
         _ => format!("{signal:?}"),
     }
 }

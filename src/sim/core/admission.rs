@@ -22,6 +22,17 @@ pub struct RetryPolicy {
     pub budget: Option<f64>,
 }
 
+impl RetryPolicy {
+    /// No retries (one attempt), what `SetRetries` changes when there were none.
+    pub const NONE: RetryPolicy = RetryPolicy {
+        max_attempts: 1,
+        backoff_nanos: 0.0,
+        multiplier: 2.0,
+        jitter: 0.0,
+        budget: None,
+    };
+}
+
 impl Core {
     /// Throws away the pending arrival and plans a new one from now (after the rate changed;
     /// valid for Poisson arrivals because they are memoryless).
@@ -91,6 +102,7 @@ impl Core {
             step_started: SimTime::ZERO,
             held: 0,
             call: 0,
+            tries: 0,
         });
         self.advance(slot, generation);
     }

@@ -42,6 +42,11 @@ pub enum Kind {
     Autoscale {
         pool: u16,
     },
+    /// The request in `slot` calls its current step again after a failed call's backoff
+    /// (it stays in its slot while it backs off, so these are never stale).
+    StepRetry {
+        slot: u32,
+    },
 }
 
 impl Kind {
@@ -76,6 +81,7 @@ impl Kind {
             Kind::Retry(i) => (8, i),
             Kind::WarmupEnds => (9, 0),
             Kind::Autoscale { pool } => (10, u32::from(pool)),
+            Kind::StepRetry { slot } => (11, slot),
         };
         assert!(
             payload < 1 << (32 - Self::TAG_BITS),
@@ -101,6 +107,7 @@ impl Kind {
             10 => Kind::Autoscale {
                 pool: payload as u16,
             },
+            11 => Kind::StepRetry { slot: payload },
             _ => Kind::WarmupEnds,
         }
     }

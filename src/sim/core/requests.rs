@@ -33,6 +33,8 @@ pub(super) struct Request {
     /// effect `i` hit it, [`CALL_TIMED_OUT`] when it reached the step's timeout (its end
     /// event is the timeout). Zero for an ordinary call, tested once when the call ends.
     pub(super) call: u16,
+    /// Calls of its current step so far, after the first (a step with retries).
+    pub(super) tries: u8,
 }
 
 #[derive(Debug, Clone)]
@@ -90,6 +92,13 @@ impl Slab {
 
 /// [`Request::call`]: the call ran into its step's timeout.
 pub(super) const CALL_TIMED_OUT: u16 = 1 << 8;
+/// [`Request::call`]: the call's step has a rate limit or retries (its end goes through
+/// [`super::dependency`]).
+pub(super) const CALL_GUARDED: u16 = 1 << 9;
+/// [`Request::call`]: the dependency refused the call (a 429).
+pub(super) const CALL_REFUSED: u16 = 1 << 10;
+/// [`Request::call`] while a call backs off before a retry: it holds the step's connections.
+pub(super) const CALL_HOLDS: u16 = 1 << 11;
 
 impl Core {
     /// Starts the request's current step, skipping to completion when no step is left.

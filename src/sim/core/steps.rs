@@ -10,14 +10,16 @@ use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
 
 use super::Core;
+use super::dependency::StepRetryPolicy;
 use super::events::Kind;
 use super::pools::PoolState;
-use super::requests::{CALL_TIMED_OUT, Request};
+use super::requests::{CALL_GUARDED, CALL_TIMED_OUT, Request};
 use crate::drill::spec::OnTimeout;
 use crate::sim::SimTime;
 use crate::sim::effects::{Params, Partial, PartialKnob};
 use crate::sim::rng::Seed;
 use crate::sim::sampler::Sampler;
+use crate::sim::traffic::TokenBucket;
 use crate::telemetry::histogram::SlotCounts;
 use crate::telemetry::log::{Level, LogKind};
 use crate::telemetry::series::StepCounts;
@@ -36,8 +38,21 @@ pub struct StepState {
     /// Whether a request must do more than take one pool (or none) to start it: the step
     /// holds several pools or only a share of requests take it.
     pub(super) off_the_plain_path: bool,
-    /// Whether its calls can be neither hit by partial effects nor cut off by a timeout.
+    /// Whether its calls can be neither hit by partial effects nor cut off by a timeout, and
+    /// meet neither a rate limit nor retries.
     plain_calls: bool,
+    /// Whether its calls meet a rate limit or retries ([`super::dependency`]).
+    pub(super) guarded: bool,
+    /// The dependency's rate limit, if it has one.
+    pub(super) limit: Option<TokenBucket>,
+    /// How long a refused call takes to come back, in nanoseconds.
+    pub(super) refusal_nanos: u64,
+    /// The client's retries of a failed call, if any.
+    pub(super) retries: Option<StepRetryPolicy>,
+    /// Retry budget credit (with a budget).
+    pub(super) retry_credit: f64,
+    /// Backoff jitter, drawn only by steps that retry.
+    pub(super) retry_rng: ChaCha8Rng,
     /// Share of requests that run the step; below 1, drawn per request from `share_rng`.
     pub share: f64,
     share_rng: ChaCha8Rng,
@@ -49,7 +64,7 @@ pub struct StepState {
     sampler: Sampler,
     pub(super) on_timeout: OnTimeout,
     time_rng: ChaCha8Rng,
-    error_rng: ChaCha8Rng,
+    pub(super) error_rng: ChaCha8Rng,
     /// The step's own error rate plus any effect's.
     pub error_rate: f64,
     pub time_factor: f64,
@@ -69,9 +84,9 @@ pub struct StepState {
 
 /// What the partial effects that hit one call add up to.
 #[derive(Debug, Clone, Copy)]
-struct Hit {
+pub(super) struct Hit {
     time: f64,
-    error: f64,
+    pub(super) error: f64,
     wrong: f64,
     tokens: f64,
     fallback: bool,
@@ -91,7 +106,16 @@ impl Hit {
 impl StepState {
     /// A step as the drill describes it, with its random streams drawn from `seed`.
     pub(super) fn new(s: StepInit, seed: Seed) -> StepState {
+        let guarded = s.rate_limit.is_some() || s.retries.is_some();
         StepState {
+            retry_rng: seed.stream(&format!("step/{}/retries", s.name)),
+            guarded,
+            limit: s
+                .rate_limit
+                .map(|(rps, burst)| TokenBucket::with_burst(rps, burst, SimTime::ZERO)),
+            retries: s.retries,
+            refusal_nanos: s.refusal_time.as_nanos(),
+            retry_credit: 10.0,
             time_rng: seed.stream(&format!("step/{}/time", s.name)),
             error_rng: seed.stream(&format!("step/{}/errors", s.name)),
             share_rng: seed.stream(&format!("step/{}/share", s.name)),
@@ -100,7 +124,7 @@ impl StepState {
             pool: s.pools.first().copied(),
             multi_pool: s.pools.len() > 1,
             off_the_plain_path: s.pools.len() > 1 || s.share < 1.0,
-            plain_calls: s.timeout.is_none(),
+            plain_calls: s.timeout.is_none() && !guarded,
             pools: s.pools,
             share: s.share,
             timeout_nanos: s.timeout.map_or(u64::MAX, |t| t.as_nanos().max(1)),
@@ -126,7 +150,7 @@ impl StepState {
     }
 
     /// Takes the step's parameters (index `s`) as the effects in force leave them.
-    pub(super) fn apply_params(&mut self, params: &Params, s: usize) {
+    pub(super) fn apply_params(&mut self, params: &Params, s: usize, now: SimTime) {
         self.time_factor = params.step_time[s];
         self.error_rate = params.step_error[s];
         self.wrong_rate = params.step_wrong[s];
@@ -136,7 +160,19 @@ impl StepState {
         self.partial.clone_from(&params.step_partial[s]);
         self.share = params.step_share[s];
         self.off_the_plain_path = self.multi_pool || self.share < 1.0;
-        self.plain_calls = self.partial.is_empty() && self.timeout_nanos == u64::MAX;
+        match (params.step_rate_limit[s], &mut self.limit) {
+            (None, limit) => *limit = None,
+            (Some((rps, burst)), Some(bucket)) => {
+                if bucket.limits() != (rps, burst.max(1.0)) {
+                    bucket.set(rps, burst, now);
+                }
+            }
+            (Some((rps, burst)), limit) => *limit = Some(TokenBucket::with_burst(rps, burst, now)),
+        }
+        self.retries = params.step_retries[s];
+        self.guarded = self.limit.is_some() || self.retries.is_some();
+        self.plain_calls =
+            self.partial.is_empty() && self.timeout_nanos == u64::MAX && !self.guarded;
     }
 
     /// The sampler of a call, on the fallback model or not.
@@ -149,7 +185,7 @@ impl StepState {
     }
 
     /// The partial effects in `mask`, summed (multipliers multiplied).
-    fn hit(&self, mask: u8) -> Hit {
+    pub(super) fn hit(&self, mask: u8) -> Hit {
         let mut hit = Hit::NONE;
         for (i, p) in self.partial.iter().enumerate().take(8) {
             if mask & (1 << i) == 0 {
@@ -191,6 +227,12 @@ pub struct StepInit {
     pub tokens: f64,
     /// (time, wrong-answer rate, tokens) of the step's fallback.
     pub fallback: Option<(Sampler, f64, f64)>,
+    /// The dependency's rate limit: calls per second and burst.
+    pub rate_limit: Option<(f64, f64)>,
+    /// How long a refused call takes to come back.
+    pub refusal_time: crate::drill::Duration,
+    /// The client's retries of a failed call.
+    pub retries: Option<StepRetryPolicy>,
 }
 
 impl Core {
@@ -244,6 +286,9 @@ impl Core {
     #[allow(clippy::inline_always)] // measured: see docs/performance.md, "How the engine got there"
     #[inline(always)]
     fn start_call<const MARKED: bool>(&mut self, slot: u32, step: usize, contention: f64) {
+        if MARKED && self.steps[step].guarded && self.refused(slot, step) {
+            return;
+        }
         let s = &self.steps[step];
         let (sampler, factor) = if MARKED && !s.partial.is_empty() {
             self.draw_partial_effects(slot, step)
@@ -277,7 +322,7 @@ impl Core {
         }
         let hit = s.hit(mask);
         let factor = s.time_factor * s.token_factor * (hit.time * hit.tokens);
-        self.requests.running(slot).expect("running").call = u16::from(mask);
+        self.requests.running(slot).expect("running").call |= u16::from(mask);
         (s.sampler_for(s.on_fallback || hit.fallback), factor)
     }
 
@@ -289,7 +334,21 @@ impl Core {
         let (step, counted) = (request.step as usize, request.counted);
         let took = self.now.since(request.step_started);
         let call = std::mem::take(&mut request.call);
-        // A running step holds every one of its pools.
+        if call == 0 {
+            self.release_step_pools(slot, step);
+            self.finish_call::<false>(slot, step, counted, took, Hit::NONE);
+        } else if call & CALL_GUARDED != 0 {
+            self.end_guarded_call(slot, step, counted, took, call);
+        } else {
+            self.release_step_pools(slot, step);
+            self.finish_marked_call(slot, step, counted, took, call);
+        }
+    }
+
+    /// A running step holds every one of its pools: its call ends, and it gives them back.
+    #[allow(clippy::inline_always)] // the hot path of every call's end
+    #[inline(always)]
+    pub(super) fn release_step_pools(&mut self, slot: u32, step: usize) {
         if let Some(p) = self.steps[step].pool {
             self.release(p);
             if self.steps[step].multi_pool {
@@ -300,11 +359,6 @@ impl Core {
                     self.release(q);
                 }
             }
-        }
-        if call == 0 {
-            self.finish_call::<false>(slot, step, counted, took, Hit::NONE);
-        } else {
-            self.finish_marked_call(slot, step, counted, took, call);
         }
     }
 
@@ -356,6 +410,20 @@ impl Core {
             self.fail(slot, step, LogKind::StepError, None, None);
             return;
         }
+        self.call_succeeded::<HIT>(slot, step, counted, hit);
+    }
+
+    /// A call ended without an error: its answer and tokens count and the request goes on.
+    #[allow(clippy::inline_always)] // the hot path of every call's end
+    #[inline(always)]
+    pub(super) fn call_succeeded<const HIT: bool>(
+        &mut self,
+        slot: u32,
+        step: usize,
+        counted: bool,
+        hit: Hit,
+    ) {
+        let s = &self.steps[step];
         let on_fallback = s.on_fallback || (HIT && hit.fallback);
         let (mut wrong_rate, mut tokens) = match (on_fallback, s.fallback) {
             (true, Some(f)) => (f.wrong_rate, f.tokens),
@@ -400,6 +468,16 @@ impl Core {
             s.totals.call_timeouts += 1;
             s.times.record(took.as_nanos());
         }
+        self.after_call_timeout(slot, step, took);
+    }
+
+    /// The request whose call ran into the step's timeout fails or goes on without the step.
+    pub(super) fn after_call_timeout(
+        &mut self,
+        slot: u32,
+        step: usize,
+        took: crate::drill::Duration,
+    ) {
         match self.steps[step].on_timeout {
             OnTimeout::Fail => {
                 self.fail(slot, step, LogKind::CallTimeout, None, Some(took.into()));
@@ -426,6 +504,7 @@ impl Core {
             .get_mut(slot, generation)
             .expect("skipping for a live request");
         request.degraded = true;
+        request.tries = 0;
         request.right *= 1.0 - wrong_answer_rate.clamp(0.0, 1.0);
         request.step += 1;
         let (id, arrived, counted) = (request.id, request.arrived, request.counted);

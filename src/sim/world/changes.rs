@@ -18,7 +18,7 @@ use crate::drill::validate::limits::MAX_POOL_SIZE;
 use crate::sim::SimTime;
 use crate::sim::core::AutoscaleConfig;
 use crate::sim::core::{Core, Kind};
-use crate::sim::effects::{ActiveEffect, Change, Knob, Source};
+use crate::sim::effects::{ActiveEffect, Change, Knob, RetryPatch, Source};
 
 /// A fault from the script.
 #[derive(Component, Debug, Clone)]
@@ -360,6 +360,35 @@ pub fn resolve_change(
         Effect::StepShare { step: s, share } => Knob::StepShare {
             step: step(s)?,
             share: fraction("share", value(share)?)?,
+        },
+        Effect::StepRateLimit {
+            step: s,
+            rps,
+            burst,
+        } => Knob::StepRateLimit {
+            step: step(s)?,
+            rps: non_negative("rps", value(rps)?)?,
+            burst: match burst {
+                Some(b) => Some(non_negative("burst", value(b)?)?),
+                None => None,
+            },
+        },
+        Effect::SetRetries {
+            step: s,
+            max_attempts,
+            backoff,
+            multiplier,
+            jitter,
+            budget,
+        } => Knob::SetRetries {
+            step: s.as_deref().map(step).transpose()?,
+            patch: RetryPatch {
+                max_attempts: max_attempts.map(|n| u8::try_from(n.clamp(1, 100)).unwrap_or(100)),
+                backoff_nanos: backoff.map(|b| b.as_nanos() as f64),
+                multiplier: multiplier.map(|m| m.max(1.0)),
+                jitter: jitter.map(|j| j.clamp(0.0, 1.0)),
+                budget: budget.map(|b| b.max(0.0)),
+            },
         },
         Effect::StepTimeout { step: s, timeout } => Knob::StepTimeout {
             step: step(s)?,

@@ -423,6 +423,8 @@ fn metric_label(metric: &Metric) -> String {
         Metric::PoolSize(p) => format!("pool {p} size"),
         Metric::PoolTimeoutRate(p) => format!("pool {p} acquire timeouts"),
         Metric::StepErrorRatio(s) => format!("step {s} error ratio"),
+        Metric::StepRateLimitedRate(s) => format!("step {s} 429s"),
+        Metric::StepRetryRate(s) => format!("step {s} retries"),
         Metric::RetryRate => "retries".into(),
         Metric::TokenRate => "tokens".into(),
         Metric::CostRate => "cost".into(),
