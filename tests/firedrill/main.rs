@@ -11,6 +11,7 @@ mod debrief;
 mod drills;
 mod effects;
 mod fit;
+mod fit_library;
 mod fuzz_session;
 mod history;
 mod hostile;
