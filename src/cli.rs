@@ -271,7 +271,7 @@ pub struct ExportArgs {
 
 // --- fit ---
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["prometheus", "openmetrics", "query_json"])))]
+#[command(group(clap::ArgGroup::new("source").args(["prometheus", "openmetrics", "query_json"])))]
 pub struct FitArgs {
     /// A running Prometheus's address (http://HOST:PORT), read with /api/v1/query_range.
     #[arg(long, value_name = "URL")]
@@ -297,6 +297,18 @@ pub struct FitArgs {
     /// default 2s).
     #[arg(long, value_name = "POOL=DURATION")]
     pub acquire_timeout: Vec<String>,
+    /// Where each series fit reads comes from in the team's telemetry: PromQL for
+    /// --prometheus, a series selector for files (`fit --print-map` writes one to start from).
+    #[arg(long, value_name = "MAP.ron")]
+    pub map: Option<PathBuf>,
+    /// Write a commented map to start from (every series fit reads, as firedrill names it),
+    /// and stop.
+    #[arg(long, conflicts_with_all = ["prometheus", "openmetrics", "query_json", "map", "json"])]
+    pub print_map: bool,
+    /// The team's Prometheus alerting rules: those in a form firedrill exports become the
+    /// drill's alerts; the others are listed with the reason.
+    #[arg(long, value_name = "RULES.yml")]
+    pub rules: Option<PathBuf>,
     /// With --prometheus: also save each answer in DIR, for --query-json later.
     #[arg(long, value_name = "DIR", requires = "prometheus")]
     pub save_queries: Option<PathBuf>,

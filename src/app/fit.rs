@@ -34,6 +34,23 @@ fn acquire_timeouts(given: &[String]) -> Result<Vec<(String, f64)>, AppError> {
 }
 
 pub(super) fn fit(args: &FitArgs) -> Result<Exit, AppError> {
+    if args.print_map {
+        let text = fit::map::print();
+        if let Some(out) = &args.output {
+            check_outputs(Some(out), "-o", &[], &[], args.force)?;
+            write_output(out, &text)?;
+            eprintln!(
+                "wrote {0}\nnext: point each query at your own series, then `firedrill fit --map {0} --prometheus URL`",
+                out.display()
+            );
+            return Ok(Exit::Ok);
+        }
+        return write_stdout(&text);
+    }
+    let map = match &args.map {
+        Some(path) => fit::map::Map::load(path).map_err(failed)?,
+        None => fit::map::Map::default(),
+    };
     let time = |t: &Option<String>, flag: &str| -> Result<Option<i64>, AppError> {
         t.as_deref()
             .map(|t| parse_rfc3339_ms(t).map_err(|e| AppError::Io(format!("{flag}: {e}"))))
@@ -49,13 +66,25 @@ pub(super) fn fit(args: &FitArgs) -> Result<Exit, AppError> {
             format_rfc3339_ms(s)
         )));
     }
+    let rules = args
+        .rules
+        .as_ref()
+        .map(|path| {
+            crate::files::read_text_limited(path, fit::rules::RULES_LIMIT, "rules file")
+                .map(|text| (path.display().to_string(), text))
+                .map_err(|e| AppError::Io(format!("fit: --rules: {e}")))
+        })
+        .transpose()?;
     let settings = fit::Settings {
         service: args.service.clone(),
         acquire_timeouts: acquire_timeouts(&args.acquire_timeout)?,
+        rules,
     };
     let inputs: Vec<&Path> = args
         .openmetrics
         .iter()
+        .chain(&args.rules)
+        .chain(&args.map)
         .map(std::path::PathBuf::as_path)
         .collect();
     check_outputs(args.output.as_deref(), "-o", &[], &inputs, args.force)?;
@@ -74,17 +103,18 @@ pub(super) fn fit(args: &FitArgs) -> Result<Exit, AppError> {
                 dir.display()
             )));
         }
-        let data = source::prometheus(&server, start, end, args.save_queries.as_deref())
+        let data = source::prometheus(&server, start, end, args.save_queries.as_deref(), &map)
             .map_err(failed)?;
         (data, format!("Prometheus at {url}"))
     } else if let Some(path) = &args.openmetrics {
         (
-            source::openmetrics(path).map_err(failed)?,
+            map.select(&source::openmetrics(path).map_err(failed)?)
+                .map_err(failed)?,
             path.display().to_string(),
         )
     } else if let Some(dir) = &args.query_json {
         (
-            source::query_json(dir).map_err(failed)?,
+            source::query_json(dir, &map).map_err(failed)?,
             format!("the query_range answers in {}", dir.display()),
         )
     } else {
@@ -97,6 +127,17 @@ pub(super) fn fit(args: &FitArgs) -> Result<Exit, AppError> {
     }
     let outcome = fit::fit(&data, &name, &settings).map_err(failed)?;
     eprint!("{}", outcome.goodness.text());
+    if let Some(rules) = &outcome.fitted.rules {
+        eprintln!(
+            "{}: {} alerting rule(s) became drill alerts; {} left out",
+            rules.file,
+            rules.alerts.len(),
+            rules.left_out.len()
+        );
+        for left in &rules.left_out {
+            eprintln!("  left out {}: {}", left.name, left.reason);
+        }
+    }
     let marked = outcome.goodness.rows.iter().filter(|r| r.marked).count();
     if marked > 0 {
         eprintln!(

@@ -9,8 +9,10 @@
 //! This layer fits; it does not decide what the incident is (faults, roles, the reference
 //! come from `firedrill new`'s template), and it does no I/O but the source's reads.
 
+pub mod map;
 pub mod model;
 pub mod observe;
+pub mod rules;
 pub mod series;
 pub mod source;
 pub mod write;
@@ -89,6 +91,8 @@ pub struct Fitted {
     pub steps: Vec<StepFitted>,
     pub pools: Vec<PoolFitted>,
     pub retried_per_s: f64,
+    /// The team's alerting rules read back (`--rules`), when given.
+    pub rules: Option<rules::Rules>,
 }
 
 /// One line of the goodness report.
@@ -184,6 +188,8 @@ pub struct Settings {
     pub service: Option<String>,
     /// Acquire timeouts by pool name, in seconds (the rest get the default).
     pub acquire_timeouts: Vec<(String, f64)>,
+    /// A Prometheus rules file's name and text (`--rules`), whose alerts the drill takes.
+    pub rules: Option<(String, String)>,
 }
 
 /// The simulated run's series, as a source would give them (timestamps from `start_ms`).
@@ -297,38 +303,44 @@ pub fn fit_observed(observed: &Observed, source: &str, settings: &Settings) -> F
         });
         reached -= s.errors;
     }
-    // Which step holds which pool: the step whose busy time best matches the pool's.
+    // Which steps hold which pool: the steps whose busy time together best matches the
+    // pool's (a pool is often shared: a session load, a retrieval and a save on one database).
+    let busy_of: Vec<f64> = observed
+        .steps
+        .iter()
+        .map(|s| s.seconds.unwrap_or(s.sum))
+        .collect();
     for p in &observed.pools {
         let busy = p.busy_seconds;
-        let best = observed
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let step_busy = s.seconds.unwrap_or(s.sum);
-                (i, (step_busy - busy).abs() / busy.max(1e-9))
-            })
-            .min_by(|a, b| a.1.total_cmp(&b.1));
-        match best {
-            // Within 25 %: the step holds the pool. Up to twice off (leaked connections,
-            // a pool shared by steps), the closest step holds it, said as a guess.
-            Some((i, diff)) if diff < 1.0 && busy > 0.0 => {
-                steps[i].pools.push(p.name.clone());
-                steps[i].pool_note = Some(if diff < 0.25 {
-                    format!(
-                        "holds {} (its busy time is within {:.0} % of the pool's)",
-                        p.name,
-                        diff * 100.0
-                    )
-                } else {
-                    format!(
-                        "holds {} as a guess: its busy time is {:.0} % off the pool's (leaked connections? a pool shared by steps?)",
-                        p.name,
-                        diff * 100.0
-                    )
-                });
-            }
-            _ => {}
+        let Some((set, diff)) = holders(&busy_of, busy) else {
+            continue;
+        };
+        // Within 25 %: the steps hold the pool. Up to twice off (leaked connections, a
+        // pool's own slowdowns), the closest steps hold it, said as a guess.
+        if diff >= 1.0 || busy <= 0.0 {
+            continue;
+        }
+        let shared = set.len() > 1;
+        for &i in &set {
+            steps[i].pools.push(p.name.clone());
+            let with = if shared {
+                format!(" with {} other step(s)", set.len() - 1)
+            } else {
+                String::new()
+            };
+            steps[i].pool_note = Some(if diff < 0.25 {
+                format!(
+                    "holds {}{with} (their busy time is within {:.0} % of the pool's)",
+                    p.name,
+                    diff * 100.0
+                )
+            } else {
+                format!(
+                    "holds {}{with} as a guess: the busy time is {:.0} % off the pool's (leaked connections? a slow database?)",
+                    p.name,
+                    diff * 100.0
+                )
+            });
         }
     }
     let pools = observed
@@ -363,7 +375,44 @@ pub fn fit_observed(observed: &Observed, source: &str, settings: &Settings) -> F
         steps,
         pools,
         retried_per_s: observed.retried / seconds.max(1e-9),
+        rules: None,
     }
+}
+
+/// The set of steps whose busy seconds (`busy_of`) sum closest to a pool's `busy` seconds,
+/// and how far off it is (relative); fewer steps win a tie. Every subset is tried for up to
+/// 16 steps, single steps beyond.
+fn holders(busy_of: &[f64], busy: f64) -> Option<(Vec<usize>, f64)> {
+    let n = busy_of.len();
+    let off = |sum: f64| (sum - busy).abs() / busy.max(1e-9);
+    let mut best: Option<(Vec<usize>, f64)> = None;
+    // Smaller sets first; a larger set must be closer by two points, not by noise.
+    let mut consider = |set: Vec<usize>, diff: f64| {
+        let better = best.as_ref().is_none_or(|(b, d)| {
+            if set.len() > b.len() {
+                diff < *d - 0.02
+            } else {
+                diff < *d
+            }
+        });
+        if better {
+            best = Some((set, diff));
+        }
+    };
+    if n <= 16 {
+        let mut masks: Vec<u32> = (1_u32..(1 << n)).collect();
+        masks.sort_by_key(|m| m.count_ones());
+        for mask in masks {
+            let set: Vec<usize> = (0..n).filter(|i| mask & (1 << i) != 0).collect();
+            let sum: f64 = set.iter().map(|&i| busy_of[i]).sum();
+            consider(set, off(sum));
+        }
+    } else {
+        for (i, b) in busy_of.iter().enumerate() {
+            consider(vec![i], off(*b));
+        }
+    }
+    best
 }
 
 /// Compares the source with the fitted drill's simulation, quantity by quantity.
@@ -425,7 +474,17 @@ pub fn goodness(observed: &Observed, simulated: &Observed) -> Goodness {
 /// The source's series cannot be fitted, or (a bug) the fitted drill does not load.
 pub fn fit(data: &Dataset, source: &str, settings: &Settings) -> Result<Outcome, FitError> {
     let observed = observe::observe(data, settings.service.as_deref())?;
-    let fitted = fit_observed(&observed, source, settings);
+    let mut fitted = fit_observed(&observed, source, settings);
+    if let Some((file, text)) = &settings.rules {
+        let steps: Vec<String> = fitted.steps.iter().map(|s| s.name.clone()).collect();
+        let pools: Vec<String> = fitted.pools.iter().map(|p| p.name.clone()).collect();
+        let system = rules::System {
+            service: &fitted.service,
+            steps: &steps,
+            pools: &pools,
+        };
+        fitted.rules = Some(rules::read(text, file, &system)?);
+    }
     let draft = write::drill(&fitted, None);
     let drill = crate::drill::load_str("fitted drill", &draft)
         .map_err(|e| FitError::Invalid(format!("{e:?}")))?;

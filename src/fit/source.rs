@@ -12,6 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::FitError;
+use super::map::Map;
 use super::observe::NAMES;
 use super::series::{self, Dataset};
 
@@ -45,7 +46,7 @@ pub fn answer_file(name: &str) -> String {
 ///
 /// # Errors
 /// The directory cannot be read, or an answer is malformed or an error.
-pub fn query_json(dir: &Path) -> Result<Dataset, FitError> {
+pub fn query_json(dir: &Path, map: &Map) -> Result<Dataset, FitError> {
     if !dir.is_dir() {
         return Err(FitError::Connect(format!(
             "--query-json {}: not a directory; give the directory that holds one query_range answer per series ({})",
@@ -64,8 +65,9 @@ pub fn query_json(dir: &Path) -> Result<Dataset, FitError> {
         let text =
             crate::files::read_text_limited(&path, ANSWER_LIMIT as u64, "query_range answer")
                 .map_err(FitError::Connect)?;
-        let part = series::parse_query_range(&text, name, name, &path.display().to_string())?;
-        data.series.extend(part.series);
+        let query = map.query(name);
+        let part = series::parse_query_range(&text, name, &query, &path.display().to_string())?;
+        data.series.extend(map.translate(name, part.series));
     }
     if found == 0 {
         return Err(FitError::Connect(format!(
@@ -160,6 +162,7 @@ pub fn prometheus(
     start_ms: i64,
     end_ms: i64,
     save: Option<&Path>,
+    map: &Map,
 ) -> Result<Dataset, FitError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -168,10 +171,11 @@ pub fn prometheus(
     let step = step_for(start_ms, end_ms);
     let mut data = Dataset::default();
     for name in NAMES {
+        let query = map.query(name);
         let path = format!(
             "{}/api/v1/query_range?query={}&start={}&end={}&step={step}",
             server.prefix,
-            encode(name),
+            encode(&query),
             start_ms as f64 / 1000.0,
             end_ms as f64 / 1000.0
         );
@@ -180,12 +184,12 @@ pub fn prometheus(
         if !(200..300).contains(&status) {
             // Prometheus answers a bad query with 400/422 and a JSON error: show its words.
             if let Err(e @ FitError::Server { .. }) =
-                series::parse_query_range(&text, name, name, "answer")
+                series::parse_query_range(&text, name, &query, "answer")
             {
                 return Err(e);
             }
             return Err(FitError::Server {
-                query: (*name).to_owned(),
+                query: query.clone(),
                 message: format!(
                     "HTTP {status} from http://{}:{}{}: {}",
                     server.host,
@@ -195,13 +199,14 @@ pub fn prometheus(
                 ),
             });
         }
-        let part = series::parse_query_range(&text, name, name, &format!("the answer to {name}"))?;
+        let part =
+            series::parse_query_range(&text, name, &query, &format!("the answer to {query}"))?;
         if let Some(dir) = save {
             let file = dir.join(answer_file(name));
             crate::files::write_atomic(&file, |w| w.write_all(text.as_bytes()))
                 .map_err(|e| FitError::Connect(format!("cannot write {}: {e}", file.display())))?;
         }
-        data.series.extend(part.series);
+        data.series.extend(map.translate(name, part.series));
     }
     Ok(data)
 }

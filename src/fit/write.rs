@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::model::TimeFit;
+use super::rules::Rules;
 use super::{Fitted, Goodness};
 use crate::drill::library::NEW_DRILL_TEMPLATE;
 
@@ -125,11 +126,23 @@ pub fn drill(fit: &Fitted, goodness: Option<&Goodness>) -> String {
     let _ = writeln!(out, "    clock_start: {},", quoted(&fit.clock_start));
     let _ = writeln!(out, "    duration: {},", quoted(&duration(fit.duration_s)));
     let _ = writeln!(out, "    seed: 1,");
+    let rules_window = fit
+        .rules
+        .as_ref()
+        .and_then(|r| r.window)
+        .map(crate::drill::Duration::as_secs_f64)
+        .filter(|w| *w >= fit.bucket_s);
+    if rules_window.is_some() {
+        let _ = writeln!(
+            out,
+            "    // The window is the one the team's alerting rules look back over."
+        );
+    }
     let _ = writeln!(
         out,
         "    telemetry: Telemetry(bucket: {}, window: {}),",
         quoted(&duration(fit.bucket_s)),
-        quoted(&duration(fit.bucket_s * 2.0))
+        quoted(&duration(rules_window.unwrap_or(fit.bucket_s * 2.0)))
     );
     let _ = writeln!(out);
     let _ = writeln!(
@@ -245,8 +258,63 @@ pub fn drill(fit: &Fitted, goodness: Option<&Goodness>) -> String {
         );
     }
     let _ = writeln!(out);
-    out.push_str(&template_rest(fit));
+    let rest = template_rest(fit);
+    match &fit.rules {
+        Some(rules) => out.push_str(&with_alerts(&rest, rules)),
+        None => out.push_str(&rest),
+    }
     out
+}
+
+/// The template with its alerts replaced by the team's, and the rules left out listed.
+fn with_alerts(rest: &str, rules: &Rules) -> String {
+    let start = rest.find("    alerts: [").expect("the template has alerts");
+    let end = start + rest[start..].find("\n    ],\n").expect("the alerts end") + 8;
+    let mut block = String::new();
+    let _ = writeln!(
+        block,
+        "    // The team's alerting rules from {}, read back ({} of {} rules); `expect: Either`\n    // until you know which your incident should fire (then `Fires`; `Quiet` for those it must not).",
+        comment(&rules.file),
+        rules.alerts.len(),
+        rules.alerts.len() + rules.left_out.len()
+    );
+    for left in &rules.left_out {
+        let _ = writeln!(
+            block,
+            "    // Left out: {}: {}",
+            comment(&left.name),
+            comment(&left.reason)
+        );
+    }
+    let _ = writeln!(block, "    alerts: [");
+    for a in &rules.alerts {
+        let mut fields = vec![
+            format!("name: {}", quoted(&a.name)),
+            format!(
+                "when: {}",
+                ron::to_string(&a.when).expect("a condition is plain data")
+            ),
+            format!("for: {}", quoted(&duration(a.hold.as_secs_f64()))),
+            format!("severity: {:?}", a.severity),
+        ];
+        if !a.summary.is_empty() {
+            fields.push(format!("summary: {}", quoted(&a.summary)));
+        }
+        if let Some(runbook) = &a.runbook {
+            fields.push(format!("runbook: {}", quoted(runbook)));
+        }
+        fields.push("expect: Either".into());
+        let _ = writeln!(block, "        Alert({}),", fields.join(", "));
+    }
+    let _ = writeln!(block, "    ],");
+    format!("{}{block}{}", &rest[..start], &rest[end..])
+}
+
+/// `text` on one comment line.
+fn comment(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// `firedrill new`'s template from its faults on, with its `db` pool replaced by the first

@@ -281,7 +281,7 @@ fn issue_18_round_trip_through_a_real_prometheus() {
     check_recovered(&String::from_utf8_lossy(&out.stdout), "--openmetrics");
 
     // Through the real server's query_range, saving the answers.
-    let (_server, port) = serve(prometheus, &dir, &data);
+    let (server, port) = serve(prometheus, &dir, &data);
     let saved = dir.join("answers");
     std::fs::create_dir_all(&saved).unwrap();
     let drill_out = dir.join("fitted.ron");
@@ -330,7 +330,91 @@ fn issue_18_round_trip_through_a_real_prometheus() {
         "{}",
         text(&out)
     );
+
+    // The same data under a team's own names: recording rules rename firedrill's series and
+    // labels, the real promtool backfills them from the running server, and the restarted
+    // server answers the map's queries.
+    let rules = dir.join("team-rules.yml");
+    std::fs::write(&rules, TEAM_RULES).unwrap();
+    let blocks = dir.join("team-blocks");
+    let made = Command::new(promtool)
+        .args(["tsdb", "create-blocks-from", "rules", "--quiet"])
+        .arg(format!("--url={url}"))
+        .arg(format!("--start={START}"))
+        .arg(format!("--end={END}"))
+        .arg("--eval-interval=60s")
+        .arg(format!("--output-dir={}", blocks.display()))
+        .arg(&rules)
+        .output()
+        .expect("promtool runs");
+    assert!(made.status.success(), "{}", text(&made));
+    drop(server);
+    for block in std::fs::read_dir(&blocks).unwrap() {
+        let block = block.unwrap();
+        std::fs::rename(block.path(), data.join(block.file_name())).unwrap();
+    }
+    let (_server, port) = serve(prometheus, &dir, &data);
+    let map = dir.join("team-map.ron");
+    std::fs::write(&map, TEAM_MAP).unwrap();
+    let out = firedrill(&[
+        "fit",
+        "--prometheus",
+        &format!("http://127.0.0.1:{port}"),
+        "--map",
+        map.to_str().unwrap(),
+        "--start",
+        START,
+        "--end",
+        END,
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    check_recovered(&String::from_utf8_lossy(&out.stdout), "--prometheus --map");
 }
+
+/// A team's recording rules: firedrill's series under other names, `step` as `tool` and
+/// `pool` as `datasource`, no `service` label, and the pool's busy connections as a gauge.
+const TEAM_RULES: &str = r#"groups:
+  - name: team
+    rules:
+      - record: agent_requests_total
+        expr: sum(firedrill_requests_arrived_total)
+      - record: agent_requests_admitted_total
+        expr: sum(firedrill_requests_admitted_total)
+      - record: agent_tool_calls_total
+        expr: sum by (tool) (label_replace(firedrill_step_calls_total, "tool", "$1", "step", "(.*)"))
+      - record: agent_tool_errors_total
+        expr: sum by (tool) (label_replace(firedrill_step_errors_total, "tool", "$1", "step", "(.*)"))
+      - record: agent_tool_seconds_total
+        expr: sum by (tool) (label_replace(firedrill_step_seconds_total, "tool", "$1", "step", "(.*)"))
+      - record: agent_tool_latency_seconds_bucket
+        expr: sum by (tool, le) (label_replace(firedrill_step_duration_seconds_bucket, "tool", "$1", "step", "(.*)"))
+      - record: agent_tool_latency_seconds_count
+        expr: sum by (tool) (label_replace(firedrill_step_duration_seconds_count, "tool", "$1", "step", "(.*)"))
+      - record: agent_tool_latency_seconds_sum
+        expr: sum by (tool) (label_replace(firedrill_step_duration_seconds_sum, "tool", "$1", "step", "(.*)"))
+      - record: db_pool_max_connections
+        expr: sum by (datasource) (label_replace(firedrill_pool_connections_max, "datasource", "$1", "pool", "(.*)"))
+      - record: db_pool_in_use
+        expr: sum by (datasource) (label_replace(rate(firedrill_pool_connections_active_seconds_total[2m]), "datasource", "$1", "pool", "(.*)"))
+"#;
+
+/// The map onto [`TEAM_RULES`]' names.
+const TEAM_MAP: &str = r#"Map(
+    service: "known",
+    series: [
+        Series(reads: "firedrill_requests_arrived_total", query: "agent_requests_total"),
+        Series(reads: "firedrill_requests_admitted_total", query: "agent_requests_admitted_total"),
+        Series(reads: "firedrill_step_calls_total", query: "agent_tool_calls_total", labels: {"step": "tool"}),
+        Series(reads: "firedrill_step_errors_total", query: "agent_tool_errors_total", labels: {"step": "tool"}),
+        Series(reads: "firedrill_step_seconds_total", query: "agent_tool_seconds_total", labels: {"step": "tool"}),
+        Series(reads: "firedrill_step_duration_seconds_bucket", query: "agent_tool_latency_seconds_bucket", labels: {"step": "tool"}),
+        Series(reads: "firedrill_step_duration_seconds_count", query: "agent_tool_latency_seconds_count", labels: {"step": "tool"}),
+        Series(reads: "firedrill_step_duration_seconds_sum", query: "agent_tool_latency_seconds_sum", labels: {"step": "tool"}),
+        Series(reads: "firedrill_pool_connections_max", query: "db_pool_max_connections", labels: {"pool": "datasource"}),
+        Series(reads: "firedrill_pool_connections_active_seconds_total", query: "db_pool_in_use", labels: {"pool": "datasource"}, integrate: true),
+    ],
+)"#;
 
 /// Runs `fit` expecting it to fail with exit 2, a message holding each of `words`, and no
 /// `-o` file.
@@ -488,6 +572,245 @@ fn issue_18_bad_input_is_named_and_exits_2() {
     refused(
         &["--openmetrics", junk.to_str().unwrap()],
         &["junk.om:2"],
+        &dir,
+    );
+}
+
+/// The export with the team's names: `step` becomes `tool` on the step series, and the
+/// arrivals are renamed.
+fn renamed(om: &str) -> String {
+    om.lines()
+        .map(|l| {
+            let l = l.replace("firedrill_requests_arrived", "team_requests");
+            if l.starts_with("firedrill_step_") {
+                l.replacen("firedrill_step_", "team_tool_", 1)
+                    .replace("step=\"", "tool=\"")
+            } else if l.starts_with("# TYPE firedrill_step_")
+                || l.starts_with("# HELP firedrill_step_")
+                || l.starts_with("# UNIT firedrill_step_")
+            {
+                l.replacen("firedrill_step_", "team_tool_", 1)
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+#[test]
+fn issue_18_a_map_reads_a_teams_own_names_from_a_file() {
+    let dir = crate::scratch_dir("fit", "map-file");
+    let om = export_to(&dir);
+    let team = dir.join("team.om");
+    std::fs::write(&team, renamed(&std::fs::read_to_string(&om).unwrap())).unwrap();
+
+    // --print-map writes a map that reads back as it is (and changes nothing).
+    let printed = dir.join("printed.ron");
+    let out = firedrill(&["fit", "--print-map", "-o", printed.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let plain = firedrill(&["fit", "--openmetrics", om.to_str().unwrap(), "--json"]);
+    let same = firedrill(&[
+        "fit",
+        "--openmetrics",
+        om.to_str().unwrap(),
+        "--map",
+        printed.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(same.status.success(), "{}", text(&same));
+    assert_eq!(
+        plain.stdout, same.stdout,
+        "the printed map is firedrill's names"
+    );
+
+    // Without a map, the team's names are missing, by name.
+    refused(
+        &["--openmetrics", team.to_str().unwrap()],
+        &["firedrill_requests_arrived_total", "no such series"],
+        &dir,
+    );
+    // With one, the team's file fits as firedrill's own.
+    let map = dir.join("team.ron");
+    let mut entries = vec![
+        r#"Series(reads: "firedrill_requests_arrived_total", query: "team_requests_total")"#
+            .to_owned(),
+    ];
+    for (reads, query) in [
+        ("firedrill_step_calls_total", "team_tool_calls_total"),
+        ("firedrill_step_errors_total", "team_tool_errors_total"),
+        ("firedrill_step_skipped_total", "team_tool_skipped_total"),
+        ("firedrill_step_seconds_total", "team_tool_seconds_total"),
+        (
+            "firedrill_step_duration_seconds_bucket",
+            "team_tool_duration_seconds_bucket{service=\\\"known\\\"}",
+        ),
+        (
+            "firedrill_step_duration_seconds_sum",
+            "team_tool_duration_seconds_sum",
+        ),
+        (
+            "firedrill_step_duration_seconds_count",
+            "team_tool_duration_seconds_count",
+        ),
+    ] {
+        entries.push(format!(
+            r#"Series(reads: "{reads}", query: "{query}", labels: {{"step": "tool"}})"#
+        ));
+    }
+    std::fs::write(&map, format!("Map(series: [\n{}\n])", entries.join(",\n"))).unwrap();
+    let out = firedrill(&[
+        "fit",
+        "--openmetrics",
+        team.to_str().unwrap(),
+        "--map",
+        map.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    check_recovered(&String::from_utf8_lossy(&out.stdout), "--openmetrics --map");
+    let fitted = |o: &Output| -> serde_json::Value {
+        let mut v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["fitted"]["source"] = serde_json::Value::Null;
+        v
+    };
+    assert_eq!(
+        fitted(&out),
+        fitted(&plain),
+        "the same fit under other names"
+    );
+
+    // A misspelt series, a selector that matches nothing: each named, exit 2.
+    let bad = dir.join("bad-map.ron");
+    std::fs::write(
+        &bad,
+        "Map(series: [\n    Series(reads: \"firedrill_step_call_total\", query: \"x\"),\n])",
+    )
+    .unwrap();
+    refused(
+        &[
+            "--openmetrics",
+            team.to_str().unwrap(),
+            "--map",
+            bad.to_str().unwrap(),
+        ],
+        &[
+            "bad-map.ron:2:19",
+            "did you mean `firedrill_step_calls_total`",
+        ],
+        &dir,
+    );
+    std::fs::write(
+        &bad,
+        "Map(series: [Series(reads: \"firedrill_step_calls_total\", query: \"nobody_total\")])",
+    )
+    .unwrap();
+    refused(
+        &[
+            "--openmetrics",
+            team.to_str().unwrap(),
+            "--map",
+            bad.to_str().unwrap(),
+        ],
+        &["nobody_total: no such series"],
+        &dir,
+    );
+}
+
+#[test]
+fn issue_18_rules_become_alerts_and_the_rest_are_listed() {
+    let dir = crate::scratch_dir("fit", "rules");
+    let om = export_to(&dir);
+    let rules = dir.join("team.yml");
+    std::fs::write(
+        &rules,
+        r#"groups:
+  - name: agent
+    rules:
+      - alert: RetrieveSlow
+        expr: rate(firedrill_step_seconds_total{service="known",step="retrieve"}[2m]) / rate(firedrill_step_calls_total{service="known",step="retrieve"}[2m]) > 0.5
+        for: 3m
+        labels:
+          severity: warning
+        annotations:
+          summary: retrieve is slow
+          runbook_url: https://runbooks.example/retrieve
+      - alert: DbFull
+        expr: rate(firedrill_pool_connections_active_seconds_total{service="known",pool="db"}[2m]) / clamp_min(firedrill_pool_connections_max{service="known",pool="db"}, 1) > 0.9
+        for: 2m
+        labels:
+          severity: critical
+      - alert: ScrapeDown
+        expr: absent(up{job="agent"})
+      - alert: Joined
+        expr: rate(http_requests_total[5m]) > 3 and on() rate(errors_total[5m]) > 1
+      - alert: AtLeast
+        expr: rate(firedrill_requests_failed_total{service="known"}[2m]) >= 1
+      - alert: OtherService
+        expr: rate(firedrill_requests_failed_total{service="billing"}[2m]) > 1
+      - alert: NoSuchPool
+        expr: firedrill_pool_connections_max{service="known",pool="cache"} < 1
+      - record: job:requests:rate5m
+        expr: sum(rate(http_requests_total[5m]))
+"#,
+    )
+    .unwrap();
+    let drill = dir.join("fitted.ron");
+    let out = firedrill(&[
+        "fit",
+        "--openmetrics",
+        om.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "-o",
+        drill.to_str().unwrap(),
+    ]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("2 alerting rule(s) became drill alerts; 6 left out"),
+        "{said}"
+    );
+    for (name, reason) in [
+        ("ScrapeDown", "no `>` or `<`"),
+        ("Joined", "more than one comparison"),
+        ("AtLeast", "only `>` and `<`"),
+        ("OtherService", "for service `billing`"),
+        ("NoSuchPool", "pool `cache` is not in the fitted system"),
+        ("job:requests:rate5m", "a recording rule"),
+    ] {
+        assert!(
+            said.lines()
+                .any(|l| l.contains(&format!("left out {name}:")) && l.contains(reason)),
+            "{name}: {reason}: {said}"
+        );
+    }
+    let check = firedrill(&["check", drill.to_str().unwrap()]);
+    assert!(check.status.success(), "{}", text(&check));
+    let written = firedrill::drill::load_file(&drill).expect("the fitted drill loads");
+    let names: Vec<&str> = written.alerts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["RetrieveSlow", "DbFull"]);
+    let slow = &written.alerts[0];
+    assert_eq!(slow.hold.as_secs_f64(), 180.0);
+    assert_eq!(
+        slow.runbook.as_deref(),
+        Some("https://runbooks.example/retrieve")
+    );
+    assert_eq!(written.telemetry.window.as_secs_f64(), 120.0);
+    let text_of = std::fs::read_to_string(&drill).unwrap();
+    assert!(text_of.contains("// Left out: ScrapeDown:"), "{text_of}");
+
+    // Malformed YAML: placed, exit 2, nothing written.
+    std::fs::write(&rules, "groups:\n  - name: [agent\n    rules: []\n").unwrap();
+    refused(
+        &[
+            "--openmetrics",
+            om.to_str().unwrap(),
+            "--rules",
+            rules.to_str().unwrap(),
+        ],
+        &["team.yml:", "not a Prometheus rules file"],
         &dir,
     );
 }

@@ -12,6 +12,7 @@ mod debrief;
 mod drills;
 mod effects;
 mod fit;
+mod fit_library;
 mod fuzz_session;
 mod harm;
 mod history;
