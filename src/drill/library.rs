@@ -49,6 +49,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "autoscaler-flap",
         include_str!("../../drills/autoscaler-flap.ron"),
     ),
+    ("search-loop", include_str!("../../drills/search-loop.ron")),
 ];
 
 /// The built-in drill called `name`.

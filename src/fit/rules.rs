@@ -261,6 +261,8 @@ fn metrics(step: &str, pool: &str) -> Vec<Metric> {
         Metric::PoolTimeoutRate(pool.into()),
         Metric::StepTime(step.into()),
         Metric::StepErrorRatio(step.into()),
+        Metric::StepRateLimitedRate(step.into()),
+        Metric::StepRetryRate(step.into()),
         Metric::RetryRate,
         Metric::TokenRate,
         Metric::CostRate,
@@ -284,6 +286,8 @@ fn metrics(step: &str, pool: &str) -> Vec<Metric> {
             | Metric::PoolTimeoutRate(_)
             | Metric::StepTime(_)
             | Metric::StepErrorRatio(_)
+            | Metric::StepRateLimitedRate(_)
+            | Metric::StepRetryRate(_)
             | Metric::RetryRate
             | Metric::TokenRate
             | Metric::CostRate

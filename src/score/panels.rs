@@ -39,7 +39,9 @@ fn unit(signal: Signal) -> (&'static str, f64) {
         | Signal::RejectedRate
         | Signal::RetryRate
         | Signal::TokenRate
-        | Signal::PoolTimeoutRate(_) => ("/s", 1.0),
+        | Signal::PoolTimeoutRate(_)
+        | Signal::StepRateLimitedRate(_)
+        | Signal::StepRetryRate(_) => ("/s", 1.0),
         Signal::CostRate => ("$/h", 1.0),
         Signal::InFlight | Signal::PoolWaiting(_) | Signal::PoolSize(_) => ("", 1.0),
     }

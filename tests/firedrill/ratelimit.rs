@@ -234,18 +234,18 @@ fn bad_rate_limits_and_retries_are_reported_where_they_are() {
     expect_problems(
         text,
         &[
-            ("5:38", "a rate limit admits more than 0 calls/s"),
-            ("5:48", "a bucket must hold at least one call"),
-            ("6:40", "must be from 1 to 10"),
+            ("5:37", "a rate limit admits more than 0 calls/s"),
+            ("5:47", "a bucket must hold at least one call"),
+            ("6:41", "must be from 1 to 10"),
             ("6:57", "waits would shrink"),
             ("6:70", "`jitter` is 1.5"),
             ("6:83", "the retry `budget` is -1"),
             ("6:91", "retries no kind of failed call"),
-            ("9:53", "no step named"),
-            ("9:76", "must be from 1 to 10"),
-            ("9:91", "waits would shrink"),
-            ("10:36", "changes nothing"),
-            ("11:67", "the dependency's rate limit"),
+            ("9:50", "unknown step `serch`"),
+            ("9:73", "must be from 1 to 10"),
+            ("9:88", "waits would shrink"),
+            ("10:37", "changes nothing"),
+            ("11:72", "the dependency's rate limit"),
         ],
     );
 }

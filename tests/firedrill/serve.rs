@@ -407,9 +407,19 @@ fn check_downloads(server: &Server, room: &Room, dir: &Path, player: &Link) -> S
     );
     let summary = player.get(server.addr, &room.path("summary"));
     assert_eq!(summary.status, 200);
+    // `replay --json` adds the score to the summary; the room serves its score in the debrief.
+    let mut replayed: Value =
+        serde_json::from_str(&firedrill(&["replay", path.to_str().unwrap(), "--json"])).unwrap();
+    let debriefed: Value = serde_json::from_str(&debrief).unwrap();
+    let replayed_map = replayed.as_object_mut().unwrap();
+    let score = replayed_map
+        .remove("score")
+        .expect("replay --json has the score");
+    replayed_map.remove("scoring");
+    assert_eq!(score, debriefed["score"], "replay's score is the debrief's");
     assert_eq!(
-        summary.text(),
-        firedrill(&["replay", path.to_str().unwrap(), "--json"]),
+        serde_json::from_str::<Value>(&summary.text()).unwrap(),
+        replayed,
         "the server's summary is the transcript's replay"
     );
     let html = player.get(server.addr, &room.path("debrief"));

@@ -220,7 +220,7 @@ pub(super) fn outcome_verdicts(
             observed: r.harms_fewer,
             pass: r.harms_fewer.at_least(REFERENCE_HELPS_MIN),
             message: format!(
-                "the reference harms fewer users than no response in {} of runs (failed, rejected and degraded requests plus wrong answers; needs at least {REFERENCE_HELPS_MIN}%)",
+                "the reference harms fewer users than no response in {} of runs (users whose request failed, was rejected, or was answered degraded or wrong; needs at least {REFERENCE_HELPS_MIN}%)",
                 r.harms_fewer.percent()
             ),
             hint: "the reference turns away or fails more requests than the fault would have: \

@@ -94,7 +94,9 @@ impl Checker<'_> {
         if !(1..=MAX_STEP_ATTEMPTS).contains(&n) {
             self.report(
                 path.clone(),
-                format!("`max_attempts` is {n}; it counts the first call too"),
+                format!(
+                    "`max_attempts` is {n}, but it must be from 1 to {MAX_STEP_ATTEMPTS}: it counts the first call too"
+                ),
                 format!("must be from 1 to {MAX_STEP_ATTEMPTS}"),
                 "e.g. `max_attempts: 3` for two retries of a failed call",
             );

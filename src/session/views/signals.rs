@@ -338,7 +338,7 @@ mod tests {
         // Every service-wide metric but the one that is ground truth.
         assert_eq!(
             names.len(),
-            GLOBAL_METRICS.len() - 1 + POOL_METRICS.len() * 2 + 2 * 2
+            GLOBAL_METRICS.len() - 1 + POOL_METRICS.len() * 2 + STEP_METRICS.len() * 2
         );
         for name in &names {
             let signal = parse_metric(name, &pools, &steps).unwrap().signal();
