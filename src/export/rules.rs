@@ -50,7 +50,7 @@ fn yaml_printable(c: char) -> bool {
 
 /// `text` as it may stand in a YAML comment: one line of printable characters, the others
 /// shown as `?`.
-fn comment_text(text: &str) -> String {
+pub(crate) fn comment_text(text: &str) -> String {
     text.chars()
         .map(|c| if yaml_printable(c) { c } else { '?' })
         .collect()

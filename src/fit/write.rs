@@ -9,6 +9,7 @@ use super::model::TimeFit;
 use super::rules::Rules;
 use super::{Fitted, Goodness};
 use crate::drill::library::NEW_DRILL_TEMPLATE;
+use crate::export::rules::comment_text;
 
 /// A duration as the drill format writes it: `90.12ms`, `1.4s`, `5m`.
 #[must_use]
@@ -274,7 +275,7 @@ fn with_alerts(rest: &str, rules: &Rules) -> String {
     let _ = writeln!(
         block,
         "    // The team's alerting rules from {}, read back ({} of {} rules); `expect: Either`\n    // until you know which your incident should fire (then `Fires`; `Quiet` for those it must not).",
-        comment(&rules.file),
+        comment_text(&rules.file),
         rules.alerts.len(),
         rules.alerts.len() + rules.left_out.len()
     );
@@ -282,8 +283,8 @@ fn with_alerts(rest: &str, rules: &Rules) -> String {
         let _ = writeln!(
             block,
             "    // Left out: {}: {}",
-            comment(&left.name),
-            comment(&left.reason)
+            comment_text(&left.name),
+            comment_text(&left.reason)
         );
     }
     let _ = writeln!(block, "    alerts: [");
@@ -308,13 +309,6 @@ fn with_alerts(rest: &str, rules: &Rules) -> String {
     }
     let _ = writeln!(block, "    ],");
     format!("{}{block}{}", &rest[..start], &rest[end..])
-}
-
-/// `text` on one comment line.
-fn comment(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 /// `firedrill new`'s template from its faults on, with its `db` pool replaced by the first

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use firedrill::drill::spec::{Drill, TimeDist};
+use firedrill::drill::spec::Drill;
 use firedrill::export::{self, Format, Settings};
 use firedrill::fit::model::{StageFit, TrafficFit};
 
@@ -93,18 +93,6 @@ fn quantile(kind: &serde_json::Value, q: f64) -> f64 {
     }
 }
 
-fn true_quantile(t: &TimeDist, q: f64) -> f64 {
-    match t {
-        TimeDist::LogNormal { median, p99 } => {
-            let (m, p99) = (median.as_secs_f64(), p99.as_secs_f64());
-            let sigma = (p99 / m).ln() / firedrill::fit::model::Z99;
-            m * (sigma * firedrill::fit::model::normal_quantile(q)).exp()
-        }
-        TimeDist::Exponential { mean } => -mean.as_secs_f64() * (1.0 - q).ln(),
-        other => panic!("not in the known drill: {other:?}"),
-    }
-}
-
 /// Checks a `fit --json` answer against the known drill, as the tolerances say.
 fn check_recovered(json: &str, how: &str) {
     let answer: serde_json::Value =
@@ -119,7 +107,10 @@ fn check_recovered(json: &str, how: &str) {
             .find(|s| s["name"] == step.name.as_str())
             .unwrap_or_else(|| panic!("{how}: no step {}", step.name));
         for q in [0.5, 0.99] {
-            let (got, want) = (quantile(&f["time"], q), true_quantile(&step.time, q));
+            let (got, want) = (
+                quantile(&f["time"], q),
+                crate::fit_library::true_quantile(&step.time, q),
+            );
             assert!(
                 (got / want - 1.0).abs() <= 0.10,
                 "{how}: step {} q{q}: fitted {got}, true {want} ({})",
@@ -151,18 +142,7 @@ fn check_recovered(json: &str, how: &str) {
         stages,
         rms: 0.0,
     };
-    let truth = curve(
-        drill.traffic.start_rps,
-        drill
-            .traffic
-            .stages
-            .iter()
-            .map(|s| StageFit {
-                over_s: s.over.as_secs_f64(),
-                to_rps: s.to_rps,
-            })
-            .collect(),
-    );
+    let truth = crate::fit_library::true_curve(&drill);
     let traffic = &fitted["traffic"];
     let got = curve(
         traffic["start_rps"].as_f64().unwrap(),

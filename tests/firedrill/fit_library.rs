@@ -15,18 +15,8 @@ use firedrill::fit;
 use firedrill::fit::model::{StageFit, TimeFit, TrafficFit, Z99, normal_quantile};
 use firedrill::telemetry::prometheus::LATENCY_BUCKETS;
 
-fn fitted_quantile(t: &TimeFit, q: f64) -> f64 {
-    match *t {
-        TimeFit::LogNormal { median, p99 } => {
-            let sigma = (p99 / median).ln() / Z99;
-            median * (sigma * normal_quantile(q)).exp()
-        }
-        TimeFit::Exponential { mean } => -mean * (1.0 - q).ln(),
-        TimeFit::Constant { seconds } => seconds,
-    }
-}
-
-fn true_quantile(t: &TimeDist, q: f64) -> f64 {
+/// The `q`-quantile of a drill's time distribution, in seconds.
+pub(crate) fn true_quantile(t: &TimeDist, q: f64) -> f64 {
     match *t {
         TimeDist::LogNormal { median, p99 } => {
             let (m, p99) = (median.as_secs_f64(), p99.as_secs_f64());
@@ -54,10 +44,19 @@ fn true_mean(t: &TimeDist) -> f64 {
     }
 }
 
-fn curve(start_rps: f64, stages: Vec<StageFit>) -> TrafficFit {
+/// The drill's own traffic curve, as `fit` writes one.
+pub(crate) fn true_curve(drill: &Drill) -> TrafficFit {
     TrafficFit {
-        start_rps,
-        stages,
+        start_rps: drill.traffic.start_rps,
+        stages: drill
+            .traffic
+            .stages
+            .iter()
+            .map(|s| StageFit {
+                over_s: s.over.as_secs_f64(),
+                to_rps: s.to_rps,
+            })
+            .collect(),
         rms: 0.0,
     }
 }
@@ -147,7 +146,7 @@ fn fit_one(name: &str, text: &str) -> Worst {
             if step.timeout.is_some_and(|t| truth >= t.as_secs_f64() * 0.9) {
                 continue;
             }
-            let d = (fitted_quantile(&got.time, q) / truth - 1.0).abs();
+            let d = (got.time.quantile(q) / truth - 1.0).abs();
             if d > worst.quantile.0 {
                 worst.quantile = (d, format!("{} p{}", step.name, q * 100.0));
             }
@@ -181,18 +180,7 @@ fn fit_one(name: &str, text: &str) -> Worst {
     }
 
     // The traffic curve, per 5-minute window.
-    let truth = curve(
-        drill.traffic.start_rps,
-        drill
-            .traffic
-            .stages
-            .iter()
-            .map(|s| StageFit {
-                over_s: s.over.as_secs_f64(),
-                to_rps: s.to_rps,
-            })
-            .collect(),
-    );
+    let truth = true_curve(&drill);
     let windows = (drill.duration.as_secs_f64() / 300.0).floor() as usize;
     for w in 0..windows {
         let (a, b) = (w as f64 * 300.0, (w + 1) as f64 * 300.0);
