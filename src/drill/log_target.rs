@@ -11,7 +11,8 @@ use super::spec::Effect;
 /// the lines of the calls its effect touches, as the service would log them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogTarget {
-    /// Lines naming the step, and every completed request's line (each ran the step): a slow
+    /// Lines of the step's calls that ran (not its connection waits that timed out, which
+    /// never reached the dependency), and every completed request's line (each ran the step): a slow
     /// step or longer outputs show in every answer's latency.
     StepAndCompleted(String),
     /// The step's error lines.
@@ -20,6 +21,22 @@ pub enum LogTarget {
     Pool(String),
     /// Requests rejected at admission.
     Rejected,
+}
+
+impl Effect {
+    /// Whether the effect hits only a share of a step's calls, drawn per call (a `share`
+    /// below 1): the engine marks the calls it hits, and its fault's `log` goes on those.
+    #[must_use]
+    pub fn hits_a_share(&self) -> bool {
+        match self {
+            Effect::StepTimeMultiplier { share, .. }
+            | Effect::StepErrorRate { share, .. }
+            | Effect::WrongAnswerRate { share, .. }
+            | Effect::TokenMultiplier { share, .. }
+            | Effect::UseFallback { share, .. } => share.is_some_and(|s| s < 1.0),
+            _ => false,
+        }
+    }
 }
 
 impl LogTarget {

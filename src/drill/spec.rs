@@ -267,6 +267,15 @@ pub struct Retries {
     /// of credit to start). None: no budget, every failure is retried.
     #[serde(default)]
     pub budget: Option<f64>,
+    /// Whether a request admission rejected (an admission limit, `max_in_flight`) is retried
+    /// like a failed one. True by default; false for a client that gives up on a 429/503 from
+    /// the service's own admission (each rejection then ends its request).
+    #[serde(default = "default_retry_rejected", deserialize_with = "optional")]
+    pub retry_rejected: bool,
+}
+
+fn default_retry_rejected() -> bool {
+    true
 }
 
 fn default_multiplier() -> f64 {

@@ -17,7 +17,10 @@ use crate::session::transcript::{Transcript, TranscriptError};
 ///
 /// Version 2: harm counts users (each request once, by its final outcome; a client's retries
 /// are attempts, not more users), so `harmed` and `no_response_harmed` changed meaning.
-pub const SCORING_VERSION: u32 = 2;
+/// Version 3: the first mitigation is the first action without which the run would have
+/// harmed more users (the team's run replayed without it), so the `act` timing and the
+/// `mitigate` objective changed for teams whose first action changed nothing or did harm.
+pub const SCORING_VERSION: u32 = 3;
 
 /// One session's figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -141,7 +141,12 @@ pub fn render(d: &Debrief) -> String {
     let mitigation = t
         .first_mitigation_input
         .as_deref()
-        .map(|i| format!(" ({})", esc(i)))
+        .map(|i| {
+            let avoided = t.first_mitigation_avoided.map_or_else(String::new, |n| {
+                format!("; without it {} more users harmed", count(n))
+            });
+            format!(" ({}{avoided})", esc(i))
+        })
         .unwrap_or_default();
     for (label, m) in [
         ("Fault begins".to_owned(), t.fault_start.as_ref()),

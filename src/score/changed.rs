@@ -134,6 +134,18 @@ pub fn run_team_with(
     attribution: Attribution,
 ) -> (Measures, Vec<Skipped>) {
     let mut session = Session::with_attribution(drill.clone(), Some(seed), attribution);
+    let skipped = replay(&mut session, inputs);
+    let end = session.sim().end();
+    if session.now() < end && session.ended().is_none() {
+        session.advance_to(end);
+    }
+    let measures = Measures::of(drill, session.sim(), end);
+    (measures, skipped)
+}
+
+/// Gives `session` the team's `inputs` at their recorded times (clock commands and injects
+/// aside); returns the inputs it refused.
+pub fn replay(session: &mut Session, inputs: &[Line]) -> Vec<Skipped> {
     let mut skipped = Vec::new();
     for line in inputs {
         if line.inject_from.is_some() {
@@ -166,10 +178,5 @@ pub fn run_team_with(
             });
         }
     }
-    let end = session.sim().end();
-    if session.now() < end && session.ended().is_none() {
-        session.advance_to(end);
-    }
-    let measures = Measures::of(drill, session.sim(), end);
-    (measures, skipped)
+    skipped
 }

@@ -3,14 +3,19 @@
 //! team's end). Because every random stream is named and the arrivals do not depend on the
 //! team, the differences are the response's doing, not noise.
 //!
-//! This is the one place in scoring that runs simulations (two of them).
+//! It also tells what one of the team's actions did: the team's run replayed without it
+//! ([`harmed_without`]), which is how the debrief knows an action mitigated.
+//!
+//! This is the one place in scoring that runs simulations.
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::changed;
 use super::impact::{self, Outcome, Series, round3};
 use crate::drill::Drill;
+use crate::session::transcript::Line;
 use crate::session::{Session, play};
 use crate::sim::attribution::Attribution;
 use crate::sim::{RunOptions, Sim, SimTime};
@@ -148,6 +153,40 @@ pub fn no_response_buckets(session: &Session) -> Vec<Bucket> {
     let end = session.sim().end();
     let sim = no_response(drill, session.sim().seed(), session.attribution(), end);
     sim.telemetry().buckets().to_vec()
+}
+
+/// The users `session`'s run would have harmed up to its present had the team not given its
+/// log entry `skip`: the same drill, seed and attribution, every other accepted command at
+/// its time (those the system then refuses, such as lifting a throttle never set, are
+/// left out).
+#[must_use]
+pub fn harmed_without(session: &Session, skip: usize) -> u64 {
+    let drill = session.drill();
+    let horizon = session.now();
+    let inputs: Vec<Line> = session
+        .team()
+        .log
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != skip)
+        .map(|(_, e)| Line {
+            at_ns: e.at.nanos(),
+            role: e.role.clone(),
+            input: e.input.clone(),
+            ..Line::default()
+        })
+        .collect();
+    let mut without = Session::with_attribution(
+        drill.clone(),
+        Some(session.sim().seed()),
+        session.attribution().clone(),
+    );
+    let _refused = changed::replay(&mut without, &inputs);
+    if without.now() < horizon && without.ended().is_none() {
+        without.advance_to(horizon);
+    }
+    let sim = without.sim();
+    impact::outcome(drill, sim.telemetry().buckets(), sim.truth(), horizon).harmed
 }
 
 /// Runs `drill` with `seed` to `horizon` with no team, and (if the drill has one) with its

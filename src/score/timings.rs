@@ -16,18 +16,23 @@
 //! - **best possible page**: the earliest `first pending + for` over the cause's page alerts,
 //!   the moment the cause's first page could have fired.
 //! - **detected**: the first acknowledgement at or after the cause's start.
-//! - **first mitigation**: the first drill action ordered that counts as a mitigation: not a
-//!   line of one of the drill's wrong responses (the same words) that the reference does not
-//!   say too. A wrong response's action ordered first is not the mitigation.
+//! - **first mitigation**: the first drill action ordered that mitigated: without it, the run
+//!   would have harmed more users by the team's end (at least [`MITIGATION_MIN_SHARE`] of the
+//!   run's harm, and one user), judged by replaying the team's other inputs
+//!   ([`counterfactual::harmed_without`]). A line of one of the drill's wrong responses (the
+//!   same words) that the reference does not say too is not one, without a run. An action
+//!   that changed nothing, or made things worse, ordered first is not the mitigation.
 //! - **mitigated**: the drill's `Recovered` (every cause page resolved and staying resolved,
 //!   with the team's throttles shedding less than the drill's `shed_tolerance`).
 //!
-//! This module reads a finished run; it never runs the simulation.
+//! This module reads a finished run; the one simulation it asks for is the counterfactual
+//! of each action it judges, in order, until one mitigated.
 
 use serde::Serialize;
 
 use crate::drill::spec::{Alert, Condition, Drill, Metric, Say, Severity};
 use crate::drill::{ClockTime, Duration};
+use crate::score::counterfactual;
 use crate::session::Session;
 use crate::session::command::Command;
 use crate::session::team::{Detail, Entry};
@@ -102,6 +107,8 @@ pub struct Timings {
     pub first_mitigation: Option<Moment>,
     /// The first action as typed (`throttle rps=150`).
     pub first_mitigation_input: Option<String>,
+    /// How many more users the run would have harmed, by the team's end, without it.
+    pub first_mitigation_avoided: Option<u64>,
     pub mitigated: Option<Moment>,
     pub resolved: Option<Moment>,
     pub intervals: Vec<Interval>,
@@ -209,15 +216,39 @@ pub fn first_impact(drill: &Drill, buckets: &[Bucket], fault: SimTime) -> Option
         })
 }
 
-/// Whether the ordered action `entry` counts as a mitigation (the module's definitions).
-fn mitigates(drill: &Drill, entry: &Entry) -> bool {
+/// The least share of the harm an action must have avoided to count as a mitigation: a
+/// change smaller than this is the noise of a run whose path the action moved.
+pub const MITIGATION_MIN_SHARE: f64 = 0.005;
+
+/// Whether the ordered action `entry` is a line of a wrong response the reference does not
+/// say too (the same words).
+fn a_wrong_line(drill: &Drill, entry: &Entry) -> bool {
     let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
     let input = words(&entry.input);
     let says = |lines: &[Say]| lines.iter().any(|s| words(&s.input) == input);
-    if drill.wrong_responses.iter().any(|r| says(&r.says)) && !says(&drill.reference) {
-        return false;
-    }
-    true
+    drill.wrong_responses.iter().any(|r| says(&r.says)) && !says(&drill.reference)
+}
+
+/// The first action of `session`'s team that mitigated (the module's definitions), and how
+/// many more users the run would have harmed without it.
+fn first_mitigation(session: &Session) -> Option<(&Entry, u64)> {
+    let drill = session.drill();
+    let sim = session.sim();
+    let harmed =
+        crate::score::impact::outcome(drill, sim.telemetry().buckets(), sim.truth(), session.now())
+            .harmed;
+    session
+        .team()
+        .log
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e.command, Command::Action { .. }) && !a_wrong_line(drill, e))
+        .find_map(|(i, e)| {
+            let without = counterfactual::harmed_without(session, i);
+            let avoided = without.saturating_sub(harmed);
+            let least = (without as f64 * MITIGATION_MIN_SHARE).ceil().max(1.0) as u64;
+            (avoided >= least).then_some((e, avoided))
+        })
 }
 
 /// The timings of `session` (a finished run).
@@ -237,7 +268,8 @@ pub fn timings(session: &Session) -> Timings {
         .filter_map(|(i, _)| truth.alert_first_pending.get(i).copied().flatten())
         .min();
     let best = best_page(session);
-    let first_action = team.actions().find(|e| mitigates(drill, e));
+    let mitigation = first_mitigation(session);
+    let first_action = mitigation.map(|(e, _)| e);
     // An acknowledgement before the cause began answered something else (a distraction).
     let ack = team
         .all("ack")
@@ -355,6 +387,7 @@ pub fn timings(session: &Session) -> Timings {
         wrong_diagnoses: wrong,
         first_mitigation: first_action.map(|e| m(e.at)),
         first_mitigation_input: first_action.map(|e| e.input.clone()),
+        first_mitigation_avoided: mitigation.map(|(_, n)| n),
         mitigated: truth.recovered.map(m),
         resolved: resolved.map(m),
         intervals,

@@ -103,6 +103,7 @@ impl RetryPatch {
             multiplier: self.multiplier.unwrap_or(policy.multiplier),
             jitter: self.jitter.unwrap_or(policy.jitter),
             budget: self.budget.or(policy.budget),
+            retry_rejected: policy.retry_rejected,
         }
     }
 }
@@ -112,6 +113,9 @@ impl RetryPatch {
 pub struct Partial {
     pub share: f64,
     pub knob: PartialKnob,
+    /// The fault whose effect it is (none for an action's): the calls it hits carry it to
+    /// their log lines, so the fault's `log` is written on those and no others.
+    pub fault: Option<usize>,
 }
 
 /// What a partial effect does to a call it hits (at the effect's current strength).
@@ -145,7 +149,7 @@ pub enum Change {
 }
 
 /// Where an effect came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     Fault(usize),
     Action(usize),
@@ -234,16 +238,16 @@ impl Params {
                     share,
                 } => {
                     let factor = toward(1.0, factor.clamp(0.0, MAX_FACTOR));
-                    p.on_calls(step, share, PartialKnob::Time(factor));
+                    p.on_calls(step, share, PartialKnob::Time(factor), effect.source);
                 }
                 Knob::StepErrorRate { step, rate, share } => {
-                    p.on_calls(step, share, PartialKnob::Error(rate * x));
+                    p.on_calls(step, share, PartialKnob::Error(rate * x), effect.source);
                 }
                 Knob::ConnectionLeak { pool, fraction } => {
                     p.leak[pool] = (p.leak[pool] + fraction * x).clamp(0.0, 1.0);
                 }
                 Knob::WrongAnswerRate { step, rate, share } => {
-                    p.on_calls(step, share, PartialKnob::Wrong(rate * x));
+                    p.on_calls(step, share, PartialKnob::Wrong(rate * x), effect.source);
                 }
                 Knob::TokenMultiplier {
                     step,
@@ -251,10 +255,10 @@ impl Params {
                     share,
                 } => {
                     let factor = toward(1.0, factor.clamp(0.0, MAX_FACTOR));
-                    p.on_calls(step, share, PartialKnob::Tokens(factor));
+                    p.on_calls(step, share, PartialKnob::Tokens(factor), effect.source);
                 }
                 Knob::UseFallback { step, share } => {
-                    p.on_calls(step, share, PartialKnob::Fallback);
+                    p.on_calls(step, share, PartialKnob::Fallback, effect.source);
                 }
                 Knob::StepTimeout { step, nanos } => p.step_timeout[step] = nanos.max(1),
                 Knob::StepShare { step, share } => {
@@ -288,9 +292,13 @@ impl Params {
 
     /// Applies `knob` to `share` of `step`'s calls: to the step itself when it hits every call,
     /// otherwise as a partial effect drawn per call.
-    fn on_calls(&mut self, step: usize, share: f64, knob: PartialKnob) {
+    fn on_calls(&mut self, step: usize, share: f64, knob: PartialKnob, source: Source) {
         if share < 1.0 {
-            self.partial(step, share, knob);
+            let fault = match source {
+                Source::Fault(f) => Some(f),
+                Source::Action(_) => None,
+            };
+            self.partial(step, share, knob, fault);
             return;
         }
         match knob {
@@ -307,12 +315,13 @@ impl Params {
     }
 
     /// Adds an effect on `share` of `step`'s calls (the first 8 of a step count).
-    fn partial(&mut self, step: usize, share: f64, knob: PartialKnob) {
+    fn partial(&mut self, step: usize, share: f64, knob: PartialKnob, fault: Option<usize>) {
         let partial = &mut self.step_partial[step];
         if partial.len() < 8 {
             partial.push(Partial {
                 share: share.clamp(0.0, 1.0),
                 knob,
+                fault,
             });
         }
     }

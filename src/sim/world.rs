@@ -120,6 +120,7 @@ impl Sim {
                 multiplier: r.multiplier.max(0.0),
                 jitter: r.jitter.clamp(0.0, 1.0),
                 budget: r.budget.map(|b| b.max(0.0)),
+                retry_rejected: r.retry_rejected,
             }),
             log_sample: drill.telemetry.log_sample,
             log_limit: drill.telemetry.log_limit,
@@ -410,6 +411,8 @@ fn step_retry_policy(r: &StepRetries) -> StepRetryPolicy {
             multiplier: r.multiplier.max(1.0),
             jitter: r.jitter.clamp(0.0, 1.0),
             budget: r.budget.map(|b| b.max(0.0)),
+            // A step's calls pass no admission: `on` says what it retries.
+            retry_rejected: false,
         },
         on_errors: r.on.contains(&RetryOn::Errors),
         on_rate_limited: r.on.contains(&RetryOn::RateLimited),

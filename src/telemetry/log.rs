@@ -57,13 +57,40 @@ pub enum LogKind {
     RateLimited,
 }
 
+impl LogKind {
+    /// A line of a step's call that went wrong: it failed, its connection wait timed out, the
+    /// call ran into its timeout (whether the request then failed or went on without the
+    /// step) or the dependency refused it. A step's `log` goes on these.
+    #[must_use]
+    pub fn is_step_error(self) -> bool {
+        matches!(
+            self,
+            LogKind::StepError
+                | LogKind::AcquireTimeout
+                | LogKind::Degraded
+                | LogKind::CallTimeout
+                | LogKind::CallTimeoutDegraded
+                | LogKind::RateLimited
+        )
+    }
+
+    /// Whether the line's call of its step ran (reached the step's dependency): not a wait for
+    /// a connection that timed out, which never called it, so no effect on the step's calls
+    /// touched it.
+    #[must_use]
+    pub fn call_ran(self) -> bool {
+        !matches!(self, LogKind::AcquireTimeout | LogKind::Degraded)
+    }
+}
+
 impl LogTarget {
     /// Whether `line` is one of this target's lines.
     #[must_use]
     pub fn covers(&self, line: &LogLine) -> bool {
         match self {
             LogTarget::StepAndCompleted(step) => {
-                line.kind == LogKind::Completed || line.step.as_deref() == Some(step)
+                line.kind == LogKind::Completed
+                    || (line.step.as_deref() == Some(step) && line.kind.call_ran())
             }
             LogTarget::StepErrors(step) => {
                 line.kind == LogKind::StepError && line.step.as_deref() == Some(step)
@@ -92,9 +119,13 @@ pub struct LogLine {
     /// the call ran.
     pub wait_seconds: f64,
     /// What the drill's author says the service prints here: the step's `log` on its error
-    /// lines, and the `log` of every fault in effect whose calls the line is about.
+    /// lines ([`LogKind::is_step_error`]), and the `log` of every fault in effect whose calls the line is about.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The faults whose effects on a share of the calls hit the request (bit `f` for fault
+    /// `f`, the first 32): such a fault's `log` goes on these lines only.
+    #[serde(skip)]
+    pub hit_faults: u32,
 }
 
 impl LogLine {
@@ -152,8 +183,9 @@ impl LogLine {
 pub struct LogNotes {
     /// Step name and message.
     steps: Vec<(String, String)>,
-    /// Fault index, the lines it goes on, and message.
-    faults: Vec<(usize, Vec<LogTarget>, String)>,
+    /// Fault index, the lines it goes on, whether it hits only a share of the calls (then
+    /// only the lines of requests it hit carry it), and message.
+    faults: Vec<(usize, Vec<LogTarget>, bool, String)>,
 }
 
 impl LogNotes {
@@ -172,12 +204,15 @@ impl LogNotes {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, f)| {
-                    let targets: Vec<LogTarget> = f
-                        .all_effects()
-                        .into_iter()
+                    let effects = f.all_effects();
+                    let targets: Vec<LogTarget> = effects
+                        .iter()
                         .filter_map(|e| LogTarget::of(e).ok())
                         .collect();
-                    (!targets.is_empty()).then_some((i, targets, f.log.clone()?))
+                    // The engine marks the calls of the first 32 faults; a later one's message
+                    // goes on every line of its targets.
+                    let on_a_share = i < 32 && effects.iter().any(|e| e.hits_a_share());
+                    (!targets.is_empty()).then_some((i, targets, on_a_share, f.log.clone()?))
                 })
                 .collect(),
         }
@@ -202,21 +237,20 @@ impl LogNotes {
             if line.kind == LogKind::Scaled {
                 continue;
             }
-            if matches!(
-                line.kind,
-                LogKind::StepError | LogKind::CallTimeout | LogKind::CallTimeoutDegraded
-            ) && let Some((_, message)) = self
-                .steps
-                .iter()
-                .find(|(step, _)| line.step.as_deref() == Some(step))
+            if line.kind.is_step_error()
+                && let Some((_, message)) = self
+                    .steps
+                    .iter()
+                    .find(|(step, _)| line.step.as_deref() == Some(step))
             {
                 line.notes.push(message.clone());
             }
             let at = SimTime::from_nanos(line.at_nanos);
-            for (fault, targets, message) in &self.faults {
+            for (fault, targets, on_a_share, message) in &self.faults {
                 let started = fault_started[*fault].is_some_and(|t| t <= at);
                 let ended = fault_ended[*fault].is_some_and(|t| t <= at);
-                if started && !ended && targets.iter().any(|t| t.covers(line)) {
+                let hit = !on_a_share || line.hit_faults & (1 << fault) != 0;
+                if started && !ended && hit && targets.iter().any(|t| t.covers(line)) {
                     line.notes.push(message.clone());
                 }
             }

@@ -753,15 +753,10 @@ fn axis_top(charts: &[report::html::ChartSvg], title: &str) -> f64 {
 #[test]
 fn a_wrong_action_is_not_the_first_mitigation() {
     // A line of one of the drill's wrong responses is not the first mitigation, even when it
-    // helped; the words are compared, not the spacing.
+    // helped; the words are compared, not the spacing. The bigger pool after it is.
     let wrong = MINI.replacen(
         "    reference: [",
-        "    wrong_responses: [Response(name: \"big-pool\", says: [\n        Say(at: After(FirstPage, \"3m\"), role: \"ops\", input: \"scale-pool size=12\"),\n    ])],\n    reference: [",
-        1,
-    );
-    let wrong = wrong.replacen(
-        "input: \"scale-pool size=12\"),\n        Say(at: After(Recovered",
-        "input: \"scale-pool  size=13\"),\n        Say(at: After(Recovered",
+        "    wrong_responses: [Response(name: \"small-step\", says: [\n        Say(at: After(FirstPage, \"3m\"), role: \"ops\", input: \"scale-pool size=5\"),\n    ])],\n    reference: [",
         1,
     );
     let d = debrief_of(
@@ -769,7 +764,7 @@ fn a_wrong_action_is_not_the_first_mitigation() {
         &wrong,
         &[
             say(after(Event::FirstPage, "1m"), "ops", "ack"),
-            say(after(Event::FirstPage, "2m"), "ops", "scale-pool  size=12"),
+            say(after(Event::FirstPage, "2m"), "ops", "scale-pool  size=5"),
             say(after(Event::FirstPage, "3m"), "ops", "scale-pool size=13"),
         ],
     );
@@ -779,6 +774,55 @@ fn a_wrong_action_is_not_the_first_mitigation() {
         "{:?}",
         d.timings
     );
+}
+
+#[test]
+fn an_action_that_changed_nothing_or_made_things_worse_is_not_the_first_mitigation() {
+    // A throttle far above the traffic changes nothing, a smaller pool makes things worse;
+    // neither is in the drill's wrong responses. The bigger pool after them mitigated: the
+    // run replayed without it harms more users, and the debrief says how many more.
+    let d = debrief_of(
+        "mini-no-help",
+        MINI,
+        &[
+            say(after(Event::FirstPage, "1m"), "ops", "ack"),
+            say(after(Event::FirstPage, "1m"), "ops", "throttle rps=10000"),
+            say(after(Event::FirstPage, "2m"), "ops", "scale-pool size=3"),
+            say(after(Event::FirstPage, "4m"), "ops", "scale-pool size=12"),
+        ],
+    );
+    assert_eq!(
+        d.timings.first_mitigation_input.as_deref(),
+        Some("scale-pool size=12"),
+        "{:?}",
+        d.timings
+    );
+    let avoided = d
+        .timings
+        .first_mitigation_avoided
+        .expect("how many it avoided");
+    assert!(
+        avoided as f64 > 0.05 * d.counterfactual.no_response.harmed as f64,
+        "{avoided} of {:?}",
+        d.counterfactual.no_response
+    );
+    let md = report::markdown(&d);
+    assert!(
+        md.contains("| First mitigation ordered (scale-pool size=12; without it "),
+        "{md}"
+    );
+    // With only the useless actions the team ordered no mitigation, and recovery (if any)
+    // is not the team's.
+    let d = debrief_of(
+        "mini-no-help-only",
+        MINI,
+        &[
+            say(after(Event::FirstPage, "1m"), "ops", "ack"),
+            say(after(Event::FirstPage, "1m"), "ops", "throttle rps=10000"),
+        ],
+    );
+    assert_eq!(d.timings.first_mitigation, None, "{:?}", d.timings);
+    assert!(!objective(&d, "mitigate"));
 }
 
 #[test]

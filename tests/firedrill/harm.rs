@@ -112,3 +112,39 @@ fn an_answer_both_degraded_and_wrong_harms_one_user() {
     assert_eq!(o.users_poor, o.degraded, "{o:?}");
     assert_eq!(o.harmed, o.degraded, "harmed once, not twice: {o:?}");
 }
+
+#[test]
+fn a_client_that_does_not_retry_rejections_still_retries_failures() {
+    let retries = |retry_rejected: bool| {
+        format!(
+            r#"retries: Retries(max_attempts: 4, backoff: "100ms", multiplier: 1.0, retry_rejected: {retry_rejected}),"#
+        )
+    };
+    let step = r#"Step(name: "llm", time: Constant("10ms"), error_rate: 0.5)"#;
+    // Everything throttled: each rejection ends its request, no attempt comes back.
+    let d = drill(&retries(false), step);
+    let o = outcome_after(&d, &["throttle rps=0"]);
+    assert!((29_000..31_000).contains(&o.users), "{o:?}");
+    // The bucket's one token admits one attempt: only a failure comes back (its retry is
+    // then rejected for good); no rejection does.
+    assert!(o.admitted <= 1, "{o:?}");
+    assert_eq!(o.arrived - o.users, o.failed, "no retried rejection: {o:?}");
+    assert_eq!(o.rejected + o.admitted, o.arrived, "{o:?}");
+    assert_eq!(o.users_rejected, o.rejected, "{o:?}");
+    // The same drill retrying rejections makes four attempts per user.
+    let retried = outcome_after(&drill(&retries(true), step), &["throttle rps=0"]);
+    assert_eq!(retried.users, o.users, "the same arrivals");
+    assert!(retried.arrived > 4 * o.users - 180, "{retried:?}");
+    assert_eq!(
+        retried.users_rejected, o.users_rejected,
+        "the same users harmed"
+    );
+    // Unthrottled, failures are retried as before: 1/2 + 1/4 + 1/8 retries per user.
+    let free = outcome_after(&d, &[]);
+    let per_user = (free.arrived - free.users) as f64 / free.users as f64;
+    assert!(
+        (per_user - 0.875).abs() < 0.02,
+        "retries per user {per_user}"
+    );
+    assert_eq!(free.rejected, 0, "{free:?}");
+}

@@ -145,23 +145,131 @@ fn step_and_fault_log_messages_land_on_the_lines_they_concern() {
         );
     }
 
+    // The hang's message is on the lines of the calls that ran into it: every answer, and
+    // the step's lines whose call ran; a wait for a connection that timed out never called
+    // the vendor, so it does not say the vendor was slow.
     let mut noted = 0;
     for line in log {
-        let concerned =
-            line.kind == LogKind::Completed || line.step.as_deref() == Some("billing-lookup");
+        let concerned = line.kind == LogKind::Completed
+            || (line.step.as_deref() == Some("billing-lookup")
+                && line.kind != LogKind::AcquireTimeout);
         let slow = line.message().contains("vendor lookup_invoice slow");
-        if line.at_nanos < hang {
-            assert!(!slow, "before the hang: {}", line.message());
-        } else if concerned {
+        if line.at_nanos < hang || !concerned {
+            assert!(!slow, "not a call the hang touched: {}", line.message());
+        } else {
             assert!(slow, "during the hang: {}", line.message());
             noted += 1;
         }
     }
     assert!(noted > 0, "no line during the hang");
+    // The step's connection waits that timed out are its error lines too, each with its
+    // message.
+    let waits: Vec<_> = log
+        .iter()
+        .filter(|l| l.kind == LogKind::AcquireTimeout)
+        .collect();
+    assert!(
+        waits.iter().any(|l| l.at_nanos >= hang),
+        "the hang should exhaust the pool"
+    );
+    let noted = waits
+        .iter()
+        .filter(|l| {
+            l.notes.first().map(String::as_str) == Some("vendor lookup_invoice returned 502")
+        })
+        .count();
+    assert_eq!(noted, waits.len(), "{waits:#?}");
+    assert!(
+        waits
+            .iter()
+            .all(|l| l.step.as_deref() == Some("billing-lookup"))
+    );
+}
+
+/// A vendor step with a few errors of its own; the faults slow a fifth of its calls tenfold
+/// and fail another fifth, each saying so in the log.
+const PARTIAL: &str = r#"Drill(
+    name: "partial", title: "Some vendor calls hang", duration: "20m",
+    telemetry: Telemetry(log_sample: 1.0, log_limit: 100000),
+    traffic: Traffic(start_rps: 20.0),
+    pools: [Pool(name: "db", size: 40, acquire_timeout: "1s")],
+    service: Service(name: "billing", steps: [
+        Step(name: "lookup", pool: "db", time: Constant("50ms"), error_rate: 0.1,
+             log: "vendor lookup failed"),
+        Step(name: "answer", time: Constant("100ms")),
+    ]),
+    faults: [
+        Fault(name: "slow", at: "5m", lasts: "10m",
+              effect: StepTimeMultiplier(step: "lookup", factor: 10.0, share: 0.2),
+              log: "vendor call slow"),
+        Fault(name: "errors", at: "5m", lasts: "10m",
+              effect: StepErrorRate(step: "lookup", rate: 1.0, share: 0.2),
+              log: "vendor returned 503"),
+    ],
+)"#;
+
+#[test]
+fn a_fault_on_a_share_of_calls_writes_its_message_on_the_calls_it_hit_only() {
+    let drill = load(PARTIAL);
+    let mut sim = Sim::new(&drill, &RunOptions::default());
+    sim.run_to_end();
+    let log = sim.telemetry().log();
+    let (start, end) = (5 * 60 * 1_000_000_000, 15 * 60 * 1_000_000_000);
+    let during: Vec<_> = log
+        .iter()
+        .filter(|l| (start..end).contains(&l.at_nanos))
+        .collect();
+    let has =
+        |l: &&&firedrill::telemetry::log::LogLine, note: &str| l.notes.iter().any(|n| n == note);
+    // Errors come from the fault (a fifth of the calls) and from the step itself (a tenth of
+    // the others): only the fault's carry its message, all carry the step's.
+    let errors: Vec<_> = during
+        .iter()
+        .filter(|l| l.kind == LogKind::StepError)
+        .collect();
+    assert!(errors.iter().all(|l| has(l, "vendor lookup failed")));
+    let by_fault = errors
+        .iter()
+        .filter(|l| has(l, "vendor returned 503"))
+        .count() as f64;
+    // A fifth of the calls are hit (all fail) and a tenth of the other four fifths fail:
+    // hit errors are 0.2 / (0.2 + 0.08) of the errors.
+    let share = by_fault / errors.len() as f64;
+    assert!((share - 0.714).abs() < 0.03, "{share} of {}", errors.len());
+    // The slow calls' message is on the answers that waited for one (0.5 s + 0.1 s), and
+    // on no other; about a fifth of the answers.
+    let completed: Vec<_> = during
+        .iter()
+        .filter(|l| l.kind == LogKind::Completed)
+        .collect();
+    assert!(completed.len() > 5_000, "{}", completed.len());
+    let slow: Vec<_> = completed
+        .iter()
+        .filter(|l| has(l, "vendor call slow"))
+        .collect();
+    assert!(
+        slow.iter().all(|l| l.latency_seconds > 0.59),
+        "slow answers"
+    );
+    assert!(
+        completed
+            .iter()
+            .filter(|l| !has(l, "vendor call slow"))
+            .all(|l| l.latency_seconds < 0.2),
+        "fast answers"
+    );
+    let share = slow.len() as f64 / completed.len() as f64;
+    assert!((share - 0.2).abs() < 0.02, "{share}");
+    assert!(completed.iter().all(|l| !has(l, "vendor returned 503")));
+    // Outside the fault no line carries its messages.
     assert!(
         log.iter()
-            .any(|l| l.at_nanos >= hang && l.kind == LogKind::AcquireTimeout),
-        "the hang should exhaust the pool"
+            .filter(|l| !(start..end).contains(&l.at_nanos))
+            .all(|l| {
+                !l.notes
+                    .iter()
+                    .any(|n| n == "vendor call slow" || n == "vendor returned 503")
+            })
     );
 }
 

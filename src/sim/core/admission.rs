@@ -20,6 +20,8 @@ pub struct RetryPolicy {
     pub multiplier: f64,
     pub jitter: f64,
     pub budget: Option<f64>,
+    /// Whether admission's rejections are retried (failures always are).
+    pub retry_rejected: bool,
 }
 
 impl RetryPolicy {
@@ -30,6 +32,7 @@ impl RetryPolicy {
         multiplier: 2.0,
         jitter: 0.0,
         budget: None,
+        retry_rejected: true,
     };
 }
 
@@ -103,6 +106,7 @@ impl Core {
             held: 0,
             call: 0,
             tries: 0,
+            hit_faults: 0,
         });
         self.advance(slot, generation);
     }
@@ -126,8 +130,11 @@ impl Core {
             None,
             SimTime::ZERO,
             SimTime::ZERO,
+            0,
         );
-        if !self.maybe_retry(id, attempt, counted) {
+        let retried =
+            self.retry.is_some_and(|p| p.retry_rejected) && self.maybe_retry(id, attempt, counted);
+        if !retried {
             self.bucket.users_rejected += 1;
         }
     }

@@ -275,6 +275,7 @@ impl Core {
             latency_seconds: 0.0,
             wait_seconds: 0.0,
             notes: vec![text],
+            hit_faults: 0,
         });
     }
 }

@@ -4,6 +4,7 @@
 //! bucket closes; the drill's notes are written on them there.
 
 use super::Core;
+use super::requests::Request;
 use crate::sim::SimTime;
 use crate::telemetry::log::{Level, LogKind, LogLine};
 
@@ -60,28 +61,29 @@ pub(super) fn fraction_threshold(p: f64) -> u64 {
 }
 
 impl Core {
-    #[allow(clippy::too_many_arguments)]
+    /// Writes a line about `request` (its latency so far, and the faults that hit it).
     pub(super) fn log_request(
         &mut self,
         level: Level,
-        id: u64,
+        request: &Request,
         kind: LogKind,
         step: Option<usize>,
         pool: Option<usize>,
-        arrived: SimTime,
         waited: SimTime,
     ) {
-        let latency = self.now.since(arrived);
+        let latency = self.now.since(request.arrived);
         self.log_line(
             level,
-            id,
+            request.id,
             kind,
             step.map(|s| (s, pool)),
             latency.into(),
             waited,
+            request.hit_faults,
         );
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn log_line(
         &mut self,
         level: Level,
@@ -90,6 +92,7 @@ impl Core {
         at: Option<(usize, Option<usize>)>,
         latency: SimTime,
         waited: SimTime,
+        hit_faults: u32,
     ) {
         let i = level as usize;
         self.log.offered[i] += 1;
@@ -123,6 +126,7 @@ impl Core {
             latency_seconds: latency.as_secs_f64(),
             wait_seconds: waited.as_secs_f64(),
             notes: Vec::new(),
+            hit_faults,
         });
     }
 

@@ -35,6 +35,9 @@ pub(super) struct Request {
     pub(super) call: u16,
     /// Calls of its current step so far, after the first (a step with retries).
     pub(super) tries: u8,
+    /// The faults (bit `f` for fault `f`, the first 32) whose partial effects hit one of its
+    /// calls: its log lines carry them, so a fault's `log` goes on the requests it hit.
+    pub(super) hit_faults: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -181,11 +184,10 @@ impl Core {
         if !request.degraded && sample < self.log.info_threshold {
             self.log_request(
                 Level::Info,
-                request.id,
+                &request,
                 LogKind::Completed,
                 None,
                 None,
-                request.arrived,
                 request.waited,
             );
         }
@@ -209,11 +211,10 @@ impl Core {
         self.leave();
         self.log_request(
             Level::Error,
-            request.id,
+            &request,
             kind,
             Some(step),
             pool,
-            request.arrived,
             waited.unwrap_or(request.waited),
         );
         if !self.maybe_retry(request.id, request.attempt, request.counted) {

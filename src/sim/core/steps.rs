@@ -322,7 +322,15 @@ impl Core {
         }
         let hit = s.hit(mask);
         let factor = s.time_factor * s.token_factor * (hit.time * hit.tokens);
-        self.requests.running(slot).expect("running").call |= u16::from(mask);
+        let faults = s
+            .partial
+            .iter()
+            .enumerate()
+            .filter(|&(i, p)| mask & (1 << i) != 0 && p.fault.is_some_and(|f| f < 32))
+            .fold(0u32, |bits, (_, p)| bits | 1 << p.fault.unwrap_or(0));
+        let request = self.requests.running(slot).expect("running");
+        request.call |= u16::from(mask);
+        request.hit_faults |= faults;
         (s.sampler_for(s.on_fallback || hit.fallback), factor)
     }
 
@@ -507,7 +515,8 @@ impl Core {
         request.tries = 0;
         request.right *= 1.0 - wrong_answer_rate.clamp(0.0, 1.0);
         request.step += 1;
-        let (id, arrived, counted) = (request.id, request.arrived, request.counted);
+        let request = request.clone();
+        let counted = request.counted;
         self.bucket.steps[s].skipped += 1;
         if counted {
             self.steps[s].totals.skipped += 1;
@@ -517,7 +526,7 @@ impl Core {
         } else {
             LogKind::CallTimeoutDegraded
         };
-        self.log_request(Level::Warn, id, kind, Some(s), pool, arrived, waited);
+        self.log_request(Level::Warn, &request, kind, Some(s), pool, waited);
         self.advance(slot, generation);
     }
 }

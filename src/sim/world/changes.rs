@@ -216,7 +216,7 @@ impl Sim {
                 .retain(|e| e.source != *source);
         }
         for &change in changes {
-            self.apply_change(change, source.clone(), ramp, time);
+            self.apply_change(change, *source, ramp, time);
         }
     }
 
