@@ -2,7 +2,10 @@
 //!
 //! An alert is *attributed* to a fault when, on the same seed and with no team, it begins
 //! firing in the run with every fault at or after that fault's start, at a moment when it is
-//! not firing in the run with that fault left out. A firing before a fault started cannot be
+//! not firing in the run with that fault left out and does not begin to within the alert's
+//! `for` after (a fault that only brings another fault's alert forward by less than its hold,
+//! as a small error blip a minute before an outage does, did not cause it). A firing before a
+//! fault started cannot be
 //! that fault's: a distraction's alert that fires before the cause begins is not the cause's,
 //! and an alert that one fault sets off early and another again later is each fault's. A drill's
 //! faults are causes (the default) or distractions (`cause: false`); the page alerts
@@ -103,14 +106,31 @@ impl FiredRun {
         })
     }
 
-    /// Whether alert `alert` fired because of a fault that started at `start`: one of its
-    /// firings in this run (with the fault) began at or after `start`, when the run `without`
-    /// the fault was not firing it.
+    /// Whether alert `alert` was firing at any moment from `from` to `to`.
     #[must_use]
-    pub fn caused(&self, alert: usize, start: SimTime, without: &FiredRun) -> bool {
+    pub fn firing_within(&self, alert: usize, from: SimTime, to: SimTime) -> bool {
         self.firings.get(alert).is_some_and(|f| {
             f.iter()
-                .any(|(from, _)| *from >= start && !without.firing_at(alert, *from))
+                .any(|(begin, end)| *begin <= to && end.is_none_or(|end| from < end))
+        })
+    }
+
+    /// Whether alert `alert` fired because of a fault that started at `start`: one of its
+    /// firings in this run (with the fault) began at or after `start`, when the run `without`
+    /// the fault was not firing it and did not begin to within `grace` after (the alert's
+    /// `for`: a firing the fault only brought forward is not its).
+    #[must_use]
+    pub fn caused(
+        &self,
+        alert: usize,
+        start: SimTime,
+        without: &FiredRun,
+        grace: crate::drill::Duration,
+    ) -> bool {
+        self.firings.get(alert).is_some_and(|f| {
+            f.iter().any(|(from, _)| {
+                *from >= start && !without.firing_within(alert, *from, from.after(grace))
+            })
         })
     }
 }
@@ -160,7 +180,7 @@ pub fn attribute_given(drill: &Drill, seed: u64, full: &FiredRun, runs: u32) -> 
             let without = run(drill, seed, Some(f));
             runs += 1;
             *alerts = (0..drill.alerts.len())
-                .filter(|a| full.caused(*a, start, &without))
+                .filter(|a| full.caused(*a, start, &without, drill.alerts[*a].hold))
                 .collect();
         }
     }
@@ -217,15 +237,21 @@ mod tests {
         // The alert fired at 4m, before the fault began at 8m; the run without the fault
         // happens not to fire it at all. Firing "with the fault and not without it" would
         // credit the fault; by time it cannot be.
+        let hold = crate::drill::Duration::from_secs(120);
         let full = run_with(&[(4, Some(6))]);
         let without = run_with(&[]);
-        assert!(!full.caused(0, at(8), &without));
+        assert!(!full.caused(0, at(8), &without, hold));
         // Fired again at 11m, with the fault, when the run without it is quiet: the fault's.
         let again = run_with(&[(4, Some(6)), (11, None)]);
-        assert!(again.caused(0, at(8), &without));
-        // ... unless the run without the fault was firing it then too.
+        assert!(again.caused(0, at(8), &without, hold));
+        // ... unless the run without the fault was firing it then too,
         let anyway = run_with(&[(10, None)]);
-        assert!(!again.caused(0, at(8), &anyway));
+        assert!(!again.caused(0, at(8), &anyway, hold));
+        // or began to within the alert's `for` after: the fault only brought it forward.
+        let soon = run_with(&[(12, None)]);
+        assert!(!again.caused(0, at(8), &soon, hold));
+        let later = run_with(&[(14, None)]);
+        assert!(again.caused(0, at(8), &later, hold));
         assert!(again.firing_at(0, at(5)) && !again.firing_at(0, at(7)));
     }
 }

@@ -542,3 +542,37 @@ fn alert_timings_count_from_the_fault_each_alert_belongs_to() {
         );
     }
 }
+
+/// Every library drill calibrates clean on a few seeds: its alerts fire, its distractions
+/// stay as quiet as they say, its reference recovers and beats its wrong responses. (A change
+/// to the engine, the attribution or the score that breaks a shipped drill fails here, not in
+/// a team's game day.) `calibrate DRILL --runs 100` is the full check; three seeds catch a
+/// verdict that fails on every seed, as the attribution of an alert a distraction only
+/// brought forward did.
+#[test]
+fn every_library_drill_calibrates_clean_on_a_few_seeds() {
+    let mut drills: Vec<PathBuf> = std::fs::read_dir("drills")
+        .expect("drills/")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .collect();
+    drills.sort();
+    assert!(drills.len() >= 15, "{drills:?}");
+    let mut failed = Vec::new();
+    for drill in &drills {
+        let path = drill.to_str().expect("a UTF-8 path");
+        let (code, report) = calibrate_json(&[path, "--runs", "3", "--jobs", "2"]);
+        let failing: Vec<String> = report["verdicts"]
+            .as_array()
+            .expect("verdicts")
+            .iter()
+            .filter(|v| v["pass"] == false)
+            .map(|v| v["message"].as_str().unwrap_or("?").to_owned())
+            .collect();
+        assert_eq!(code == 0, failing.is_empty(), "{path}: exit {code}");
+        if !failing.is_empty() {
+            failed.push(format!("{path}: {}", failing.join("; ")));
+        }
+    }
+    assert!(failed.is_empty(), "{failed:#?}");
+}
