@@ -326,8 +326,9 @@ impl Core {
             .partial
             .iter()
             .enumerate()
-            .filter(|&(i, p)| mask & (1 << i) != 0 && p.fault.is_some_and(|f| f < 32))
-            .fold(0u32, |bits, (_, p)| bits | 1 << p.fault.unwrap_or(0));
+            .filter(|&(i, _)| mask & (1 << i) != 0)
+            .filter_map(|(_, p)| p.fault.filter(|f| *f < 32))
+            .fold(0u32, |bits, f| bits | 1 << f);
         let request = self.requests.running(slot).expect("running");
         request.call |= u16::from(mask);
         request.hit_faults |= faults;
