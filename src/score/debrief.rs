@@ -304,9 +304,9 @@ pub fn debrief(session: &Session) -> Debrief {
     let clock = drill.clock_start;
     let m = |t: SimTime| Moment::new(clock, t);
 
-    let timings = timings::timings(session);
-    let checklists = task_rows(session);
     let impact = impact::outcome(drill, sim.telemetry().buckets(), sim.truth(), horizon);
+    let timings = timings::timings(session, impact.harmed);
+    let checklists = task_rows(session);
     let runs = counterfactual::run(drill, sim.seed(), horizon, session.attribution());
     let counterfactual = Counterfactual::compare(&impact, &runs);
     let mut objectives = objectives(session, &timings);
@@ -593,7 +593,7 @@ pub fn score_of(session: &Session, no_response: &Outcome, reference: Option<&Out
     let drill = session.drill();
     let sim = session.sim();
     let team = impact::outcome(drill, sim.telemetry().buckets(), sim.truth(), session.now());
-    let timings = timings::timings(session);
+    let timings = timings::timings(session, team.harmed);
     let objectives = objectives(session, &timings);
     let outcome = OutcomePart::measure(&team, no_response, reference);
     scoring(&task_rows(session), &objectives, outcome)

@@ -5,7 +5,7 @@
 use crate::drill::spec::Drill;
 use crate::score::impact::{metric_text, round3, within};
 use crate::sim::SimTime;
-use crate::telemetry::series::{Bucket, Signal};
+use crate::telemetry::series::{Bucket, Signal, Unit};
 
 /// One panel's series.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,27 +23,12 @@ pub struct PanelSeries {
 
 /// The unit a chart writes for `signal`, and the factor from the signal's own unit to it.
 fn unit(signal: Signal) -> (&'static str, f64) {
-    match signal {
-        Signal::ErrorRatio
-        | Signal::DegradedRatio
-        | Signal::WrongAnswerRatio
-        | Signal::EvalWrongAnswerRatio
-        | Signal::PoolUtilization(_)
-        | Signal::StepErrorRatio(_) => ("%", 100.0),
-        Signal::LatencyP50 | Signal::LatencyP95 | Signal::LatencyP99 | Signal::StepTime(_) => {
-            ("s", 1.0)
-        }
-        Signal::ArrivalRate
-        | Signal::Throughput
-        | Signal::ErrorRate
-        | Signal::RejectedRate
-        | Signal::RetryRate
-        | Signal::TokenRate
-        | Signal::PoolTimeoutRate(_)
-        | Signal::StepRateLimitedRate(_)
-        | Signal::StepRetryRate(_) => ("/s", 1.0),
-        Signal::CostRate => ("$/h", 1.0),
-        Signal::InFlight | Signal::PoolWaiting(_) | Signal::PoolSize(_) => ("", 1.0),
+    match Unit::of(signal) {
+        Unit::Percent => ("%", 100.0),
+        Unit::Seconds => ("s", 1.0),
+        Unit::PerSecond => ("/s", 1.0),
+        Unit::DollarsPerHour => ("$/h", 1.0),
+        Unit::Count => ("", 1.0),
     }
 }
 

@@ -230,13 +230,10 @@ fn a_wrong_line(drill: &Drill, entry: &Entry) -> bool {
 }
 
 /// The first action of `session`'s team that mitigated (the module's definitions), and how
-/// many more users the run would have harmed without it.
-fn first_mitigation(session: &Session) -> Option<(&Entry, u64)> {
+/// many more users the run would have harmed without it; `harmed` is the users the run
+/// harmed by its end.
+fn first_mitigation(session: &Session, harmed: u64) -> Option<(&Entry, u64)> {
     let drill = session.drill();
-    let sim = session.sim();
-    let harmed =
-        crate::score::impact::outcome(drill, sim.telemetry().buckets(), sim.truth(), session.now())
-            .harmed;
     session
         .team()
         .log
@@ -251,9 +248,10 @@ fn first_mitigation(session: &Session) -> Option<(&Entry, u64)> {
         })
 }
 
-/// The timings of `session` (a finished run).
+/// The timings of `session` (a finished run), which harmed `harmed` users by its end
+/// ([`crate::score::impact::Outcome::harmed`]).
 #[must_use]
-pub fn timings(session: &Session) -> Timings {
+pub fn timings(session: &Session, harmed: u64) -> Timings {
     let drill = session.drill();
     let clock = drill.clock_start;
     let truth = session.sim().truth();
@@ -268,7 +266,7 @@ pub fn timings(session: &Session) -> Timings {
         .filter_map(|(i, _)| truth.alert_first_pending.get(i).copied().flatten())
         .min();
     let best = best_page(session);
-    let mitigation = first_mitigation(session);
+    let mitigation = first_mitigation(session, harmed);
     let first_action = mitigation.map(|(e, _)| e);
     // An acknowledgement before the cause began answered something else (a distraction).
     let ack = team

@@ -97,15 +97,6 @@ impl FiredRun {
         self.firings.get(alert).is_some_and(|f| !f.is_empty())
     }
 
-    /// Whether alert `alert` was firing at `t`.
-    #[must_use]
-    pub fn firing_at(&self, alert: usize, t: SimTime) -> bool {
-        self.firings.get(alert).is_some_and(|f| {
-            f.iter()
-                .any(|(from, to)| *from <= t && to.is_none_or(|to| t < to))
-        })
-    }
-
     /// Whether alert `alert` was firing at any moment from `from` to `to`.
     #[must_use]
     pub fn firing_within(&self, alert: usize, from: SimTime, to: SimTime) -> bool {
@@ -252,6 +243,6 @@ mod tests {
         assert!(!again.caused(0, at(8), &soon, hold));
         let later = run_with(&[(14, None)]);
         assert!(again.caused(0, at(8), &later, hold));
-        assert!(again.firing_at(0, at(5)) && !again.firing_at(0, at(7)));
+        assert!(again.firing_within(0, at(5), at(5)) && !again.firing_within(0, at(7), at(7)));
     }
 }

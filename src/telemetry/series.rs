@@ -80,6 +80,45 @@ pub struct PoolWindow {
     pub size: f64,
 }
 
+/// How a metric's values read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    PerSecond,
+    Percent,
+    Seconds,
+    Count,
+    DollarsPerHour,
+}
+
+impl Unit {
+    /// The unit `signal`'s values read in.
+    #[must_use]
+    pub fn of(signal: Signal) -> Unit {
+        match signal {
+            Signal::ArrivalRate
+            | Signal::Throughput
+            | Signal::ErrorRate
+            | Signal::RejectedRate
+            | Signal::RetryRate
+            | Signal::TokenRate
+            | Signal::PoolTimeoutRate(_)
+            | Signal::StepRateLimitedRate(_)
+            | Signal::StepRetryRate(_) => Unit::PerSecond,
+            Signal::ErrorRatio
+            | Signal::DegradedRatio
+            | Signal::WrongAnswerRatio
+            | Signal::EvalWrongAnswerRatio
+            | Signal::PoolUtilization(_)
+            | Signal::StepErrorRatio(_) => Unit::Percent,
+            Signal::CostRate => Unit::DollarsPerHour,
+            Signal::LatencyP50 | Signal::LatencyP95 | Signal::LatencyP99 | Signal::StepTime(_) => {
+                Unit::Seconds
+            }
+            Signal::InFlight | Signal::PoolWaiting(_) | Signal::PoolSize(_) => Unit::Count,
+        }
+    }
+}
+
 /// A metric with its pool resolved to an index: what an alert rule watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {

@@ -2,7 +2,6 @@
 //! call, attempts from 1 to 10, backoffs that do not shrink, jitter from 0 to 1.
 
 use super::{Checker, FieldPath};
-use crate::drill::Duration;
 use crate::drill::spec::{Effect, Step};
 
 /// The most calls a step's retries may make of one request's call, the first included.
@@ -24,7 +23,7 @@ impl Checker<'_> {
             self.multiplier(r.multiplier, &p.field("multiplier"));
             self.fraction(r.jitter, &p.field("jitter"), "`jitter`");
             if let Some(budget) = r.budget {
-                self.retry_budget(budget, &p.field("budget"));
+                self.retry_budget(budget, &p.field("budget"), "call", "0.1");
             }
             if r.on.is_empty() {
                 self.report(
@@ -56,13 +55,8 @@ impl Checker<'_> {
         if let Some(n) = *max_attempts {
             if step.is_some() {
                 self.step_attempts(n, &path.field("max_attempts"));
-            } else if !(1..=100).contains(&n) {
-                self.report(
-                    path.field("max_attempts"),
-                    format!("`max_attempts` is {n}; it counts the first attempt too"),
-                    "must be from 1 to 100",
-                    "e.g. `max_attempts: 3` for two retries",
-                );
+            } else {
+                self.service_attempts(n, &path.field("max_attempts"));
             }
         }
         if let Some(m) = *multiplier {
@@ -72,9 +66,8 @@ impl Checker<'_> {
             self.fraction(j, &path.field("jitter"), "`jitter`");
         }
         if let Some(b) = *budget {
-            self.retry_budget(b, &path.field("budget"));
+            self.retry_budget(b, &path.field("budget"), "call", "0.1");
         }
-        let _: Option<Duration> = *backoff;
         if max_attempts.is_none()
             && backoff.is_none()
             && multiplier.is_none()
@@ -103,7 +96,19 @@ impl Checker<'_> {
         }
     }
 
-    fn multiplier(&mut self, m: f64, path: &FieldPath) {
+    /// The service's client `max_attempts`: 1 to 100.
+    pub(super) fn service_attempts(&mut self, n: i64, path: &FieldPath) {
+        if !(1..=100).contains(&n) {
+            self.report(
+                path.clone(),
+                format!("`max_attempts` is {n}; it counts the first attempt too"),
+                "must be from 1 to 100",
+                "e.g. `max_attempts: 3` for two retries",
+            );
+        }
+    }
+
+    pub(super) fn multiplier(&mut self, m: f64, path: &FieldPath) {
         if !(m.is_finite() && m >= 1.0) {
             self.report(
                 path.clone(),
@@ -114,13 +119,17 @@ impl Checker<'_> {
         }
     }
 
-    fn retry_budget(&mut self, budget: f64, path: &FieldPath) {
+    /// A retry budget: 0 or more retries per first `per` (`call` for a step, `attempt` for
+    /// the service's clients), with `example` in the hint.
+    pub(super) fn retry_budget(&mut self, budget: f64, path: &FieldPath, per: &str, example: &str) {
         if !(budget.is_finite() && budget >= 0.0) {
             self.report(
                 path.clone(),
                 format!("the retry `budget` is {budget}"),
                 "must be 0 or more",
-                "retries allowed per first call, e.g. 0.1; leave it out for no budget",
+                format!(
+                    "retries allowed per first {per}, e.g. {example}; leave it out for no budget"
+                ),
             );
         }
     }

@@ -267,38 +267,11 @@ impl Checker<'_> {
         }
         if let Some(retries) = &service.retries {
             let r = path.field("retries");
-            if !(1..=100).contains(&retries.max_attempts) {
-                self.report(
-                    r.field("max_attempts"),
-                    format!(
-                        "`max_attempts` is {}; it counts the first attempt too",
-                        retries.max_attempts
-                    ),
-                    "must be from 1 to 100",
-                    "e.g. `max_attempts: 3` for two retries",
-                );
-            }
-            if !(retries.multiplier.is_finite() && retries.multiplier >= 1.0) {
-                self.report(
-                    r.field("multiplier"),
-                    format!(
-                        "the backoff `multiplier` is {}, so waits would shrink",
-                        retries.multiplier
-                    ),
-                    "must be at least 1",
-                    "1 keeps every wait the same; 2 doubles it each retry",
-                );
-            }
+            self.service_attempts(retries.max_attempts, &r.field("max_attempts"));
+            self.multiplier(retries.multiplier, &r.field("multiplier"));
             self.fraction(retries.jitter, &r.field("jitter"), "`jitter`");
-            if let Some(budget) = retries.budget
-                && !(budget.is_finite() && budget >= 0.0)
-            {
-                self.report(
-                    r.field("budget"),
-                    format!("the retry `budget` is {budget}"),
-                    "must be 0 or more",
-                    "retries allowed per first attempt, e.g. 0.2; leave it out for no budget",
-                );
+            if let Some(budget) = retries.budget {
+                self.retry_budget(budget, &r.field("budget"), "attempt", "0.2");
             }
         }
         let steps = path.field("steps");

@@ -9,6 +9,7 @@
 use crate::drill::suggest;
 use crate::telemetry::observed::{Observable, ObservedBucket};
 use crate::telemetry::series::Signal;
+pub(super) use crate::telemetry::series::Unit;
 
 /// Metrics that are not about a pool, by the name the team types.
 const GLOBAL_METRICS: [(&str, Signal); 15] = [
@@ -74,42 +75,7 @@ pub fn metric_names(pools: &[String], steps: &[String]) -> Vec<String> {
     names
 }
 
-/// How a metric's values read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Unit {
-    PerSecond,
-    Percent,
-    Seconds,
-    Count,
-    DollarsPerHour,
-}
-
 impl Unit {
-    pub(super) fn of(signal: Signal) -> Unit {
-        match signal {
-            Signal::ArrivalRate
-            | Signal::Throughput
-            | Signal::ErrorRate
-            | Signal::RejectedRate
-            | Signal::RetryRate
-            | Signal::TokenRate
-            | Signal::PoolTimeoutRate(_)
-            | Signal::StepRateLimitedRate(_)
-            | Signal::StepRetryRate(_) => Unit::PerSecond,
-            Signal::ErrorRatio
-            | Signal::DegradedRatio
-            | Signal::WrongAnswerRatio
-            | Signal::EvalWrongAnswerRatio
-            | Signal::PoolUtilization(_)
-            | Signal::StepErrorRatio(_) => Unit::Percent,
-            Signal::CostRate => Unit::DollarsPerHour,
-            Signal::LatencyP50 | Signal::LatencyP95 | Signal::LatencyP99 | Signal::StepTime(_) => {
-                Unit::Seconds
-            }
-            Signal::InFlight | Signal::PoolWaiting(_) | Signal::PoolSize(_) => Unit::Count,
-        }
-    }
-
     pub(super) fn name(self) -> &'static str {
         match self {
             Unit::PerSecond => "per second",

@@ -34,6 +34,33 @@ impl RetryPolicy {
         budget: None,
         retry_rejected: true,
     };
+
+    /// A first attempt earns the budget's credit (capped at the larger of 10 and 100 ×
+    /// `budget`); without a budget there is nothing to earn.
+    pub fn earn(self, credit: &mut f64) {
+        if let Some(budget) = self.budget {
+            *credit = (*credit + budget).min(10.0_f64.max(100.0 * budget));
+        }
+    }
+
+    /// Whether the budget lets one more retry go, spending its credit; always without a
+    /// budget.
+    pub fn spend(self, credit: &mut f64) -> bool {
+        if self.budget.is_none() {
+            return true;
+        }
+        if *credit < 1.0 {
+            return false;
+        }
+        *credit -= 1.0;
+        true
+    }
+
+    /// The wait in nanoseconds before the retry that follows `retries` earlier ones, with
+    /// `u` the jitter draw in [0, 1).
+    pub fn wait_nanos(self, retries: i32, u: f64) -> f64 {
+        self.backoff_nanos * self.multiplier.powi(retries) * (1.0 - self.jitter * u)
+    }
 }
 
 impl Core {
@@ -51,10 +78,8 @@ impl Core {
         if self.arrivals.accept(now) {
             let id = self.next_request_id;
             self.next_request_id += 1;
-            if let Some(policy) = self.retry
-                && let Some(budget) = policy.budget
-            {
-                self.retry_credit = (self.retry_credit + budget).min(10.0_f64.max(100.0 * budget));
+            if let Some(policy) = self.retry {
+                policy.earn(&mut self.retry_credit);
             }
             self.bucket.users += 1;
             self.admit(id, 1, now >= self.warmup);
@@ -149,14 +174,10 @@ impl Core {
         if attempt >= policy.max_attempts {
             return false;
         }
-        if policy.budget.is_some() {
-            if self.retry_credit < 1.0 {
-                return false;
-            }
-            self.retry_credit -= 1.0;
+        if !policy.spend(&mut self.retry_credit) {
+            return false;
         }
-        let wait = policy.backoff_nanos * policy.multiplier.powi(i32::from(attempt) - 1);
-        let wait = wait * (1.0 - policy.jitter * self.retry_rng.random::<f64>());
+        let wait = policy.wait_nanos(i32::from(attempt) - 1, self.retry_rng.random::<f64>());
         let at = SimTime::from_nanos(
             self.now
                 .nanos()

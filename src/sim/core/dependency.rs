@@ -63,9 +63,9 @@ impl Core {
         let s = &mut self.steps[step];
         let request = self.requests.running(slot).expect("a running call");
         if request.tries == 0
-            && let Some(budget) = s.retries.and_then(|r| r.policy.budget)
+            && let Some(r) = s.retries
         {
-            s.retry_credit = (s.retry_credit + budget).min(10.0_f64.max(100.0 * budget));
+            r.policy.earn(&mut s.retry_credit);
         }
         let refused = s.limit.as_mut().is_some_and(|b| !b.admit(now));
         request.call |= CALL_GUARDED | if refused { CALL_REFUSED } else { 0 };
@@ -88,33 +88,18 @@ impl Core {
         took: crate::drill::Duration,
         call: u16,
     ) {
-        let s = &mut self.steps[step];
-        let bucket = &mut self.bucket.steps[step];
         let outcome = if call & CALL_REFUSED != 0 {
-            bucket.rate_limited += 1;
+            self.bucket.steps[step].rate_limited += 1;
             if counted {
-                s.totals.rate_limited += 1;
+                self.steps[step].totals.rate_limited += 1;
             }
             Outcome::Refused
         } else if call & CALL_TIMED_OUT != 0 {
-            bucket.record(false, took);
-            bucket.call_timeouts += 1;
-            if counted {
-                s.totals.record(false, took);
-                s.totals.call_timeouts += 1;
-                s.times.record(took.as_nanos());
-            }
+            self.count_timed_out_call(step, counted, took);
             Outcome::TimedOut
         } else {
-            let hit = s.hit(call as u8);
-            let error_rate = (s.error_rate + hit.error).min(1.0);
-            let error = error_rate > 0.0 && s.error_rng.random::<f64>() < error_rate;
-            bucket.record(error, took);
-            if counted {
-                s.totals.record(error, took);
-                s.times.record(took.as_nanos());
-            }
-            if error {
+            let hit = self.steps[step].hit(call as u8);
+            if self.count_call::<true>(step, counted, took, hit) {
                 Outcome::Error
             } else {
                 Outcome::Done(hit)
@@ -148,17 +133,16 @@ impl Core {
         if !covered || u32::from(request.tries) + 1 >= u32::from(r.policy.max_attempts) {
             return false;
         }
-        if r.policy.budget.is_some() {
-            if s.retry_credit < 1.0 {
-                return false;
-            }
-            s.retry_credit -= 1.0;
+        if !r.policy.spend(&mut s.retry_credit) {
+            return false;
         }
-        let p = r.policy;
-        let mut wait = p.backoff_nanos * p.multiplier.powi(i32::from(request.tries));
-        if p.jitter > 0.0 {
-            wait *= 1.0 - p.jitter * s.retry_rng.random::<f64>();
-        }
+        // The jitter stream is drawn only when there is jitter to draw.
+        let u = if r.policy.jitter > 0.0 {
+            s.retry_rng.random::<f64>()
+        } else {
+            0.0
+        };
+        let wait = r.policy.wait_nanos(i32::from(request.tries), u);
         request.tries += 1;
         request.call = if r.hold { CALL_HOLDS } else { 0 };
         self.bucket.steps[step].retries += 1;
@@ -187,22 +171,14 @@ impl Core {
         let step = request.step as usize;
         let holds = std::mem::take(&mut request.call) & CALL_HOLDS != 0;
         request.step_started = now;
-        let s = &self.steps[step];
+        let counted = request.counted;
         if holds {
             self.start_running(slot, generation, step);
-        } else if s.multi_pool {
+        } else if self.steps[step].multi_pool {
             request.held = 0;
             self.acquire(slot, generation, step);
-        } else if let Some(p) = s.pool {
-            let pool = &mut self.pools[p];
-            if pool.waiting.value == 0 && pool.has_free_connection() {
-                Self::take_connection(pool, now, request.counted, SimTime::ZERO);
-                self.start_running(slot, generation, step);
-            } else {
-                self.wait_for(p, slot, generation);
-            }
         } else {
-            self.start_running(slot, generation, step);
+            self.enter_one_pool(slot, generation, step, counted);
         }
     }
 }

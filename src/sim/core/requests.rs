@@ -128,15 +128,29 @@ impl Core {
             }
         }
         // One pool or none: the hot path, without walking a list of pools.
-        let s = &self.steps[step];
+        request.step_started = self.now;
+        let counted = request.counted;
+        self.enter_one_pool(slot, generation, step, counted);
+    }
+
+    /// The request starts a call of `step`, which holds one pool or none: with a free
+    /// connection and nobody queued before it, at once; otherwise it queues for one.
+    #[allow(clippy::inline_always)] // the hot path of every step
+    #[inline(always)]
+    pub(super) fn enter_one_pool(
+        &mut self,
+        slot: u32,
+        generation: u32,
+        step: usize,
+        counted: bool,
+    ) {
         let now = self.now;
-        request.step_started = now;
-        match s.pool {
+        match self.steps[step].pool {
             None => self.start_running(slot, generation, step),
             Some(p) => {
                 let pool = &mut self.pools[p];
                 if pool.waiting.value == 0 && pool.has_free_connection() {
-                    Self::take_connection(pool, now, request.counted, SimTime::ZERO);
+                    Self::take_connection(pool, now, counted, SimTime::ZERO);
                     self.start_running(slot, generation, step);
                 } else {
                     self.wait_for(p, slot, generation);

@@ -403,6 +403,24 @@ impl Core {
         took: crate::drill::Duration,
         hit: Hit,
     ) {
+        if self.count_call::<HIT>(step, counted, took, hit) {
+            self.fail(slot, step, LogKind::StepError, None, None);
+            return;
+        }
+        self.call_succeeded::<HIT>(slot, step, counted, hit);
+    }
+
+    /// A call that ran its course is counted, and draws whether it erred (its step's error
+    /// rate, plus the partial effects' that hit it when `HIT`); returns whether it did.
+    #[allow(clippy::inline_always)] // the hot path of every call's end
+    #[inline(always)]
+    pub(super) fn count_call<const HIT: bool>(
+        &mut self,
+        step: usize,
+        counted: bool,
+        took: crate::drill::Duration,
+        hit: Hit,
+    ) -> bool {
         let s = &mut self.steps[step];
         let error_rate = if HIT {
             (s.error_rate + hit.error).min(1.0)
@@ -415,11 +433,7 @@ impl Core {
             s.totals.record(error, took);
             s.times.record(took.as_nanos());
         }
-        if error {
-            self.fail(slot, step, LogKind::StepError, None, None);
-            return;
-        }
-        self.call_succeeded::<HIT>(slot, step, counted, hit);
+        error
     }
 
     /// A call ended without an error: its answer and tokens count and the request goes on.
@@ -468,6 +482,18 @@ impl Core {
         counted: bool,
         took: crate::drill::Duration,
     ) {
+        self.count_timed_out_call(step, counted, took);
+        self.after_call_timeout(slot, step, took);
+    }
+
+    /// A call cut off at its step's timeout is counted (a call that took `took`, and a
+    /// timeout).
+    pub(super) fn count_timed_out_call(
+        &mut self,
+        step: usize,
+        counted: bool,
+        took: crate::drill::Duration,
+    ) {
         let bucket = &mut self.bucket.steps[step];
         bucket.record(false, took);
         bucket.call_timeouts += 1;
@@ -477,7 +503,6 @@ impl Core {
             s.totals.call_timeouts += 1;
             s.times.record(took.as_nanos());
         }
-        self.after_call_timeout(slot, step, took);
     }
 
     /// The request whose call ran into the step's timeout fails or goes on without the step.
